@@ -1,0 +1,70 @@
+"""The ``leakwatch`` command line: commands only parse, call and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from leakwatch import __version__
+from leakwatch.cli import core, fingerprints
+from leakwatch.cli.common import err
+from leakwatch.errors import LeakwatchError
+
+app = typer.Typer(
+    name="leakwatch",
+    help=(
+        "Find which of your organisation's records surface in leaks, without holding their plaintext.\n\n"
+        "Typical first steps:\n\n"
+        "  leakwatch init\n\n"
+        "  leakwatch fingerprints import patients.csv --schema patients.toml\n\n"
+        "  leakwatch scan dump.zip paste.txt --json\n\n"
+        "Data lives in LEAKWATCH_HOME (or --home): config.toml, the key (0600) and the database."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"leakwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    home: Path | None = typer.Option(None, "--home", envvar="LEAKWATCH_HOME",
+                                     help="Data directory: config.toml, key, database."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    if home is not None:
+        os.environ["LEAKWATCH_HOME"] = str(home)
+
+
+core.register(app)
+app.add_typer(fingerprints.app, name="fingerprints")
+
+
+def main() -> None:
+    """Entry point: usage and input errors exit 2 with one line, never a traceback."""
+    try:
+        app()
+    except LeakwatchError as exc:
+        err.print(f"leakwatch: error: {exc}", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("leakwatch: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("LEAKWATCH_DEBUG"):
+            raise
+        # The class only: a library's message could quote a protected value.
+        err.print(f"leakwatch: internal error: {exc.__class__.__name__} "
+                  "(set LEAKWATCH_DEBUG=1 to see the traceback)", markup=False)
+        sys.exit(70)

@@ -1,0 +1,65 @@
+"""What every command shares: the services, one-line errors, JSON lines, progress on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from leakwatch.app import Services, build
+from leakwatch.errors import LeakwatchError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+JSON_OPTION = typer.Option(False, "--json", help="One JSON object per line, for a SIEM or jq.")
+
+
+def services() -> Services:
+    return build()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"leakwatch: error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a LeakwatchError into one line on stderr and exit code 2: never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LeakwatchError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def progress(enabled: bool = True) -> Progress:
+    """A transient progress bar on stderr, shown only when stderr is a terminal."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled or not err.is_terminal or bool(os.environ.get("CI")),
+    )

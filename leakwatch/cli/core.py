@@ -1,0 +1,163 @@
+"""``init``, ``scan`` and ``demo``: the commands of the detection core."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from leakwatch import keys, store
+from leakwatch.app import Services
+from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
+from leakwatch.errors import InputError
+from leakwatch.models import Finding, Item, ScanResult
+from leakwatch.pipeline import scan_stream
+
+URL_PREFIXES = ("http://", "https://")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("scan")(scan)
+
+
+@one_line_errors
+def init() -> None:
+    """Create the data directory, a 256-bit key (mode 0600) and the database. Safe to run again:
+    an existing key is never overwritten.
+
+    The key file may be elsewhere (LEAKWATCH_KEY_FILE, or a systemd credential named
+    leakwatch-key): keep it off the database's volume."""
+    svc = services()
+    home = svc.settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    path = svc.key_path
+    created = keys.create_key(path)
+    keys.load_key(path)  # refuses a key readable by others, or of the wrong size
+    store.make_engine(svc.settings.db_url)
+    out.print(f"home      {home}")
+    out.print(f"key       {path} ({'created' if created else 'kept'})")
+    out.print(f"database  {store._safe_url(svc.settings.db_url)}")
+
+
+def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
+    """Each argument as (target, path): files, directories walked in order, '-' for stdin."""
+    for arg in args:
+        if arg == "-" or arg.startswith(URL_PREFIXES):
+            yield arg, None
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield str(Path(root) / name), Path(root) / name
+        elif path.exists():
+            yield arg, path
+        else:
+            raise InputError(f"{arg}: no such file or directory")
+
+
+def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
+    """Scan one argument of ``leakwatch scan`` through the pipeline."""
+    if target == "-":
+        item = Item(source="cli", key="stdin", content=b"", name="stdin")
+        return scan_stream(svc, item, sys.stdin.buffer, None)
+    if path is None:
+        from leakwatch.sources.web import scan_url
+
+        return scan_url(svc, target)
+    item = Item(source="cli", key=str(path), content=b"", name=target)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{target}: cannot read: {exc.strerror}") from None
+    with fh:
+        return scan_stream(svc, item, fh, path.stat().st_size)
+
+
+@one_line_errors
+def scan(
+    targets: list[str] = typer.Argument(..., metavar="PATH|URL|-",
+                                        help="Files, directories (recursive), archives, URLs, or - for stdin."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check documents for exposure of your records, watch terms and canaries.
+
+    Reads any text encoding; expands .gz, .zip, .tar, .bz2 and .xz within size and ratio limits;
+    skips binaries with a note. Prints which records were found (their refs, the kinds of field
+    that matched and a confidence), never a matched value.
+
+    Exit status: 0 nothing found, 1 something found, 2 error.
+    """
+    svc = services()
+    if svc.index.empty:
+        err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
+                  "only watch terms are checked", markup=False)
+    paths = list(_paths(targets))
+    total = sum(p.stat().st_size for _, p in paths if p is not None)
+    found_any = False
+    with progress() as bar:
+        task = bar.add_task("scanning", total=total or None)
+        for target, path in paths:
+            result = scan_target(svc, target, path)
+            for skipped in result.skipped:
+                err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
+            found_any |= bool(result.findings)
+            report(result.findings, as_json)
+            if path is not None:
+                bar.advance(task, path.stat().st_size)
+    raise typer.Exit(1 if found_any else 0)
+
+
+def report(findings: list[Finding], as_json: bool) -> None:
+    by_target: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_target[f.target].append(f)
+    for target, group in by_target.items():
+        if as_json:
+            print_json(document_json(target, group))
+        else:
+            out.print(_table(target, group))
+
+
+def document_json(target: str, findings: list[Finding]) -> dict[str, object]:
+    """One SIEM-friendly object per document: counts, records by ref, and every finding typed."""
+    records = [f for f in findings if f.type in ("record", "canary")]
+    datasets = sorted({f.dataset for f in records if f.dataset})
+    confidence = Counter(f.confidence for f in records if f.type == "record")
+    obj: dict[str, object] = {
+        "target": target,
+        "dataset": datasets[0] if len(datasets) == 1 else None,
+        "datasets": datasets,
+        "records": [{"dataset": f.dataset, "ref": f.ref, "fields": list(f.fields),
+                     "confidence": f.confidence} for f in records if f.type == "record"],
+        "counts": {"records": sum(confidence.values()), "high": confidence["high"],
+                   "medium": confidence["medium"], "terms": sum(1 for f in findings if f.type == "term"),
+                   "canaries": sum(1 for f in findings if f.type == "canary")},
+        "findings": [f.to_json() for f in findings],
+    }
+    return obj
+
+
+def _table(target: str, findings: list[Finding]) -> Table:
+    records = [f for f in findings if f.type == "record"]
+    high = sum(1 for f in records if f.confidence == "high")
+    table = Table(title=f"{target}: {len(records)} record(s) exposed ({high} high)", title_justify="left")
+    for column in ("type", "dataset / term / label", "ref", "fields", "confidence"):
+        table.add_column(column)
+    order = {"canary": 0, "record": 1, "term": 2}
+    for f in sorted(findings, key=lambda f: (order[f.type], f.dataset or "", f.ref or "", f.term or "")):
+        if f.type == "term":
+            table.add_row("term", f"{f.term} ({f.term_kind})", "", f"{f.count} mention(s)", f"score {f.score:.0f}")
+        elif f.type == "canary":
+            table.add_row("[bold red]canary[/]", f"label {f.label}", f.ref or "", ", ".join(f.fields), "critical")
+        else:
+            table.add_row("record", f.dataset or "", f.ref or "", ", ".join(f.fields), f.confidence)
+    return table

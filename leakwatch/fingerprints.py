@@ -1,0 +1,155 @@
+"""Keyed fingerprints of normalised values, and the in-memory index the scanner looks them up in.
+
+Three forms (see fingerprints/README.md for the threat model):
+- global identifier fingerprints: ``MAC(subkey(dataset, kind), value)``, 8 bytes, looked up globally;
+- the date blocking key: the same form for ``date``, the only low-entropy global index;
+- record-scoped fingerprints: ``MAC(subkey(dataset, kind), salt + value)`` for names (as q-gram
+  sequences), first initial, postcode and city, compared only against one known record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from leakwatch import store
+from leakwatch.keys import derive
+from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
+
+GLOBAL_KINDS = (*IDENTIFIER_KINDS, "date")
+SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city")
+_SCOPED_CODE = {k: i for i, k in enumerate(SCOPED_KINDS)}
+QGRAM_BYTES = 4
+EXACT_BYTES = 8
+
+
+class Hasher:
+    """Keyed BLAKE2b with one derived subkey per kind of one dataset."""
+
+    def __init__(self, master: bytes, dataset: str) -> None:
+        self.dataset = dataset
+        self._keys = {k: derive(master, dataset, k) for k in (*GLOBAL_KINDS, *SCOPED_KINDS)}
+
+    def global_fp(self, kind: str, value: str) -> int:
+        digest = hashlib.blake2b(value.encode(), key=self._keys[kind], digest_size=8).digest()
+        return int.from_bytes(digest, "little")
+
+    def scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
+        return hashlib.blake2b(salt + value.encode(), key=self._keys[kind], digest_size=EXACT_BYTES).digest()
+
+    def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
+        key = self._keys[kind]
+        return b"".join(
+            hashlib.blake2b(salt + g.encode(), key=key, digest_size=QGRAM_BYTES).digest()
+            for g in qgrams(normal_name)
+        )
+
+
+def encode_scoped(parts: dict[str, bytes]) -> bytes:
+    """Pack record-scoped fingerprints: per kind a code byte, a length and the bytes."""
+    return b"".join(struct.pack("<BH", _SCOPED_CODE[k], len(v)) + v for k, v in parts.items())
+
+
+def decode_scoped(blob: bytes) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(blob):
+        code, length = struct.unpack_from("<BH", blob, pos)
+        pos += 3
+        out[SCOPED_KINDS[code]] = blob[pos : pos + length]
+        pos += length
+    return out
+
+
+def split_qgrams(seq: bytes) -> list[bytes]:
+    return [seq[i : i + QGRAM_BYTES] for i in range(0, len(seq), QGRAM_BYTES)]
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """What the scanner may know of one record once an identifier or date pointed at it."""
+
+    rec_no: int
+    ref: str
+    salt: bytes
+    scoped: dict[str, bytes]
+
+
+@dataclass
+class DatasetIndex:
+    """Sorted fingerprints of one dataset, per kind, with their record numbers."""
+
+    id: int
+    name: str
+    purpose: str
+    label: str | None
+    kinds: frozenset[str]
+    hasher: Hasher
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _engine: Engine | None = None
+    _cache: dict[int, RecordInfo] = field(default_factory=dict)
+
+    def lookup(self, kind: str, fps: list[int]) -> list[np.ndarray]:
+        """For each fingerprint, the record numbers that hold it (usually zero or one)."""
+        arrays = self.arrays.get(kind)
+        empty = np.empty(0, dtype=np.uint32)
+        if arrays is None or not fps:
+            return [empty] * len(fps)
+        hashes, recs = arrays
+        query = np.fromiter(fps, dtype=np.uint64, count=len(fps))
+        left = np.searchsorted(hashes, query, side="left")
+        right = np.searchsorted(hashes, query, side="right")
+        return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
+
+    def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
+        """Records by number, fetched from the database once and cached for the process."""
+        wanted = [r for r in set(rec_nos) if r not in self._cache]
+        if wanted and self._engine is not None:
+            for rec_no, row in store.records(self._engine, self.id, wanted).items():
+                if len(self._cache) > 200_000:
+                    self._cache.clear()
+                self._cache[rec_no] = RecordInfo(rec_no, row.ref, row.salt, decode_scoped(row.scoped))
+        return {r: self._cache[r] for r in set(rec_nos) if r in self._cache}
+
+    @property
+    def size(self) -> int:
+        return sum(len(h) for h, _ in self.arrays.values())
+
+
+@dataclass
+class Index:
+    """Every dataset's fingerprints, loaded once per process."""
+
+    datasets: list[DatasetIndex]
+
+    def kinds(self) -> set[str]:
+        return set().union(*(d.kinds for d in self.datasets)) if self.datasets else set()
+
+    @property
+    def empty(self) -> bool:
+        return not self.datasets
+
+
+def load_index(engine: Engine, master: bytes) -> Index:
+    out = []
+    for row in store.datasets(engine):
+        assert row.id is not None
+        per_kind: dict[str, tuple[list[bytes], list[bytes]]] = {}
+        for chunk in store.chunks(engine, row.id):
+            hs, rs = per_kind.setdefault(chunk.kind, ([], []))
+            hs.append(chunk.hashes)
+            rs.append(chunk.rec_nos)
+        arrays = {}
+        for kind, (hs, rs) in per_kind.items():
+            hashes = np.frombuffer(b"".join(hs), dtype="<u8")
+            recs = np.frombuffer(b"".join(rs), dtype="<u4")
+            order = np.argsort(hashes, kind="stable")
+            arrays[kind] = (hashes[order], recs[order])
+        out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
+                                Hasher(master, row.name), arrays, engine))
+    return Index(out)

@@ -1,0 +1,92 @@
+"""The one scanning path: ``scan_item`` turns an Item into findings. ``leakwatch scan``,
+``sources check``, the daemon and the tests all go through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO
+
+from leakwatch.app import Services
+from leakwatch.detectors import build_detectors
+from leakwatch.documents import Limits, documents, stream_documents
+from leakwatch.matcher import MatchOptions, TextMatcher
+from leakwatch.models import Document, Finding, Item, ScanResult, Skipped
+
+_CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
+
+TextScanner = Callable[[Document], list[Finding]]
+"""Extra per-document scanners (watch terms...) registered by other modules on ``Services``."""
+
+
+def limits(services: Services) -> Limits:
+    s = services.settings
+    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth)
+
+
+def matcher(services: Services) -> TextMatcher:
+    cached = services.extras.get("matcher")
+    if not isinstance(cached, TextMatcher):
+        s = services.settings
+        cached = TextMatcher(services.index, build_detectors(s.default_region),
+                             MatchOptions(s.proximity, s.name_threshold))
+        services.extras["matcher"] = cached
+    return cached
+
+
+def text_scanners(services: Services) -> list[TextScanner]:
+    scanners = services.extras.setdefault("text_scanners", [])
+    assert isinstance(scanners, list)
+    return scanners
+
+
+def scan_item(services: Services, item: Item) -> ScanResult:
+    """Scan one item held in memory: no I/O but the fingerprint index's record look-ups."""
+    docs = documents(item.content, item.target, limits(services), item.title)
+    return scan_documents(services, item, docs)
+
+
+def scan_stream(services: Services, item: Item, fh: IO[bytes], size: int | None) -> ScanResult:
+    """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty."""
+    return scan_documents(services, item, stream_documents(fh, item.target, limits(services), size,
+                                                           item.title))
+
+
+def scan_documents(services: Services, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
+    result = ScanResult(item)
+    m = matcher(services)
+    extra = text_scanners(services)
+    found: list[Finding] = []
+    targets: set[str] = set()
+    for doc in docs:
+        if isinstance(doc, Skipped):
+            result.skipped.append(doc)
+            continue
+        if doc.target not in targets:
+            targets.add(doc.target)
+            result.documents += 1
+        result.bytes_scanned += len(doc.text)
+        found.extend(m.scan(doc.text, doc.target))
+        for scanner in extra:
+            found.extend(scanner(doc))
+    result.findings = list(merge(found))
+    return result
+
+
+def merge(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """One finding per record (or term) and document: fields united, best confidence kept.
+    A file scanned in chunks may see one record in several chunks."""
+    merged: dict[tuple[object, ...], Finding] = {}
+    for f in findings:
+        key = (f.type, f.target, f.dataset, f.ref, f.term)
+        prev = merged.get(key)
+        if prev is None:
+            merged[key] = f
+            continue
+        best = f if _CONFIDENCE[f.confidence] > _CONFIDENCE[prev.confidence] else prev
+        merged[key] = Finding(
+            type=f.type, target=f.target, dataset=f.dataset, ref=f.ref,
+            fields=tuple(sorted(set(prev.fields) | set(f.fields))), confidence=best.confidence,
+            term=f.term, term_kind=f.term_kind, score=max(prev.score or 0, f.score or 0) or None,
+            count=prev.count + f.count if f.type == "term" else 1, label=f.label,
+        )
+    yield from merged.values()

@@ -1,0 +1,163 @@
+"""SQLModel tables for fingerprints and small query functions over them.
+
+Fingerprints are stored as packed arrays (``FingerprintChunk``): the scanner loads them once into
+sorted numpy arrays, so neither import nor scan pays for millions of rows. Tables of other parts
+(sources, incidents, alerts) live in their own modules and share ``SQLModel.metadata``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Column, LargeBinary, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
+
+from leakwatch.errors import ConfigError
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DatasetRow(SQLModel, table=True):
+    __tablename__ = "dataset"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    purpose: str = "records"
+    """``records`` for the organisation's data, ``canary`` for planted canary records."""
+    label: str | None = None
+    ref_field: str = ""
+    kinds: str = ""
+    """Comma-separated kinds the schema declares (``nir,email,last_name``)."""
+    record_count: int = 0
+    skipped_rows: int = 0
+    imported_at: dt.datetime = Field(default_factory=utcnow)
+    source_name: str = ""
+
+    @property
+    def kind_list(self) -> list[str]:
+        return [k for k in self.kinds.split(",") if k]
+
+
+class RecordRow(SQLModel, table=True):
+    """One protected record: the organisation's own reference, a random salt and record-scoped
+    fingerprints of its quasi-identifiers (names, postcode, city). No plaintext value."""
+
+    __tablename__ = "record"
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id")
+    rec_no: int = Field(primary_key=True)
+    ref: str
+    salt: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    scoped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class FingerprintChunk(SQLModel, table=True):
+    """A packed run of global fingerprints of one kind: little-endian uint64 hashes and, aligned,
+    uint32 record numbers."""
+
+    __tablename__ = "fingerprint_chunk"
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id")
+    kind: str = Field(primary_key=True)
+    chunk_no: int = Field(primary_key=True)
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    rec_nos: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for SQLite (file created 0600) or PostgreSQL, with tables created."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    try:
+        import leakwatch.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+
+        SQLModel.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"{_safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def datasets(engine: Engine, purpose: str | None = None) -> list[DatasetRow]:
+    with session(engine) as s:
+        query = select(DatasetRow).order_by(DatasetRow.name)
+        if purpose:
+            query = query.where(DatasetRow.purpose == purpose)
+        return list(s.exec(query))
+
+
+def dataset_by_name(engine: Engine, name: str) -> DatasetRow | None:
+    with session(engine) as s:
+        return s.exec(select(DatasetRow).where(DatasetRow.name == name)).first()
+
+
+def delete_dataset_rows(s: Session, dataset_id: int) -> None:
+    s.exec(delete(FingerprintChunk).where(FingerprintChunk.dataset_id == dataset_id))  # type: ignore[call-overload]
+    s.exec(delete(RecordRow).where(RecordRow.dataset_id == dataset_id))  # type: ignore[call-overload]
+
+
+def delete_dataset(engine: Engine, name: str) -> bool:
+    with session(engine) as s:
+        row = s.exec(select(DatasetRow).where(DatasetRow.name == name)).first()
+        if row is None or row.id is None:
+            return False
+        delete_dataset_rows(s, row.id)
+        s.delete(row)
+        s.commit()
+        return True
+
+
+def chunks(engine: Engine, dataset_id: int) -> list[FingerprintChunk]:
+    with session(engine) as s:
+        query = select(FingerprintChunk).where(FingerprintChunk.dataset_id == dataset_id)
+        return list(s.exec(query.order_by(FingerprintChunk.kind, FingerprintChunk.chunk_no)))
+
+
+def records(engine: Engine, dataset_id: int, rec_nos: Iterable[int]) -> dict[int, RecordRow]:
+    wanted = sorted(set(rec_nos))
+    out: dict[int, RecordRow] = {}
+    with session(engine) as s:
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            query = select(RecordRow).where(RecordRow.dataset_id == dataset_id,
+                                            RecordRow.rec_no.in_(batch))  # type: ignore[attr-defined]
+            out.update((r.rec_no, r) for r in s.exec(query))
+    return out
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
