@@ -1,0 +1,3 @@
+from leakwatch.cli import main
+
+main()
