@@ -7,6 +7,7 @@ row is being fingerprinted; it is never written anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -106,7 +107,8 @@ def read_rows(path: Path, fh: IO[bytes]) -> Iterator[Row]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: undecodable bytes ({encoding}): {exc.reason}") from None
     finally:
-        text.detach()  # the caller owns the file
+        with contextlib.suppress(ValueError):  # already closed when the caller stopped early
+            text.detach()  # the caller owns the file
 
 
 def _json_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synth import Person, people, to_csv  # noqa: E402
+from synth import Person, people, to_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"

@@ -1,0 +1,124 @@
+"""Normaliser properties: every formatting of one value gives one normal form; invalid values never do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import phonenumbers
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from stdnum.fr import nir as stdnum_nir
+
+from leakwatch import normalise
+from leakwatch.normalise import InvalidValue
+
+SEPARATORS = st.sampled_from(["", " ", ".", "-"])
+
+
+@st.composite
+def nirs(draw: st.DrawFn) -> str:
+    sex = draw(st.sampled_from("12"))
+    year = draw(st.integers(0, 99))
+    month = draw(st.integers(1, 12))
+    dept = draw(st.sampled_from(["75", "92", "2A", "2B", "13", "01", "95"]))
+    commune = draw(st.integers(1, 990))
+    order = draw(st.integers(1, 999))
+    body = f"{sex}{year:02d}{month:02d}{dept}{commune:03d}{order:03d}"
+    return body + stdnum_nir.calc_check_digits(body)
+
+
+@given(nirs(), SEPARATORS, st.booleans())
+def test_every_nir_formatting_has_one_normal_form(nir: str, sep: str, lower: bool) -> None:
+    groups = [nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]]
+    written = sep.join(groups)
+    if lower:
+        written = written.lower()
+    assert normalise.nir(written) == nir
+
+
+@given(nirs(), st.integers(1, 96))
+def test_a_nir_with_a_wrong_key_never_normalises(nir: str, delta: int) -> None:
+    wrong_key = f"{(int(nir[13:]) + delta - 1) % 97 + 1:02d}"
+    assume(wrong_key != nir[13:])
+    with pytest.raises(InvalidValue):
+        normalise.nir(nir[:13] + wrong_key)
+
+
+@st.composite
+def fr_mobiles(draw: st.DrawFn) -> str:
+    prefix = draw(st.sampled_from(["061", "062", "064", "065", "066", "067", "068", "073", "075", "077", "078"]))
+    rest = draw(st.text("0123456789", min_size=7, max_size=7))
+    number = prefix + rest
+    assume(phonenumbers.is_valid_number(phonenumbers.parse(number, "FR")))
+    return number
+
+
+@given(fr_mobiles(), st.sampled_from([" ", ".", "-", ""]), st.sampled_from(["national", "plus", "00", "bracket"]))
+def test_every_phone_formatting_has_one_normal_form(number: str, sep: str, style: str) -> None:
+    pairs = sep.join(number[i : i + 2] for i in range(2, 10, 2))
+    written = {
+        "national": f"{number[:2]}{sep}{pairs}",
+        "plus": f"+33{sep or ' '}{number[1]}{sep}{pairs}",
+        "00": f"0033{sep}{number[1]}{sep}{pairs}",
+        "bracket": f"+33 (0){number[1]}{sep}{pairs}",
+    }[style]
+    expected = "+33" + number[1:]
+    assert normalise.phone(written) == expected
+    # The scanner's cheap path agrees with the validating normaliser on every valid number.
+    assert normalise.phone_candidate(written) == expected
+
+
+def test_phone_from_another_country_keeps_its_country() -> None:
+    assert normalise.phone("+49 30 901820") == "+4930901820"
+    with pytest.raises(InvalidValue):
+        normalise.phone("0691234567")  # a Réunion mobile is not a metropolitan FR number
+
+
+@given(st.sampled_from(["jean.dupont", "Marie-Claire.O", "x_y+tag"]),
+       st.sampled_from(["example.org", "EXAMPLE.org", "Exemple.FR", "hôpital.fr"]))
+def test_every_email_casing_has_one_normal_form(local: str, domain: str) -> None:
+    value = normalise.email(f"{local}@{domain}")
+    assert value == normalise.email(f"{local.upper()}@{domain.upper()}")
+    assert value == value.lower() and value.isascii()
+
+
+@given(st.dates(dt.date(1930, 1, 1), dt.date(2020, 12, 31)))
+def test_every_date_spelling_has_one_normal_form(d: dt.date) -> None:
+    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+              "octobre", "novembre", "décembre"]
+    for written in (d.isoformat(), d.strftime("%d/%m/%Y"), d.strftime("%d.%m.%Y"), d.strftime("%d-%m-%Y"),
+                    f"{d.day} {months[d.month - 1]} {d.year}", f"{d.day} {months[d.month - 1].upper()} {d.year}"):
+        assert normalise.date(written) == d.isoformat()
+    # Two-digit years give both centuries, kept when plausible as a birth date.
+    assert d.isoformat() in normalise.date_forms(d.strftime("%d.%m.%y"))
+
+
+def test_impossible_dates_are_refused() -> None:
+    for written in ("31/02/1980", "1980-13-01", "12 brumaire 1980", "2999-01-01"):
+        with pytest.raises(InvalidValue):
+            normalise.date(written)
+
+
+@given(st.sampled_from(["Hélène", "Jean-François", "D'Artagnan", "Le Goff", "Müller"]))
+def test_names_ignore_case_accents_and_punctuation(name: str) -> None:
+    plain = "".join(c for c in name.upper().replace("É", "E").replace("Ç", "C").replace("Ü", "U"))
+    assert normalise.name(name) == normalise.name(plain)
+    assert normalise.name(name) == normalise.name(normalise.name(name))  # idempotent
+
+
+def test_iban_and_card_checksums() -> None:
+    assert normalise.iban("fr76 3000 6000 0112 3456 7890 189") == "FR7630006000011234567890189"
+    with pytest.raises(InvalidValue):
+        normalise.iban("FR76 3000 6000 0112 3456 7890 188")
+    assert normalise.card("4970 1012 3456 7893") == "4970101234567893"
+    with pytest.raises(InvalidValue):
+        normalise.card("4970 1012 3456 7898")
+
+
+def test_invalid_value_messages_never_quote_the_value() -> None:
+    for kind, value in [("nir", "165037511212399"), ("phone", "0191"), ("email", "jean@@x"),
+                        ("date", "31/02/1980"), ("card", "4970101234567898")]:
+        with pytest.raises(InvalidValue) as info:
+            normalise.normalise(kind, value)
+        assert value not in str(info.value)
