@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,8 @@ class AlertRoute(BaseModel):
     min_severity: Severity = "medium"
     urls: list[str] = Field(default_factory=list)
     include_refs: bool = False
+    operator: bool = True
+    """Also send operator alerts (a source failing or recovering) to this route."""
 
 
 class AlertSettings(BaseModel):
@@ -48,6 +50,18 @@ class AlertSettings(BaseModel):
     retry_initial: float = 5.0
     retry_max: float = 600.0
     send_timeout: float = 20.0
+    delivery_interval: float = 5.0
+    """Seconds between two passes of the daemon over the outbox."""
+
+
+class DaemonSettings(BaseModel):
+    """``leakwatch run``: scheduling and shutdown."""
+
+    model_config = ConfigDict(extra="forbid")
+    jitter: float = 10.0
+    """Up to this many seconds added at random to each source's run time."""
+    shutdown_timeout: float = 8.0
+    """On SIGTERM, seconds given to the item in hand before its transaction is rolled back."""
 
 
 class SeveritySettings(BaseModel):
@@ -56,6 +70,8 @@ class SeveritySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     high_records: int = 10
     critical_records: int = 1000
+    overlap: float = 0.5
+    """Sightings whose record sets overlap this much (Jaccard of refs) fold into one incident."""
 
 
 class Settings(BaseSettings):
@@ -83,12 +99,32 @@ class Settings(BaseSettings):
     user_agent: str = "leakwatch/0.1 (+https://github.com/leakwatch/leakwatch; leak monitoring)"
     http_timeout: float = 20.0
     allow_private_urls: list[str] = Field(default_factory=list)
+    """Private, loopback or link-local destinations that URLs discovered in fetched content may
+    reach anyway: ``host``, ``host:port`` or a CIDR (``10.0.0.0/8``). URLs typed by the user and
+    the listing URLs of source definitions are not checked."""
+    http_connect_timeout: float = 10.0
+    http_retries: int = 4
+    """Retries after the first attempt, for 429, 5xx, timeouts and dropped connections."""
+    http_retry_max_time: float = 120.0
+    """Total seconds one request may spend waiting between retries; a longer Retry-After gives up."""
+    http_backoff_base: float = 1.0
+    http_backoff_max: float = 60.0
+    http_host_interval: float = 1.0
+    """Minimum seconds between two requests to one host (a source's ``rate_limit`` overrides)."""
+    http_max_redirects: int = 5
+    source_failing_after: int = 3
+    """Consecutive failed polls after which a source goes from degraded to failing."""
+    hibp_api_key: SecretStr = SecretStr("")
+    github_token: SecretStr = SecretStr("")
+    source_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    """Credentials that source definitions name in ``auth.secret`` (``LEAKWATCH_SOURCE_SECRETS__NAME``)."""
     metrics_address: str = ""
 
     sources: list[dict[str, Any]] = Field(default_factory=list)
     enabled_sources: list[str] = Field(default_factory=list)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     severity: SeveritySettings = Field(default_factory=SeveritySettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
 
     @classmethod
     def settings_customise_sources(

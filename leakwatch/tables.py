@@ -1,3 +1,5 @@
 """Imports every module that defines tables, so ``create_all`` creates them all."""
 
+import leakwatch.incidents
+import leakwatch.outbox  # noqa: F401
 from leakwatch import store  # noqa: F401

@@ -1,0 +1,380 @@
+"""Incidents: the findings of one item make a sighting; sightings of the same content, or of largely
+overlapping record sets, fold into one incident. A dump reposted ten times is one incident with ten
+sightings, and one alert (another only when its severity rises).
+
+Only refs, field kinds, counts, source names, URLs and times are stored: never a matched value. The
+content of an item is identified by a keyed hash (HMAC with a subkey of the master key), so the
+database cannot be used to confirm that a given document was seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, tuple_
+from sqlmodel import Field, Session, SQLModel, select
+
+from leakwatch import keys, log
+from leakwatch.models import SEVERITY_ORDER, Finding, Item, ScanResult
+from leakwatch.settings import Settings, SeveritySettings
+from leakwatch.store import utcnow
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
+
+_CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
+_BATCH = 400
+
+
+class IncidentRow(SQLModel, table=True):
+    """One exposure of records, however many times it was reposted."""
+
+    __tablename__ = "incident"
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = "open"
+    """``open`` or ``acked``."""
+    severity: str = "low"
+    alerted_severity: str | None = None
+    """The severity last queued as an alert; a new alert only when it rises above it."""
+    dataset: str | None = None
+    """The dataset with the most exposed records."""
+    datasets: str = ""
+    kinds: str = ""
+    terms: str = ""
+    records: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    canaries: int = 0
+    sightings: int = 0
+    first_seen: dt.datetime = Field(default_factory=utcnow)
+    last_seen: dt.datetime = Field(default_factory=utcnow)
+    first_published: dt.datetime | None = None
+    detection_seconds: float | None = None
+    """Time from the first sighting's publication to its detection, when the source dates items."""
+    acked_at: dt.datetime | None = None
+
+    @property
+    def confidence(self) -> str:
+        return "high" if self.high else "medium" if self.medium else "low"
+
+    @property
+    def kind_list(self) -> list[str]:
+        return [k for k in self.kinds.split(",") if k]
+
+
+class SightingRow(SQLModel, table=True):
+    """One item in which records of an incident were found."""
+
+    __tablename__ = "sighting"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    source: str
+    item_key: str
+    url: str | None = None
+    content_key: str | None = Field(default=None, index=True)
+    published_at: dt.datetime | None = None
+    seen_at: dt.datetime = Field(default_factory=utcnow)
+    records: int = 0
+    canaries: int = 0
+    terms: str = ""
+    kinds: str = ""
+
+
+class IncidentRefRow(SQLModel, table=True):
+    """A record (or canary) exposed by an incident: its ref and the kinds of field that matched."""
+
+    __tablename__ = "incident_ref"
+    incident_id: int = Field(primary_key=True, foreign_key="incident.id")
+    dataset: str = Field(primary_key=True)
+    ref: str = Field(primary_key=True, index=True)
+    type: str = "record"
+    fields: str = ""
+    confidence: str = "medium"
+    label: str | None = None
+
+
+@dataclass
+class Folded:
+    """What recording one sighting did."""
+
+    incident: IncidentRow
+    sighting: SightingRow
+    new: bool
+    previous_severity: str | None
+    alert: bool
+    """True when an alert must be queued: a new incident, or its severity rose."""
+
+
+@dataclass
+class _Exposure:
+    type: str
+    fields: set[str] = field(default_factory=set)
+    confidence: str = "low"
+    label: str | None = None
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite gives naive datetimes back: they are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def content_key(master: bytes, content: bytes) -> str | None:
+    """A keyed hash of an item's bytes, or None for an item scanned as a stream (no bytes held)."""
+    if not content:
+        return None
+    return hmac.new(keys.derive(master, "_incidents", "content"), content, hashlib.sha256).hexdigest()
+
+
+def severity_for(incident: IncidentRow, thresholds: SeveritySettings) -> str:
+    """A canary is always critical; otherwise the number of medium- or high-confidence records."""
+    strong = incident.high + incident.medium
+    if incident.canaries or strong >= thresholds.critical_records:
+        return "critical"
+    if strong >= thresholds.high_records:
+        return "high"
+    if strong >= 1:
+        return "medium"
+    return "low"
+
+
+def _exposures(findings: Iterable[Finding]) -> tuple[dict[tuple[str, str], _Exposure], set[str]]:
+    refs: dict[tuple[str, str], _Exposure] = {}
+    terms: set[str] = set()
+    for f in findings:
+        if f.type == "term":
+            if f.term:
+                terms.add(f.term)
+            continue
+        if not f.ref:
+            continue
+        key = (f.dataset or "", f.ref)
+        exp = refs.setdefault(key, _Exposure(f.type))
+        exp.fields.update(f.fields)
+        if f.type == "canary":
+            exp.type, exp.label, exp.confidence = "canary", f.label, "high"
+        elif _CONFIDENCE[f.confidence] > _CONFIDENCE[exp.confidence]:
+            exp.confidence = f.confidence
+    return refs, terms
+
+
+def _batches(keys_: Sequence[tuple[str, str]]) -> Iterable[Sequence[tuple[str, str]]]:
+    for i in range(0, len(keys_), _BATCH):
+        yield keys_[i : i + _BATCH]
+
+
+def _match(session: Session, refs: Sequence[tuple[str, str]], ckey: str | None, overlap: float) -> IncidentRow | None:
+    """The incident this sighting belongs to: the same content, else the best record overlap."""
+    if ckey:
+        hit = session.exec(select(SightingRow.incident_id).where(SightingRow.content_key == ckey)).first()
+        if hit is not None:
+            return session.get(IncidentRow, hit)
+    if not refs:
+        return None
+    shared: dict[int, int] = {}
+    pair = tuple_(IncidentRefRow.dataset, IncidentRefRow.ref)
+    for batch in _batches(refs):
+        query = (select(IncidentRefRow.incident_id, func.count())
+                 .where(pair.in_(list(batch)))
+                 .group_by(IncidentRefRow.incident_id))  # type: ignore[arg-type]
+        for incident_id, n in session.exec(query):
+            shared[incident_id] = shared.get(incident_id, 0) + n
+    best: tuple[float, int] | None = None
+    for incident_id, inter in shared.items():
+        incident = session.get(IncidentRow, incident_id)
+        if incident is None:
+            continue
+        size = incident.records + incident.canaries
+        jaccard = inter / (len(refs) + size - inter)
+        if jaccard >= overlap and (best is None or jaccard > best[0]):
+            best = (jaccard, incident_id)
+    return session.get(IncidentRow, best[1]) if best else None
+
+
+def _merge_refs(session: Session, incident: IncidentRow, refs: dict[tuple[str, str], _Exposure]) -> None:
+    """Add the sighting's refs to the incident, keeping counts by confidence up to date."""
+    assert incident.id is not None
+    keys_ = sorted(refs)
+    pair = tuple_(IncidentRefRow.dataset, IncidentRefRow.ref)
+    for batch in _batches(keys_):
+        query = select(IncidentRefRow).where(IncidentRefRow.incident_id == incident.id,
+                                             pair.in_(list(batch)))  # type: ignore[arg-type]
+        known = {(r.dataset, r.ref): r for r in session.exec(query)}
+        for key in batch:
+            exp = refs[key]
+            row = known.get(key)
+            if row is None:
+                session.add(IncidentRefRow(incident_id=incident.id, dataset=key[0], ref=key[1], type=exp.type,
+                                           fields=",".join(sorted(exp.fields)), confidence=exp.confidence,
+                                           label=exp.label))
+                _count(incident, exp.type, exp.confidence, +1)
+                continue
+            fields = set(row.fields.split(",")) - {""} | exp.fields
+            row.fields = ",".join(sorted(fields))
+            if row.type == "record" and _CONFIDENCE[exp.confidence] > _CONFIDENCE[row.confidence]:
+                _count(incident, "record", row.confidence, -1)
+                row.confidence = exp.confidence
+                _count(incident, "record", row.confidence, +1)
+            session.add(row)
+
+
+def _count(incident: IncidentRow, type_: str, confidence: str, delta: int) -> None:
+    if type_ == "canary":
+        incident.canaries += delta
+        return
+    incident.records += delta
+    setattr(incident, confidence, getattr(incident, confidence) + delta)
+
+
+def _join(*parts: Iterable[str]) -> str:
+    return ",".join(sorted({p for part in parts for p in part if p}))
+
+
+def fold(session: Session, settings: Settings, master: bytes, item: Item, result: ScanResult,
+         seen_at: dt.datetime | None = None) -> Folded | None:
+    """Record the findings of one scanned item as a sighting, in the caller's transaction.
+    Returns None when the item exposed nothing."""
+    refs, terms = _exposures(result.findings)
+    if not refs and not terms:
+        return None
+    seen = seen_at or utcnow()
+    ckey = content_key(master, item.content)
+    keys_ = sorted(refs)
+    incident = _match(session, keys_, ckey, settings.severity.overlap)
+    new = incident is None
+    if incident is None:
+        incident = IncidentRow(first_seen=seen, last_seen=seen)
+        session.add(incident)
+        session.flush()
+    previous = None if new else incident.severity
+    _merge_refs(session, incident, refs)
+    kinds = {k for exp in refs.values() for k in exp.fields}
+    per_dataset: dict[str, int] = {}
+    for dataset, _ in keys_:
+        per_dataset[dataset] = per_dataset.get(dataset, 0) + 1
+    datasets = set(incident.datasets.split(",")) | set(per_dataset)
+    incident.datasets = _join(datasets)
+    if per_dataset and (incident.dataset is None or new):
+        incident.dataset = max(per_dataset, key=lambda d: (per_dataset[d], d)) or None
+    incident.kinds = _join(incident.kind_list, kinds)
+    incident.terms = _join(incident.terms.split(","), terms)
+    incident.sightings += 1
+    incident.last_seen = max(as_utc(incident.last_seen) or seen, seen)
+    published = as_utc(item.published_at)
+    if published and (incident.first_published is None or published < as_utc(incident.first_published)):  # type: ignore[operator]
+        incident.first_published = published
+    if new and published:
+        incident.detection_seconds = max(0.0, (seen - published).total_seconds())
+    incident.severity = severity_for(incident, settings.severity)
+    alerted = incident.alerted_severity
+    alert = alerted is None or SEVERITY_ORDER[incident.severity] > SEVERITY_ORDER[alerted]
+    if alert:
+        incident.alerted_severity = incident.severity
+    sighting = SightingRow(
+        incident_id=incident.id, source=item.source, item_key=item.key, url=item.url, content_key=ckey,
+        published_at=published, seen_at=seen,
+        records=sum(1 for e in refs.values() if e.type == "record"),
+        canaries=sum(1 for e in refs.values() if e.type == "canary"),
+        terms=_join(terms), kinds=_join(kinds))
+    session.add(incident)
+    session.add(sighting)
+    session.flush()
+    return Folded(incident, sighting, new, previous, alert)
+
+
+# ---- queries for the CLI -------------------------------------------------------------------------
+
+def list_incidents(session: Session, status: str | None = None, limit: int = 200) -> list[IncidentRow]:
+    query = select(IncidentRow).order_by(IncidentRow.last_seen.desc()).limit(limit)  # type: ignore[attr-defined]
+    if status:
+        query = query.where(IncidentRow.status == status)
+    return list(session.exec(query))
+
+
+def sightings_of(session: Session, incident_id: int) -> list[SightingRow]:
+    query = select(SightingRow).where(SightingRow.incident_id == incident_id).order_by(SightingRow.id)
+    return list(session.exec(query))
+
+
+def refs_of(session: Session, incident_id: int, limit: int | None = None) -> list[IncidentRefRow]:
+    query = (select(IncidentRefRow).where(IncidentRefRow.incident_id == incident_id)
+             .order_by(IncidentRefRow.dataset, IncidentRefRow.ref))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def ack(session: Session, incident_id: int) -> IncidentRow | None:
+    incident = session.get(IncidentRow, incident_id)
+    if incident is None:
+        return None
+    if incident.status != "acked":
+        incident.status = "acked"
+        incident.acked_at = utcnow()
+        session.add(incident)
+        session.commit()
+    return incident
+
+
+def incident_json(incident: IncidentRow) -> dict[str, object]:
+    def iso(value: dt.datetime | None) -> str | None:
+        v = as_utc(value)
+        return v.isoformat() if v else None
+
+    return {
+        "id": incident.id, "status": incident.status, "severity": incident.severity,
+        "dataset": incident.dataset, "datasets": [d for d in incident.datasets.split(",") if d],
+        "records": incident.records, "confidence": incident.confidence,
+        "counts": {"high": incident.high, "medium": incident.medium, "low": incident.low,
+                   "canaries": incident.canaries},
+        "kinds": incident.kind_list, "terms": [t for t in incident.terms.split(",") if t],
+        "sightings": incident.sightings, "first_seen": iso(incident.first_seen),
+        "last_seen": iso(incident.last_seen), "first_published": iso(incident.first_published),
+        "detection_seconds": incident.detection_seconds, "acked_at": iso(incident.acked_at),
+    }
+
+
+# ---- the runner's sink ---------------------------------------------------------------------------
+
+class IncidentSink:
+    """What the runner calls for every scanned item and every source health change: folds findings
+    into incidents and queues alerts in the outbox, all in the runner's transaction."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def record(self, session: Session, item: Item, result: ScanResult) -> None:
+        from leakwatch import metrics, outbox
+
+        metrics.of(self.services).scanned(item.source, len(item.content), result)
+        folded = fold(session, self.services.settings, self.services.master_key, item, result)
+        if folded is None:
+            return
+        incident = folded.incident
+        log.event("sighting", incident=incident.id, source=item.source, url=item.url,
+                  new=folded.new, severity=incident.severity, records=folded.sighting.records,
+                  canaries=folded.sighting.canaries, incident_records=incident.records,
+                  sightings=incident.sightings)
+        if folded.sighting.published_at:
+            seen = as_utc(folded.sighting.seen_at)
+            assert seen is not None
+            metrics.of(self.services).detected((seen - folded.sighting.published_at).total_seconds())
+        if folded.alert:
+            queued = outbox.enqueue_incident(session, self.services, folded)
+            log.event("alert_queued", incident=incident.id, severity=incident.severity,
+                      escalated=folded.previous_severity, deliveries=queued)
+
+    def health_changed(self, session: Session, source: str, state: str, reason: str) -> None:
+        from leakwatch import metrics, outbox
+
+        metrics.of(self.services).health(source, state == "ok")
+        queued = outbox.enqueue_operator(session, self.services, source, state, reason)
+        log.event("source_health", level=30 if state != "ok" else 20, source=source, state=state,
+                  reason=reason, deliveries=queued)

@@ -1,0 +1,65 @@
+"""One log line per event, ``key=value`` on stdout for journald. Never a leaked value: callers pass
+counts, refs, source names and URLs of items, never matched text.
+
+    log.event("sighting", incident=12, source="drop", records=40)
+    -> ts=2026-11-29T18:50:02Z level=info event=sighting incident=12 source=drop records=40
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from typing import Any
+
+LOGGER = "leakwatch"
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+,%*")
+
+
+def _quote(value: object) -> str:
+    text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    text = text.replace("\n", " ").replace("\r", " ")
+    if text and all(c in _SAFE for c in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``ts=… level=… event=… k=v``; stdlib records from libraries become ``event=log msg="…"``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields: dict[str, Any] = getattr(record, "kv", None) or {"event": "log", "logger": record.name,
+                                                                 "msg": record.getMessage()}
+        parts = [f"ts={ts}", f"level={record.levelname.lower()}"]
+        parts += [f"{k}={_quote(v)}" for k, v in fields.items() if v is not None]
+        return " ".join(parts)
+
+
+def setup(level: int = logging.INFO) -> None:
+    """Send leakwatch's events to stdout, one line each; quiet libraries to warnings."""
+    root = logging.getLogger(LOGGER)
+    if any(getattr(h, "_leakwatch", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(KeyValueFormatter())
+    handler._leakwatch = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    # Apprise's own messages are captured per send (alerts.py); APScheduler's are replaced by ours.
+    for name in ("apprise", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    """Log one event with its fields (``None`` fields are left out)."""
+    logging.getLogger(LOGGER).log(level, name, extra={"kv": {"event": name, **fields}})
+
+
+def warning(name: str, **fields: object) -> None:
+    event(name, logging.WARNING, **fields)
+
+
+def error(name: str, **fields: object) -> None:
+    event(name, logging.ERROR, **fields)

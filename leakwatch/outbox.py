@@ -1,0 +1,276 @@
+"""The outbox: every alert is a row per (alert, route URL), written in the transaction that found
+it, then sent and marked sent. Nothing is lost when a channel is down or the process dies:
+
+- a failed send stays ``pending`` and is retried with exponential backoff (per route, so one dead
+  channel neither blocks nor repeats another's alerts);
+- a row is leased while it is being sent; a daemon killed mid-send leaves the lease, which is
+  released at the next start (or when it expires), and the alert is sent again. So a send that had
+  reached the channel when the process died is delivered twice: at most one duplicate, never a loss.
+
+Route URLs hold secrets: the table keeps a keyed hash of the URL (to find it in the settings at
+send time) and its masked form, never the URL itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import random
+import socket
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import UniqueConstraint, func, or_, update
+from sqlmodel import Field, Session, SQLModel, select
+
+from leakwatch import alerts, incidents, keys, log
+from leakwatch.models import SEVERITY_ORDER
+from leakwatch.store import session as db_session
+from leakwatch.store import utcnow
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
+
+STATUSES = ("pending", "sent", "failed")
+
+
+class OutboxRow(SQLModel, table=True):
+    """One alert for one route URL."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("alert_key", "route_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_key: str = Field(index=True)
+    kind: str
+    severity: str
+    incident_id: int | None = Field(default=None, index=True)
+    route_key: str = Field(index=True)
+    route_label: str
+    title: str
+    body: str
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = None
+    lease_until: dt.datetime | None = None
+    last_error: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    url: str
+    key: str
+    include_refs: bool
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def route_key(services: Services, url: str) -> str:
+    return hmac.new(keys.derive(services.master_key, "_outbox", "route"), url.encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def routes_for(services: Services, kind: str, severity: str) -> list[Route]:
+    """The route URLs an alert goes to, each once (the first route naming a URL wins)."""
+    out: dict[str, Route] = {}
+    for route in services.settings.alerts.routes:
+        if kind == "operator":
+            if not route.operator:
+                continue
+        elif kind == "incident" and SEVERITY_ORDER[severity] < SEVERITY_ORDER[route.min_severity]:
+            continue
+        for url in route.urls:
+            key = route_key(services, url)
+            out.setdefault(key, Route(url, key, route.include_refs))
+    return list(out.values())
+
+
+def all_routes(services: Services) -> dict[str, str]:
+    return {route_key(services, url): url for route in services.settings.alerts.routes for url in route.urls}
+
+
+def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: list[Route]) -> int:
+    """Add one row per route URL in the caller's transaction; an alert already queued for a route
+    is not queued again. Returns the number of rows added."""
+    added = 0
+    for route in routes:
+        exists = session.exec(select(OutboxRow.id).where(OutboxRow.alert_key == alert.key,
+                                                         OutboxRow.route_key == route.key)).first()
+        if exists is not None:
+            continue
+        session.add(OutboxRow(alert_key=alert.key, kind=alert.kind, severity=alert.severity,
+                              incident_id=alert.incident_id, route_key=route.key,
+                              route_label=alerts.mask_url(route.url), title=alert.title,
+                              body=alert.text(route.include_refs)))
+        added += 1
+    session.flush()
+    return added
+
+
+def enqueue_incident(session: Session, services: Services, folded: incidents.Folded) -> int:
+    routes = routes_for(services, "incident", folded.incident.severity)
+    refs: list[incidents.IncidentRefRow] = []
+    if any(r.include_refs for r in routes) and folded.incident.id is not None:
+        refs = incidents.refs_of(session, folded.incident.id, limit=alerts.MAX_REFS)
+    return enqueue(session, services, alerts.incident_alert(folded, refs), routes)
+
+
+def enqueue_operator(session: Session, services: Services, source: str, state: str, reason: str) -> int:
+    alert = alerts.operator_alert(source, state, reason, utcnow())
+    return enqueue(session, services, alert, routes_for(services, "operator", alert.severity))
+
+
+# ---- delivery -------------------------------------------------------------------------------------
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(services: Services, attempts: int) -> float:
+    s = services.settings.alerts
+    delay = min(s.retry_max, s.retry_initial * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.85, 1.15)
+
+
+def release_stale_leases(services: Services) -> int:
+    """Free the leases of processes of this host that are gone (a daemon killed mid-send)."""
+    host = socket.gethostname()
+    freed = 0
+    with db_session(services.engine) as s:
+        rows = s.exec(select(OutboxRow).where(OutboxRow.status == "pending",
+                                              OutboxRow.lease_owner.is_not(None)))  # type: ignore[union-attr]
+        for row in rows:
+            owner_host, _, pid = (row.lease_owner or "").rpartition(":")
+            if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+                continue
+            row.lease_owner = row.lease_until = None
+            s.add(row)
+            freed += 1
+        s.commit()
+    if freed:
+        log.warning("outbox_leases_released", rows=freed,
+                    note="sends interrupted by a crash are retried; at most one duplicate each")
+    return freed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(s: Session, row_id: int, now: dt.datetime, lease: float) -> bool:
+    stmt = (update(OutboxRow)
+            .where(OutboxRow.id == row_id, OutboxRow.status == "pending",  # type: ignore[arg-type]
+                   or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+            .values(lease_owner=_owner(), lease_until=now + dt.timedelta(seconds=lease),
+                    attempts=OutboxRow.attempts + 1))
+    claimed = s.exec(stmt).rowcount == 1  # type: ignore[call-overload]
+    s.commit()
+    return claimed
+
+
+def deliver_due(services: Services, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
+    """Send every due pending row, oldest first; a route that fails is backed off as a whole.
+    Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
+    from leakwatch import metrics
+
+    report = DeliveryReport()
+    settings = services.settings.alerts
+    now = utcnow()
+    routes = all_routes(services)
+    backed_off: set[str] = set()
+    with db_session(services.engine) as s:
+        due = list(s.exec(select(OutboxRow)
+                          .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                                 or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+                          .order_by(OutboxRow.id).limit(limit)))
+        for row in due:
+            if stop is not None and stop.is_set():
+                break
+            if row.route_key in backed_off:
+                continue
+            assert row.id is not None
+            url = routes.get(row.route_key)
+            problem = "route no longer configured" if url is None else alerts.check_url(url)
+            if problem:
+                row.status, row.last_error = "failed", problem
+                s.add(row)
+                s.commit()
+                report.failed += 1
+                log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
+                continue
+            assert url is not None
+            if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
+                continue
+            s.refresh(row)
+            reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
+            done = utcnow()
+            row.lease_owner = row.lease_until = None
+            if reason is None:
+                row.status, row.sent_at, row.last_error = "sent", done, None
+                s.add(row)
+                s.commit()
+                report.sent += 1
+                metrics.of(services).alert_sent(row.kind)
+                log.event("alert_sent", alert=row.alert_key, incident=row.incident_id, route=row.route_label,
+                          attempts=row.attempts)
+                continue
+            delay = backoff(services, row.attempts)
+            retry_at = done + dt.timedelta(seconds=delay)
+            row.last_error, row.next_attempt_at = reason, retry_at
+            s.add(row)
+            s.exec(update(OutboxRow)  # type: ignore[call-overload]
+                   .where(OutboxRow.route_key == row.route_key, OutboxRow.status == "pending",  # type: ignore[arg-type]
+                          OutboxRow.next_attempt_at < retry_at)  # type: ignore[arg-type]
+                   .values(next_attempt_at=retry_at))
+            s.commit()
+            backed_off.add(row.route_key)
+            report.retried += 1
+            log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=row.attempts,
+                        retry_in=f"{delay:.0f}s", reason=reason)
+    return report
+
+
+def counts(services: Services) -> dict[str, int]:
+    """Outbox rows by status."""
+    with db_session(services.engine) as s:
+        rows = s.exec(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))  # type: ignore[call-overload]
+        found = dict(rows)
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def rows(services: Services, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    with db_session(services.engine) as s:
+        query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if status:
+            query = query.where(OutboxRow.status == status)
+        return list(s.exec(query))
+
+
+def outbox_json(row: OutboxRow) -> dict[str, object]:
+    def iso(value: dt.datetime | None) -> str | None:
+        v = incidents.as_utc(value)
+        return v.isoformat() if v else None
+
+    return {"id": row.id, "alert": row.alert_key, "kind": row.kind, "severity": row.severity,
+            "incident": row.incident_id, "route": row.route_label, "status": row.status,
+            "attempts": row.attempts, "last_error": row.last_error, "created_at": iso(row.created_at),
+            "next_attempt_at": iso(row.next_attempt_at) if row.status == "pending" else None,
+            "sent_at": iso(row.sent_at)}
