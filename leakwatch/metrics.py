@@ -30,6 +30,9 @@ class _DatabaseCollector(Collector):
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []  # not queried at registration
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from sqlalchemy import func
         from sqlmodel import select

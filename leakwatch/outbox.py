@@ -252,7 +252,7 @@ def counts(services: Services) -> dict[str, int]:
     """Outbox rows by status."""
     with db_session(services.engine) as s:
         rows = s.exec(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))  # type: ignore[call-overload]
-        found = dict(rows)
+        found = {status: n for status, n in rows}
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 

@@ -1,0 +1,104 @@
+"""Real local channels for the daemon's tests: a webhook receiver (apprise ``json://``) that can be
+taken down and brought back on the same port, and an SMTP sink (aiosmtpd) for ``mailto://``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, every: float = 0.1) -> Any:
+    """Poll until ``predicate()`` is truthy; fail with the time waited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+class Receiver:
+    """A webhook receiver recording POST bodies. ``stop()`` closes the port (connections refused)
+    and ``start()`` reopens the same one; ``status`` other than 200 makes it answer errors."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.bodies: list[bytes] = []
+        self.status = 200
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.status == 200:
+                    with receiver._lock:
+                        receiver.bodies.append(body)
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(b) for b in self.bodies]
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 keeping every message received."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[bytes] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+                sink.messages.append(envelope.content)
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return (f"mailto://127.0.0.1:{self.port}?mode=insecure&from=leakwatch@example.org"
+                "&to=soc@example.org")
+
+
+def write_config(home: Path, text: str) -> None:
+    (home / "config.toml").write_text(text, encoding="utf-8")
