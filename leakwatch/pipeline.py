@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from leakwatch.app import Services
@@ -11,11 +11,9 @@ from leakwatch.detectors import build_detectors
 from leakwatch.documents import Limits, documents, stream_documents
 from leakwatch.matcher import MatchOptions, TextMatcher
 from leakwatch.models import Document, Finding, Item, ScanResult, Skipped
+from leakwatch.terms import TermMatcher, load_terms
 
 _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
-
-TextScanner = Callable[[Document], list[Finding]]
-"""Extra per-document scanners (watch terms...) registered by other modules on ``Services``."""
 
 
 def limits(services: Services) -> Limits:
@@ -33,10 +31,13 @@ def matcher(services: Services) -> TextMatcher:
     return cached
 
 
-def text_scanners(services: Services) -> list[TextScanner]:
-    scanners = services.extras.setdefault("text_scanners", [])
-    assert isinstance(scanners, list)
-    return scanners
+def term_matcher(services: Services) -> TermMatcher:
+    """The watch terms, loaded once per process (drop ``extras["term_matcher"]`` to reload)."""
+    cached = services.extras.get("term_matcher")
+    if not isinstance(cached, TermMatcher):
+        cached = TermMatcher(load_terms(services.engine), services.settings.term_threshold)
+        services.extras["term_matcher"] = cached
+    return cached
 
 
 def scan_item(services: Services, item: Item) -> ScanResult:
@@ -54,9 +55,10 @@ def scan_stream(services: Services, item: Item, fh: IO[bytes], size: int | None)
 def scan_documents(services: Services, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
     result = ScanResult(item)
     m = matcher(services)
-    extra = text_scanners(services)
+    terms = term_matcher(services)
     found: list[Finding] = []
     targets: set[str] = set()
+    titles: set[str] = set()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -66,8 +68,12 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             result.documents += 1
         result.bytes_scanned += len(doc.text)
         found.extend(m.scan(doc.text, doc.target))
-        for scanner in extra:
-            found.extend(scanner(doc))
+        found.extend(terms.scan(doc.text, doc.target))
+        if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
+            titles.add(doc.title)
+            found.extend(terms.scan(doc.title, item.target, where="title"))
+    if item.title and item.title not in titles:  # an item with no text (a listing entry)
+        found.extend(terms.scan(item.title, item.target, where="title"))
     result.findings = list(merge(found))
     return result
 
@@ -77,7 +83,7 @@ def merge(findings: Iterable[Finding]) -> Iterator[Finding]:
     A file scanned in chunks may see one record in several chunks."""
     merged: dict[tuple[object, ...], Finding] = {}
     for f in findings:
-        key = (f.type, f.target, f.dataset, f.ref, f.term)
+        key = (f.type, f.target, f.dataset, f.ref, f.term, f.fields if f.type == "term" else ())
         prev = merged.get(key)
         if prev is None:
             merged[key] = f

@@ -2,4 +2,4 @@
 
 import leakwatch.incidents
 import leakwatch.outbox  # noqa: F401
-from leakwatch import store  # noqa: F401
+from leakwatch import store, terms  # noqa: F401

@@ -1,0 +1,472 @@
+"""Watch terms: names, acronyms, domains and keywords that name the organisation, matched fuzzily.
+
+Terms are not secret: they are stored as entered. Scanning normalises a document once (entities
+decoded, accents stripped, lower case, defanged domains refanged, spaced-out acronyms joined), then
+runs three cheap passes instead of comparing every window of the text:
+
+- host names and e-mail domains found by one regex are checked against domain terms (exact,
+  sub-domain, e-mail at the domain, look-alike within a small edit distance);
+- for names and keywords, the document's distinct tokens are compared once (in C, by rapidfuzz)
+  with each term's distinctive tokens; only where such an anchor occurs are phrases of the term's
+  token length scored against the term;
+- text cut by an ellipsis, as leak-site trackers print titles (``assistance-publique-hopit...``),
+  matches when it is a long enough prefix of a term.
+
+A finding never holds the matched text: e-mail addresses at a watched domain are only counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel, select
+
+from leakwatch import store
+from leakwatch.errors import InputError
+from leakwatch.models import Finding
+
+KINDS = ("org", "domain", "keyword")
+MAX_TOKENS = 8
+FUZZY_MIN = 8
+"""Terms shorter than this (without spaces) match only exactly, after normalisation."""
+ANCHOR_CUTOFF = 80.0
+"""Similarity (0-100) a text token needs with a distinctive term token to be looked at closer."""
+KEY_CUTOFF = 80.0
+"""Every distinctive token of a term must have a counterpart this similar in a matching phrase."""
+SEGMENT = 1 << 20
+"""Phrase matching tokenises the normalised text in segments of about this many characters."""
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _words(
+    "a au aux avec ce ces cet cette dans de des du elle en est et il ils je la le les leur lui ma mais me "
+    "mes moi mon ne nos notre nous on ou par pas plus pour qu que qui sa se ses son sont sur ta te tes toi "
+    "ton tu un une vos votre vous y the of and to in is it that for with as was be by at this are or from "
+    "an not but have has had which you we they he she his her its their our your all any can will would "
+    "there what when who how"
+)
+"""Function words of French and English: never part of what makes a term distinctive."""
+COMMON_WORDS = STOPWORDS | _words(
+    "groupe societe service services centre france paris national nationale general generale public "
+    "publique direction entreprise association sante hopital hopitaux clinique new group company inc ltd "
+    "llc corp sa sas sarl gmbh international global system systems data network online info contact mail "
+    "email www http https com org net fr eu uk de co leak leaks post files"
+)
+"""Frequent words of prose and company names: never an anchor; a term made only of them is refused."""
+
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_COMBINING = re.compile(r"[\u0300-\u036f]+")
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i",
+                            "’": "'", "‘": "'", "\u00a0": " "})
+_REFANG_DOT = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*")
+_REFANG_AT = re.compile(r"\s*[\[({]\s*(?:@|at)\s*[\])}]\s*")
+_REFANG_SCHEME = re.compile(r"\bh(?:xx|\*\*|XX)p(s?)(?:\[:\]|\[://\]|:)?(?://)?")
+_ACRONYM = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/]{1,2}[a-z](?![a-z0-9])){1,15}")
+_ACRONYM_SEP = re.compile(r"[ .\-_/]")
+TOKEN = re.compile(r"[a-z0-9]+")
+_HOST = re.compile(r"(@?)(?<![a-z0-9-])((?:[a-z0-9][a-z0-9-]{0,62}\.)+[a-z][a-z0-9-]{0,62})(?![a-z0-9-]|\.\.)")
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_ELLIPSIS = re.compile(r"\.{3}")
+_TAIL = re.compile(r"[a-z0-9@.\-]+$")
+
+
+# ---- normalising -----------------------------------------------------------------------------
+
+def fold(text: str) -> str:
+    """The form every text is matched in: HTML entities decoded, accents stripped, lower case,
+    defanged domains and addresses refanged (``aphp[.]fr``, ``x(at)y``, ``hxxps://``), spaced or
+    dotted single letters joined (``A.P.H.P`` -> ``aphp``)."""
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+        text = _COMBINING.sub("", text)
+    text = text.casefold()
+    if "[" in text or "(" in text or "{" in text:
+        text = _REFANG_AT.sub("@", _REFANG_DOT.sub(".", text))
+    if "xx" in text or "**" in text:
+        text = _REFANG_SCHEME.sub(lambda m: f"http{m.group(1)}://", text)
+    return _ACRONYM.sub(lambda m: _ACRONYM_SEP.sub("", m.group()), text)
+
+
+def phrase(text: str) -> str:
+    """A name or keyword as space-separated tokens of its folded form."""
+    return " ".join(TOKEN.findall(fold(text)))
+
+
+def domain(text: str) -> str:
+    """A domain term in canonical form: folded, without scheme, ``www.``, leading ``@`` or path."""
+    value = fold(text.strip())
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value).lstrip("@*.")
+    value = value.split("/", 1)[0].split("?", 1)[0].rstrip(".")
+    if "@" in value:
+        value = value.rsplit("@", 1)[1]
+    value = value.removeprefix("www.")
+    if not _DOMAIN.match(value):
+        raise InputError(f"{text.strip()!r} is not a domain name (expected e.g. example.org)")
+    return value
+
+
+def looks_like_domain(text: str) -> bool:
+    try:
+        domain(text)
+    except InputError:
+        return False
+    return " " not in text.strip()
+
+
+# ---- terms -----------------------------------------------------------------------------------
+
+class WatchTerm(SQLModel, table=True):
+    """A name, domain or keyword the analyst watches for. Plain text: terms are not secret."""
+
+    __tablename__ = "watch_term"
+    id: int | None = Field(default=None, primary_key=True)
+    term: str
+    kind: str
+    normal: str = Field(index=True, unique=True)
+    added_at: dt.datetime = Field(default_factory=store.utcnow)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A watch term prepared for matching."""
+
+    text: str
+    kind: str
+    tokens: tuple[str, ...]
+    spaced: str
+    compact: str
+    keys: tuple[str, ...]
+    """Tokens a matching phrase must show: at least 3 characters, no function word."""
+    anchors: tuple[str, ...]
+    """The rarer keys, looked up in each document's vocabulary."""
+
+    @property
+    def exact_only(self) -> bool:
+        return len(self.compact) < FUZZY_MIN
+
+    @property
+    def is_domain(self) -> bool:
+        return self.kind == "domain"
+
+
+def normal_form(text: str, kind: str) -> str:
+    """What identifies a term in the list: its canonical domain, or its folded phrase."""
+    return domain(text) if kind == "domain" else phrase(text)
+
+
+def prepare(text: str, kind: str) -> Term:
+    """Check a term and prepare it for matching; raises InputError with a one-line reason."""
+    if kind not in KINDS:
+        raise InputError(f"unknown term kind {kind!r} (known: {', '.join(KINDS)})")
+    if kind == "domain":
+        normal = domain(text)
+        tokens = tuple(TOKEN.findall(normal))
+        return Term(text.strip(), kind, tokens, normal, normal, (), ())
+    tokens = tuple(TOKEN.findall(fold(text)))
+    compact = "".join(tokens)
+    if len(compact) < 3:
+        raise InputError(f"term {text.strip()!r} is too short: at least 3 letters or digits")
+    if len(tokens) > MAX_TOKENS:
+        raise InputError(f"term {text.strip()!r} has more than {MAX_TOKENS} words")
+    if all(t in COMMON_WORDS for t in tokens):
+        raise InputError(f"term {text.strip()!r} is made only of common words: it would fire on "
+                         "ordinary text; watch a longer or more specific name")
+    keys = tuple(t for t in tokens if len(t) >= 3 and t not in STOPWORDS)
+    anchors = tuple(t for t in keys if t not in COMMON_WORDS) or keys
+    return Term(text.strip(), kind, tokens, " ".join(tokens), compact, keys, anchors)
+
+
+def load_terms(engine: Engine) -> list[Term]:
+    with store.session(engine) as s:
+        rows = list(s.exec(select(WatchTerm).order_by(WatchTerm.id)))  # type: ignore[arg-type]
+    out = []
+    for row in rows:
+        try:
+            out.append(prepare(row.term, row.kind))
+        except InputError:
+            continue  # a term stored by an older, laxer version: skipped rather than fatal
+    return out
+
+
+def list_terms(engine: Engine) -> list[WatchTerm]:
+    with store.session(engine) as s:
+        return list(s.exec(select(WatchTerm).order_by(WatchTerm.kind, WatchTerm.normal)))
+
+
+def add_term(engine: Engine, text: str, kind: str | None) -> tuple[WatchTerm, str]:
+    """Add a term (kind guessed when None: a domain if it looks like one, else org). Returns the
+    row and what happened: ``added``, ``updated`` (kind changed) or ``unchanged``."""
+    kind = kind or ("domain" if looks_like_domain(text) else "org")
+    term = prepare(text, kind)
+    normal = term.compact if kind == "domain" else term.spaced
+    with store.session(engine) as s:
+        row = s.exec(select(WatchTerm).where(WatchTerm.normal == normal)).first()
+        if row is not None:
+            if row.kind == kind:
+                return row, "unchanged"
+            row.kind = kind
+            s.add(row)
+            s.commit()
+            return row, "updated"
+        row = WatchTerm(term=term.text, kind=kind, normal=normal)
+        s.add(row)
+        s.commit()
+        return row, "added"
+
+
+def remove_term(engine: Engine, text: str) -> WatchTerm | None:
+    """Remove the term whose normal form (as a domain or as a phrase) equals ``text``'s."""
+    forms = {phrase(text)}
+    if looks_like_domain(text):
+        forms.add(domain(text))
+    with store.session(engine) as s:
+        row = s.exec(select(WatchTerm).where(WatchTerm.normal.in_(forms))).first()  # type: ignore[attr-defined]
+        if row is None:
+            return None
+        s.delete(row)
+        s.commit()
+        return row
+
+
+# ---- matching --------------------------------------------------------------------------------
+
+Where = str
+How = str
+
+
+class TermMatcher:
+    """Finds watch terms in one text at a time. Build once per process: preparation is cached."""
+
+    def __init__(self, terms: Iterable[Term], threshold: float) -> None:
+        self.terms = list(terms)
+        self.threshold = threshold
+        self.domains = [(i, t) for i, t in enumerate(self.terms) if t.is_domain]
+        self.phrases = [(i, t) for i, t in enumerate(self.terms) if not t.is_domain]
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def scan(self, text: str, target: str, where: Where = "text") -> list[Finding]:
+        """Findings for every term in ``text``: one per term and kind of match, with the number of
+        mentions and the best score. ``where`` is ``text`` or ``title``."""
+        if not self.terms or not text:
+            return []
+        norm = fold(text)
+        hits: dict[tuple[int, How], list[float]] = defaultdict(list)
+        if self.domains:
+            self._hosts(norm, hits)
+        if self.phrases:
+            self._phrases(norm, hits)
+        self._truncated(norm, hits)
+        return [
+            Finding(type="term", target=target, term=self.terms[i].text, term_kind=self.terms[i].kind,
+                    score=round(max(scores), 1), count=len(scores), fields=(where, how))
+            for (i, how), scores in sorted(hits.items())
+        ]
+
+    # -- domains --
+
+    def _hosts(self, norm: str, hits: dict[tuple[int, How], list[float]]) -> None:
+        for (at, host), n in Counter(_HOST.findall(norm)).items():
+            for i, term in self.domains:
+                found = _domain_match(host, term.compact)
+                if found is None:
+                    continue
+                how, score = found
+                if how == "mention" and at:
+                    how = "email"
+                hits[i, how].extend([score] * n)
+
+    # -- names and keywords --
+
+    def _phrases(self, norm: str, hits: dict[tuple[int, How], list[float]]) -> None:
+        vocab: set[str] = set()
+        for a, b in _segments(norm):
+            vocab.update(TOKEN.findall(norm, a, b))
+        anchors = self._anchors(vocab)
+        if not anchors:
+            return
+        for a, b in _segments(norm):
+            before = TOKEN.findall(norm, max(0, a - 256), a) if a else []
+            after = TOKEN.findall(norm, b, b + 256)
+            tokens = before + TOKEN.findall(norm, a, b)
+            main_end = len(tokens)
+            tokens += after
+            last_end: dict[int, int] = {}
+            for idx in range(len(before), main_end):
+                for i in anchors.get(tokens[idx], ()):
+                    if idx < last_end.get(i, 0):
+                        continue
+                    best = self._best_window(self.terms[i], tokens, idx, last_end.get(i, 0))
+                    if best is not None:
+                        score, end = best
+                        hits[i, "mention"].append(score)
+                        last_end[i] = end
+
+    def _anchors(self, vocab: set[str]) -> dict[str, list[int]]:
+        """Tokens of this document worth a closer look, and the terms they may belong to."""
+        by_len: dict[int, list[str]] = defaultdict(list)
+        for tok in vocab:
+            by_len[len(tok)].append(tok)
+        anchors: dict[str, list[int]] = defaultdict(list)
+
+        def near(tok: str) -> Iterator[str]:
+            if tok in vocab:
+                yield tok
+            if len(tok) < 5:
+                return
+            lo, hi = math.ceil(len(tok) * 2 / 3), len(tok) * 3 // 2
+            choices = [t for n in range(lo, hi + 1) for t in by_len.get(n, ())]
+            for match, _, _ in process.extract(tok, choices, scorer=fuzz.ratio, score_cutoff=ANCHOR_CUTOFF,
+                                               limit=None):
+                if match != tok:
+                    yield match
+
+        for i, term in self.phrases:
+            seeds = set(term.anchors if not term.exact_only else ()) | {term.compact}
+            if term.exact_only or not term.anchors:
+                seeds |= {term.tokens[0]}
+            for seed in seeds:
+                found = near(seed) if not term.exact_only else iter([seed] if seed in vocab else [])
+                for tok in found:
+                    if i not in anchors[tok]:
+                        anchors[tok].append(i)
+        return anchors
+
+    def _best_window(self, term: Term, tokens: list[str], idx: int, start_min: int) -> tuple[float, int] | None:
+        """The best-scoring phrase around token ``idx``: up to the term's length + 1 tokens, whose
+        letters are about as many as the term's (glued or spaced-out forms included)."""
+        k = len(term.tokens)
+        lo, hi = 0.7 * len(term.compact), 1.3 * len(term.compact) + 1
+        best: tuple[float, int] | None = None
+        for n in range(1, k + 2):
+            for s in range(max(start_min, idx - n + 1), idx + 1):
+                if s + n > len(tokens):
+                    break
+                window = tokens[s : s + n]
+                if not lo <= sum(map(len, window)) <= hi:
+                    continue
+                score = self._score(term, window)
+                if score >= self.threshold and (best is None or score > best[0]):
+                    best = (score, s + n)
+        return best
+
+    def _score(self, term: Term, window: list[str]) -> float:
+        compact = "".join(window)
+        if term.exact_only:
+            return 100.0 if compact == term.compact else 0.0
+        spaced = " ".join(window)
+        score = max(fuzz.ratio(spaced, term.spaced), fuzz.ratio(compact, term.compact))
+        if score < self.threshold and len(window) > 1:
+            score = fuzz.token_sort_ratio(spaced, term.spaced)  # "Hopitaux de Paris, Assistance Publique"
+        if score < self.threshold:
+            return 0.0
+        for key in term.keys:  # each distinctive word must be there: "Versailles" is not "Marseille"
+            if max(fuzz.ratio(key, w) for w in window) < KEY_CUTOFF and (
+                    len(window) >= len(term.tokens) or fuzz.partial_ratio(key, compact) < KEY_CUTOFF):
+                return 0.0
+        return score
+
+    # -- truncated titles --
+
+    def _truncated(self, norm: str, hits: dict[tuple[int, How], list[float]]) -> None:
+        longest = max(len(t.spaced) for t in self.terms) + 16
+        for m in _ELLIPSIS.finditer(norm):
+            p = m.start()
+            if p and norm[p - 1] == ".":
+                continue  # the tail of a longer run of dots
+            head = norm[max(0, p - longest) : p].rsplit("\n", 1)[-1].rstrip()
+            if not head:
+                continue
+            tail = _TAIL.search(head)
+            tokens = TOKEN.findall(head)
+            for i, term in enumerate(self.terms):
+                found = self._prefix(term, tokens, tail.group() if tail else "")
+                if found is not None:
+                    hits[i, found[0]].append(found[1])
+
+    def _prefix(self, term: Term, tokens: list[str], tail: str) -> tuple[How, float] | None:
+        if term.is_domain:
+            tail = tail.rsplit("@", 1)[-1].strip(".-")
+            labels = tail.split(".")
+            for j in range(len(labels)):
+                part = ".".join(labels[j:])
+                if part == term.compact:
+                    return "mention", 100.0
+                if "." in part and len(part) >= _min_prefix(term.compact) and term.compact.startswith(part) \
+                        and len(part) > term.compact.index(".") + 1:
+                    return "truncated", 100.0
+            return None
+        need = _min_prefix(term.compact)
+        for j in range(1, min(len(tokens), len(term.tokens) + 1) + 1):
+            cand = "".join(tokens[-j:])
+            if len(cand) >= len(term.compact):
+                break
+            if len(cand) < need:
+                continue
+            score = fuzz.ratio(cand, term.compact[: len(cand)])
+            if score >= self.threshold:
+                return "truncated", round(score, 1)
+        return None
+
+
+def _min_prefix(compact: str) -> int:
+    """How much of a term a truncated title must show to name it: 60 %, and 5 characters."""
+    return max(5, math.ceil(0.6 * len(compact)))
+
+
+def _domain_match(host: str, watched: str) -> tuple[How, float] | None:
+    """How ``host`` relates to a watched domain: itself or a sub-domain (``mention``, 100), or a
+    look-alike: a small edit away, another top-level domain, the watched name embedded in a longer
+    host (``aphp.fr.example.com``) or hyphenated (``aphp-login.com``)."""
+    if host == watched or host.endswith("." + watched):
+        return "mention", 100.0
+    labels = host.split(".")
+    w_labels = watched.split(".")
+    name = w_labels[0]
+    n = len(w_labels)
+    if len(labels) < n or len(name) < 4:
+        return None
+    reg = labels[-n:]
+    suffix = ".".join(reg)
+    score = round(max(Levenshtein.normalized_similarity(suffix, watched) * 100,
+                      fuzz.partial_ratio(watched, host)), 1)
+    allowed = 1 if len(watched) < 10 else 2
+    if (Levenshtein.distance(suffix, watched, score_cutoff=allowed) <= allowed and reg[-1].isalpha()
+            and len(reg[0]) >= 4 and reg[0][0] == name[0]):
+        return "lookalike", score  # a typo away: aphq.fr, aphpp.fr
+    if name in COMMON_WORDS:
+        return None
+    if reg[0] == name and reg[-1].isalpha():
+        return "lookalike", score  # the same name under another suffix: aphp.com
+    if f".{watched}." in f".{host}":
+        return "lookalike", score  # embedded: aphp.fr.example.com
+    if "-" in reg[0] and name in reg[0].split("-"):
+        return "lookalike", score  # hyphenated: aphp-login.com
+    return None
+
+
+def _segments(text: str) -> Iterator[tuple[int, int]]:
+    """Cut points at whitespace, about SEGMENT characters apart."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + SEGMENT)
+        if end < len(text):
+            cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
+            end = cut + 1 if cut > start else end
+        yield start, end
+        start = end
