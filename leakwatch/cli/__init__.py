@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from leakwatch import __version__
-from leakwatch.cli import core, fingerprints
+from leakwatch.cli import alerts, core, daemon, fingerprints, incidents
 from leakwatch.cli.common import err
 from leakwatch.errors import LeakwatchError
 
@@ -49,6 +49,9 @@ def _root(
 
 core.register(app)
 app.add_typer(fingerprints.app, name="fingerprints")
+daemon.register(app)
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(alerts.app, name="alerts")
 
 
 def main() -> None:

@@ -1,0 +1,76 @@
+"""``alerts test|list``: check the alert routes, and see what the outbox holds."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from leakwatch import alerts, outbox
+from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.incidents import as_utc
+from leakwatch.store import utcnow
+
+app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", no_args_is_help=True)
+
+
+@app.command("test")
+@one_line_errors
+def test(as_json: bool = JSON_OPTION) -> None:
+    """Send a test message to every route URL now, and say which failed and why (URLs shown masked).
+
+    Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
+    svc = services()
+    urls = list(dict.fromkeys(url for route in svc.settings.alerts.routes for url in route.urls))
+    if not urls:
+        raise fail(f"no alert route configured ([[alerts.routes]] urls in {svc.settings.config_file})")
+    message = alerts.test_alert(utcnow())
+    failed = 0
+    for url in urls:
+        reason = alerts.send(url, message.title, message.body, message.severity, svc.settings.alerts.send_timeout)
+        failed += reason is not None
+        label = alerts.mask_url(url)
+        if as_json:
+            print_json({"route": label, "ok": reason is None, "error": reason})
+        elif reason is None:
+            out.print(f"ok    {escape(label)}")
+        else:
+            out.print(f"FAIL  {escape(label)}: {escape(reason)}")
+    if failed and not as_json:
+        err.print(f"leakwatch: {failed} of {len(urls)} route(s) failed", markup=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("list")
+@one_line_errors
+def list_(
+    status: str | None = typer.Option(None, "--status", help="pending, sent or failed."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Alert deliveries, one per alert and route: pending (with the next attempt and last error),
+    sent, or failed for good (route removed, URL invalid)."""
+    if status not in (None, *outbox.STATUSES):
+        raise fail(f"--status: expected one of {', '.join(outbox.STATUSES)}, got {status!r}")
+    rows = outbox.rows(services(), status, limit)
+    if as_json:
+        for row in rows:
+            print_json(outbox.outbox_json(row))
+        return
+    if not rows:
+        out.print("no alert")
+        return
+    table = Table()
+    for column in ("id", "status", "alert", "severity", "route", "attempts", "created (UTC)", "sent / next (UTC)",
+                   "last error"):
+        table.add_column(column)
+    for r in rows:
+        when = r.sent_at if r.status == "sent" else r.next_attempt_at if r.status == "pending" else None
+        table.add_row(str(r.id), r.status, escape(r.alert_key), r.severity, escape(r.route_label), str(r.attempts),
+                      _when(r.created_at), _when(when), escape(r.last_error or ""))
+    out.print(table)
+
+
+def _when(value: object) -> str:
+    v = as_utc(value) if value is not None else None  # type: ignore[arg-type]
+    return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""

@@ -1,0 +1,218 @@
+"""``leakwatch run``: scheduler wiring, signals and sd_notify. No logic of its own: each source's
+job is ``runner.run_source`` with the incident sink, and the outbox job is ``outbox.deliver_due``.
+
+- APScheduler runs each enabled source on its interval plus jitter, one run at a time per source,
+  missed runs coalesced; the outbox is drained every ``alerts.delivery_interval`` and right after a
+  run that found something.
+- SIGTERM or SIGINT: no new run starts; the item in hand is finished (the runner checks ``stop``
+  between items) or, after ``daemon.shutdown_timeout``, cancelled and its transaction rolled back.
+- Under systemd (``NOTIFY_SOCKET``): READY=1 once started, WATCHDOG=1 while the event loop turns and
+  the database answers, STOPPING=1 on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from leakwatch import log, metrics, outbox, store
+from leakwatch.incidents import IncidentSink
+from leakwatch.store import utcnow
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
+    from leakwatch.sources.spec import SourceSpec
+
+DEFAULT_DROP = "drop"
+
+
+# ---- sd_notify ------------------------------------------------------------------------------------
+
+def sd_notify(*states: str, env: Mapping[str, str] = os.environ) -> bool:
+    """Send ``READY=1``, ``WATCHDOG=1``... to systemd over its datagram socket; False when not run
+    by systemd (no ``NOTIFY_SOCKET``) or the socket is gone."""
+    address = env.get("NOTIFY_SOCKET")
+    if not address or not states:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # abstract namespace
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(address)
+            sock.sendall("\n".join(states).encode())
+    except OSError:
+        return False
+    return True
+
+
+def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
+    """Half of systemd's WatchdogSec, when the watchdog is on for this process."""
+    usec = env.get("WATCHDOG_USEC", "")
+    pid = env.get("WATCHDOG_PID", "")
+    if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
+        return None
+    return int(usec) / 2_000_000
+
+
+# ---- sources --------------------------------------------------------------------------------------
+
+def enabled_specs(services: Services) -> list[SourceSpec]:
+    """The enabled sources; with none, the default drop folder ``$LEAKWATCH_HOME/drop``, so that
+    ``leakwatch run`` works on embedded defaults."""
+    from leakwatch.sources.spec import load_specs, parse_spec
+
+    specs = [s for s in load_specs(services.settings).values() if s.enabled]
+    if specs:
+        return specs
+    drop = services.settings.home / DEFAULT_DROP
+    drop.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return [parse_spec({"name": DEFAULT_DROP, "driver": "folder", "enabled": True, "interval": 30,
+                        "expect_new": False, "params": {"path": str(drop)}}, "default drop folder")]
+
+
+# ---- the daemon -----------------------------------------------------------------------------------
+
+class Daemon:
+    def __init__(self, services: Services, specs: list[SourceSpec]) -> None:
+        self.services = services
+        self.specs = specs
+        self.sink = IncidentSink(services)
+        self.stop = asyncio.Event()
+        self.stop_delivery = threading.Event()
+        self.running: set[asyncio.Task[Any]] = set()
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def run_source(self, spec: SourceSpec) -> None:
+        """One run of one source, never raising: the runner records a source's failures itself."""
+        from leakwatch.runner import run_source
+
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
+        started = time.time()
+        try:
+            report = await run_source(self.services, spec, sink=self.sink, stop=self.stop)
+        except asyncio.CancelledError:
+            log.warning("run_cancelled", source=spec.name, note="the item in hand was rolled back")
+            raise
+        except Exception as exc:  # a bug, not a source failure: keep the daemon and other sources up
+            log.error("run_crashed", source=spec.name, error=exc.__class__.__name__)
+            metrics.of(self.services).polled(spec.name, False, started)
+            return
+        finally:
+            if task is not None:
+                self.running.discard(task)
+        ok = not getattr(report, "error", None)
+        metrics.of(self.services).polled(spec.name, ok, time.time())
+        summary = getattr(report, "log_fields", None)
+        fields = summary() if callable(summary) else {}
+        log.event("run", source=spec.name, ok=ok, seconds=round(time.time() - started, 2), **fields)
+        if self.scheduler is not None and not self.stop.is_set():
+            with contextlib.suppress(Exception):
+                self.scheduler.modify_job("outbox", next_run_time=utcnow())
+
+    async def deliver(self) -> outbox.DeliveryReport:
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
+        try:
+            return await asyncio.to_thread(outbox.deliver_due, self.services, self.stop_delivery)
+        except Exception as exc:  # e.g. the database busy beyond its timeout: the next pass retries
+            log.error("delivery_crashed", error=exc.__class__.__name__)
+            return outbox.DeliveryReport()
+        finally:
+            if task is not None:
+                self.running.discard(task)
+
+    async def watchdog(self) -> None:
+        """WATCHDOG=1 only while the loop turns and the database answers."""
+        try:
+            await asyncio.to_thread(store.ping, self.services.engine)
+        except Exception as exc:
+            log.error("watchdog_unhealthy", error=exc.__class__.__name__)
+            return
+        sd_notify("WATCHDOG=1")
+
+    def _signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if not self.stop.is_set():
+            log.event("stopping", signal=sig.name)
+        self.stop.set()
+        self.stop_delivery.set()
+
+    async def once(self) -> int:
+        """Every enabled source once, then one pass over the outbox."""
+        self._signals()
+        for spec in self.specs:
+            if self.stop.is_set():
+                break
+            await self.run_source(spec)
+        report = await self.deliver()
+        log.event("once_done", sources=len(self.specs), alerts_sent=report.sent, alerts_retrying=report.retried,
+                  alerts_pending=outbox.counts(self.services)["pending"])
+        return 0
+
+    async def forever(self) -> int:
+        settings = self.services.settings
+        self._signals()
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler = scheduler
+        now = utcnow()
+        for spec in self.specs:
+            scheduler.add_job(self.run_source, IntervalTrigger(seconds=spec.interval, jitter=settings.daemon.jitter),
+                              args=[spec], id=f"source:{spec.name}", name=spec.name, max_instances=1, coalesce=True,
+                              misfire_grace_time=None, next_run_time=now)
+        scheduler.add_job(self.deliver, IntervalTrigger(seconds=settings.alerts.delivery_interval), id="outbox",
+                          max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now)
+        interval = watchdog_interval()
+        if interval:
+            scheduler.add_job(self.watchdog, IntervalTrigger(seconds=interval), id="watchdog", max_instances=1,
+                              coalesce=True, misfire_grace_time=None)
+        scheduler.start()
+        sd_notify("READY=1", f"STATUS=watching {len(self.specs)} source(s)")
+        log.event("started", pid=os.getpid(), sources=",".join(s.name for s in self.specs),
+                  watchdog=f"{interval:g}s" if interval else None)
+        await self.stop.wait()
+        sd_notify("STOPPING=1")
+        scheduler.pause()
+        pending = {t for t in self.running if not t.done()}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=settings.daemon.shutdown_timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=2)
+        scheduler.shutdown(wait=False)
+        log.event("stopped", pid=os.getpid())
+        return 0
+
+
+def run(services: Services, *, once: bool = False) -> int:
+    """Start the daemon (or run every source once) and return its exit status."""
+    log.setup()
+    specs = enabled_specs(services)
+    services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    outbox.release_stale_leases(services)
+    m = metrics.of(services)
+    if services.settings.metrics_address:
+        bound = m.serve(services.settings.metrics_address)
+        log.event("metrics", address=bound)
+    daemon = Daemon(services, specs)
+    try:
+        return asyncio.run(daemon.once() if once else daemon.forever())
+    finally:
+        m.close()
