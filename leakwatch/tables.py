@@ -3,3 +3,4 @@
 import leakwatch.incidents
 import leakwatch.outbox  # noqa: F401
 from leakwatch import store, terms  # noqa: F401
+from leakwatch.sources import state  # noqa: F401

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from leakwatch import __version__
-from leakwatch.cli import alerts, core, daemon, fingerprints, incidents
+from leakwatch.cli import alerts, core, daemon, fingerprints, incidents, sources
 from leakwatch.cli.common import err
 from leakwatch.errors import LeakwatchError
 
@@ -52,6 +52,7 @@ app.add_typer(fingerprints.app, name="fingerprints")
 daemon.register(app)
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(sources.app, name="sources")
 
 
 def main() -> None:

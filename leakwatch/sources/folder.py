@@ -1,0 +1,86 @@
+"""``folder``: a local drop folder where analysts put dumps they acquired.
+
+Each file is scanned once, streamed (any size), then moved to ``done`` when the definition names
+one, else only recorded as done (by path, size and modification time: a file replaced by another is
+scanned again). Relative paths are under ``$LEAKWATCH_HOME``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from leakwatch.errors import ConfigError
+from leakwatch.models import Item, ItemRef
+from leakwatch.sources.base import SourceContext, log
+from leakwatch.sources.state import SourceState
+
+
+class FolderParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "drop"
+    done: str | None = None
+    """Where scanned files are moved; none: they stay and are recorded as done."""
+    pattern: str = "**/*"
+    min_age: float = 5.0
+    """Seconds since a file's last change before it is taken: a copy in progress is left alone."""
+
+
+def _dir(ctx: SourceContext, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else ctx.settings.home / path
+
+
+class Folder:
+    driver: ClassVar[str] = "folder"
+    Params: ClassVar[type[BaseModel]] = FolderParams
+
+    async def list_new(self, ctx: SourceContext, params: FolderParams, state: SourceState
+                       ) -> AsyncIterator[ItemRef]:
+        root = _dir(ctx, params.path)
+        if not root.is_dir():
+            raise ConfigError(f"{ctx.spec.origin or ctx.spec.name}: params.path: {root} is not a directory")
+        done = _dir(ctx, params.done).resolve() if params.done else None
+        now = time.time()
+        files = []
+        for path in root.glob(params.pattern):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if done is not None and done in path.resolve().parents:
+                continue
+            st = path.stat()
+            if now - st.st_mtime < params.min_age:
+                continue
+            files.append((st.st_mtime_ns, str(path.relative_to(root)), st.st_size))
+        for mtime_ns, rel, size in sorted(files):
+            key = f"{rel}:{size}:{mtime_ns}"
+            if state.seen(key):
+                continue
+            yield ItemRef(ctx.spec.name, key, title=rel, meta={"path": str(root / rel), "rel": rel})
+
+    async def fetch(self, ctx: SourceContext, params: FolderParams, ref: ItemRef) -> Item:
+        path = Path(ref.meta["path"])
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+        return Item(source=ref.source, key=ref.key, content=b"", name=ref.meta["rel"],
+                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": path.stat().st_size})
+
+    def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
+        """After the item's transaction committed: move it out of the drop folder."""
+        if not params.done:
+            return
+        rel = item.name or Path(item.meta["path"]).name
+        target = _dir(ctx, params.done) / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.move(item.meta["path"], target)
+        except OSError as exc:
+            log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel, target.parent, exc.strerror)
