@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -112,11 +113,16 @@ class Daemon:
         finally:
             if task is not None:
                 self.running.discard(task)
-        ok = not getattr(report, "error", None)
+        ok = not report.errors
         metrics.of(self.services).polled(spec.name, ok, time.time())
-        summary = getattr(report, "log_fields", None)
-        fields = summary() if callable(summary) else {}
-        log.event("run", source=spec.name, ok=ok, seconds=round(time.time() - started, 2), **fields)
+        metrics.of(self.services).health(spec.name, report.health != "failing")
+        log.event("run", level=logging.INFO if ok else logging.WARNING, source=spec.name,
+                  seconds=round(time.time() - started, 2), listed=report.listed, new=report.new,
+                  scanned=report.scanned, duplicates=report.skipped_duplicates, findings=report.findings,
+                  health=report.health, errors=len(report.errors), error=report.errors[0] if report.errors else None,
+                  stopped=report.stopped or None)
+        if not report.findings:
+            return
         if self.scheduler is not None and not self.stop.is_set():
             with contextlib.suppress(Exception):
                 self.scheduler.modify_job("outbox", next_run_time=utcnow())
@@ -164,7 +170,13 @@ class Daemon:
         report = await self.deliver()
         log.event("once_done", sources=len(self.specs), alerts_sent=report.sent, alerts_retrying=report.retried,
                   alerts_pending=outbox.counts(self.services)["pending"])
+        await self.close()
         return 0
+
+    async def close(self) -> None:
+        from leakwatch.sources import http
+
+        await http.close(self.services)
 
     async def forever(self) -> int:
         settings = self.services.settings
@@ -197,6 +209,7 @@ class Daemon:
             if late:
                 await asyncio.wait(late, timeout=2)
         scheduler.shutdown(wait=False)
+        await self.close()
         log.event("stopped", pid=os.getpid())
         return 0
 

@@ -126,11 +126,16 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def content_key(master: bytes, content: bytes) -> str | None:
-    """A keyed hash of an item's bytes, or None for an item scanned as a stream (no bytes held)."""
-    if not content:
+def content_key(master: bytes, item: Item) -> str | None:
+    """A keyed hash of the item's sha256 (computed here, or by the driver for a file scanned as a
+    stream), so the same bytes give the same key on every source. None when unknown."""
+    if item.content:
+        digest = hashlib.sha256(item.content).hexdigest()
+    elif isinstance(item.meta.get("sha256"), str):
+        digest = item.meta["sha256"]
+    else:
         return None
-    return hmac.new(keys.derive(master, "_incidents", "content"), content, hashlib.sha256).hexdigest()
+    return hmac.new(keys.derive(master, "_incidents", "content"), digest.encode(), hashlib.sha256).hexdigest()
 
 
 def severity_for(incident: IncidentRow, thresholds: SeveritySettings) -> str:
@@ -245,7 +250,7 @@ def fold(session: Session, settings: Settings, master: bytes, item: Item, result
     if not refs and not terms:
         return None
     seen = seen_at or utcnow()
-    ckey = content_key(master, item.content)
+    ckey = content_key(master, item)
     keys_ = sorted(refs)
     incident = _match(session, keys_, ckey, settings.severity.overlap)
     new = incident is None
