@@ -22,6 +22,8 @@ from leakwatch.keys import derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
 GLOBAL_KINDS = (*IDENTIFIER_KINDS, "date")
+BLOCK_KIND = "date_names"
+"""Blocking key for name + birth date matching: the date and the first two letters of each name."""
 SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city")
 _SCOPED_CODE = {k: i for i, k in enumerate(SCOPED_KINDS)}
 QGRAM_BYTES = 4
@@ -33,7 +35,7 @@ class Hasher:
 
     def __init__(self, master: bytes, dataset: str) -> None:
         self.dataset = dataset
-        self._keys = {k: derive(master, dataset, k) for k in (*GLOBAL_KINDS, *SCOPED_KINDS)}
+        self._keys = {k: derive(master, dataset, k) for k in (*GLOBAL_KINDS, BLOCK_KIND, *SCOPED_KINDS)}
 
     def global_fp(self, kind: str, value: str) -> int:
         digest = hashlib.blake2b(value.encode(), key=self._keys[kind], digest_size=8).digest()
@@ -42,12 +44,21 @@ class Hasher:
     def scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
         return hashlib.blake2b(salt + value.encode(), key=self._keys[kind], digest_size=EXACT_BYTES).digest()
 
+    def scoped_qgram(self, kind: str, salt: bytes, gram: str) -> bytes:
+        return hashlib.blake2b(salt + gram.encode(), key=self._keys[kind], digest_size=QGRAM_BYTES).digest()
+
     def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
         key = self._keys[kind]
         return b"".join(
             hashlib.blake2b(salt + g.encode(), key=key, digest_size=QGRAM_BYTES).digest()
             for g in qgrams(normal_name)
         )
+
+
+def block_key(iso_date: str, last_name: str, first_name: str) -> str:
+    """The name + date blocking value: the date and the first two letters of each normal name.
+    Selective enough that at 1.4 million records a probe almost never meets a stranger."""
+    return f"{iso_date}|{last_name[:2]}|{first_name[:2]}"
 
 
 def encode_scoped(parts: dict[str, bytes]) -> bytes:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from leakwatch import normalise
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
-from leakwatch.fingerprints import GLOBAL_KINDS, Hasher, encode_scoped
+from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, Hasher, block_key, encode_scoped
 from leakwatch.normalise import InvalidValue
 from leakwatch.schema import Schema
 from leakwatch.store import DatasetRow, FingerprintChunk, RecordRow, utcnow
@@ -67,6 +67,8 @@ class RecordFingerprinter:
         global_fps: list[tuple[str, int]] = []
         scoped: dict[str, bytes] = {}
         h = self.hasher
+        names: dict[str, str] = {}
+        birth: str | None = None
         for column, kind in self.schema.fields.items():
             raw = row.get(column)
             if raw is None or not str(raw).strip():
@@ -77,14 +79,21 @@ class RecordFingerprinter:
                 raise RowError(line, f"column {column!r}: {exc}") from None
             if kind in GLOBAL_KINDS:
                 global_fps.append((kind, h.global_fp(kind, value)))
+                birth = value if kind == "date" and birth is None else birth
             elif kind in ("last_name", "first_name"):
-                scoped[kind] = scoped.get(kind, b"") or h.scoped_qgrams(kind, salt, value)
+                if kind in scoped:
+                    continue  # a second column of the same kind: the first one is the record's name
+                scoped[kind] = h.scoped_qgrams(kind, salt, value)
+                names[kind] = value
                 if kind == "first_name":
                     scoped["first_initial"] = h.scoped_exact("first_initial", salt, value[0])
             else:
                 scoped[kind] = h.scoped_exact(kind, salt, value)
         if not global_fps:
             raise RowError(line, "no identifier or date value in this row")
+        if birth and len(names) == 2:
+            key = block_key(birth, names["last_name"], names["first_name"])
+            global_fps.append((BLOCK_KIND, h.global_fp(BLOCK_KIND, key)))
         return Fingerprinted(ref, salt, encode_scoped(scoped), global_fps)
 
 

@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel
 
 from leakwatch.detectors import Detector
-from leakwatch.fingerprints import DatasetIndex, Index, RecordInfo, split_qgrams
+from leakwatch.fingerprints import BLOCK_KIND, DatasetIndex, Index, RecordInfo, block_key, split_qgrams
 from leakwatch.models import Finding
-from leakwatch.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode
+from leakwatch.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSTCODE = re.compile(r"(?<![\w])\d{5}(?![\w])")
 MAX_SPAN_WORDS = 3
-MAX_BLOCK = 400
-"""Name + date matching compares names only when a date is shared by at most this many records."""
+MAX_BLOCK = 50
+"""Name + date matching compares names only when a blocking key is shared by at most this many records."""
+NEAR_WORDS = 4
 
 
 @dataclass
@@ -49,6 +50,7 @@ class TextMatcher:
         self.index = index
         self.detectors = detectors
         self.options = options
+        self._normal_words: dict[str, str] = {}
 
     def scan(self, text: str, target: str) -> list[Finding]:
         if self.index.empty or not text:
@@ -60,23 +62,68 @@ class TextMatcher:
                 candidates[kind] = list(self.detectors[kind].candidates(text))
         dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
         masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
+        words = _Words(text, masked, self._normal_words)
+        if len(self._normal_words) > 500_000:
+            self._normal_words.clear()
         findings: list[Finding] = []
         for ds in self.index.datasets:
-            findings.extend(_DatasetScan(self, ds, text, target, masked).run(candidates, dates))
+            findings.extend(_DatasetScan(self, ds, text, target, words).run(candidates, dates))
         return findings
 
 
+class _Words:
+    """A document's words, normalised as names, found once and shared by every dataset's scan.
+    Words inside identifier candidates are left out: an e-mail's local part is no independent
+    evidence of a name."""
+
+    def __init__(self, text: str, masked: list[tuple[int, int]], cache: dict[str, str]) -> None:
+        self.text = text
+        self.masked = masked
+        self.cache = cache
+        self._starts: list[int] | None = None
+        self._words: list[str] = []
+
+    def _build(self) -> list[int]:
+        starts: list[int] = []
+        words: list[str] = []
+        mask_starts = [s for s, _ in self.masked]
+        mask_ends = list(itertools.accumulate((e for _, e in self.masked), max))
+        cache = self.cache
+        for m in _WORD.finditer(self.text):
+            pos = m.start()
+            i = bisect.bisect_right(mask_starts, pos) - 1
+            if i >= 0 and pos < mask_ends[i]:
+                continue
+            raw = m.group()
+            normal = cache.get(raw)
+            if normal is None:
+                try:
+                    normal = name(raw)
+                except InvalidValue:
+                    normal = ""
+                cache[raw] = normal
+            if normal:
+                starts.append(pos)
+                words.append(normal)
+        self._words = words
+        return starts
+
+    def between(self, lo: int, hi: int) -> list[tuple[str, int]]:
+        if self._starts is None:
+            self._starts = self._build()
+        a = bisect.bisect_left(self._starts, lo)
+        b = bisect.bisect_left(self._starts, hi)
+        return list(zip(self._words[a:b], self._starts[a:b], strict=True))
+
+
 class _DatasetScan:
-    def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str,
-                 masked: list[tuple[int, int]]) -> None:
+    def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str, words: _Words) -> None:
         self.m = matcher
         self.ds = ds
         self.text = text
         self.target = target
-        self.masked_starts = [s for s, _ in masked]
-        self.masked_max_end = list(itertools.accumulate((e for _, e in masked), max))
-        self._words: dict[tuple[int, int], list[tuple[str, int]]] = {}
-        self._qgram_cache: dict[tuple[int, str, str], bytes] = {}
+        self.words = words
+        self._gram_cache: dict[tuple[int, str], dict[str, list[bytes]]] = {}
 
     def run(self, candidates: dict[str, list[tuple[str, int, int]]],
             dates: list[tuple[str, int, int]]) -> list[Finding]:
@@ -108,7 +155,7 @@ class _DatasetScan:
                     hit.corroborated.add("date")
                 hit.corroborated |= self._names_in_window(info, lo, hi)
         findings = [self._finding(info_rec, hit, infos) for info_rec, hit in hits.items() if info_rec in infos]
-        findings.extend(self._name_date_matches(date_recs, set(hits)))
+        findings.extend(self._name_date_matches(dates, set(hits)))
         return findings
 
     def _finding(self, rec: int, hit: _Hit, infos: dict[int, RecordInfo]) -> Finding:
@@ -121,19 +168,39 @@ class _DatasetScan:
         return Finding(type=kind, target=self.target, dataset=self.ds.name, ref=info.ref, fields=fields,
                        confidence=confidence, label=self.ds.label)  # type: ignore[arg-type]
 
-    def _name_date_matches(self, date_recs: list[tuple[int, int, set[int]]], known: set[int]) -> list[Finding]:
-        if not {"last_name", "first_name"} <= self.ds.kinds:
+    def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int]) -> list[Finding]:
+        """Last name + first name + birth date with no identifier. The blocking key (date and the
+        two initials) narrows 1.4 million records to about one; only those are compared fuzzily."""
+        ds = self.ds
+        if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
             return []
+        probes: list[tuple[int, int, int]] = []  # (fingerprint, window lo, window hi)
+        for iso, start, end in dates:
+            lo, hi = self._near(start, end)
+            near = [w for w, _ in self._words_in(lo, hi)]
+            # Names stand next to each other, or one word apart (a middle name), in either order.
+            pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
+                     for key in (block_key(iso, a, b), block_key(iso, b, a))}
+            probes.extend((ds.hasher.global_fp(BLOCK_KIND, key), lo, hi) for key in pairs)
         found: dict[int, RecordInfo] = {}
-        for start, end, recs in date_recs:
-            todo = recs - known - set(found)
+        for (_, lo, hi), recs in zip(probes, ds.lookup(BLOCK_KIND, [p for p, _, _ in probes]), strict=True):
+            todo = set(recs.tolist()) - known - set(found)
             if not todo or len(recs) > MAX_BLOCK:
                 continue
-            lo, hi = self._window(start, end)
-            for rec, info in self.ds.records(todo).items():
+            for rec, info in ds.records(todo).items():
                 if {"last_name", "first_name"} <= self._names_in_window(info, lo, hi):
                     found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
+
+    def _near(self, start: int, end: int) -> tuple[int, int]:
+        """The few words each side of a date, within its line: where a leak writes the names."""
+        lo, hi = self._window(start, end)
+        words = self._words_in(lo, hi)
+        before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
+        after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
+        near_lo = before[0] if before else start
+        near_hi = after[-1] if len(after) > NEAR_WORDS else hi
+        return near_lo, near_hi
 
     def _window(self, start: int, end: int) -> tuple[int, int]:
         """The hit's line, cut to +-proximity characters around it."""
@@ -145,40 +212,16 @@ class _DatasetScan:
         return max(line_start, start - prox), line_end
 
     def _words_in(self, lo: int, hi: int) -> list[tuple[str, int]]:
-        """Normalised words of a window, with identifier spans masked (an e-mail's local part is
-        no independent evidence of a name)."""
-        key = (lo, hi)
-        if key not in self._words:
-            out = []
-            for m in _WORD.finditer(self.text, lo, hi):
-                if self._is_masked(m.start()):
-                    continue
-                try:
-                    out.append((name(m.group()), m.start()))
-                except InvalidValue:
-                    continue
-            self._words[key] = out
-        return self._words[key]
-
-    def _is_masked(self, pos: int) -> bool:
-        i = bisect.bisect_right(self.masked_starts, pos) - 1
-        return i >= 0 and pos < self.masked_max_end[i]
+        return self.words.between(lo, hi)
 
     def _names_in_window(self, info: RecordInfo, lo: int, hi: int) -> set[str]:
         matched: set[str] = set()
         words = [w for w, _ in self._words_in(lo, hi)]
         scoped = info.scoped
-        threshold = self.m.options.name_threshold
         for kind in ("last_name", "first_name"):
             target = scoped.get(kind)
-            if not target:
-                continue
-            target_seq = split_qgrams(target)
-            for phrase in _phrases(words):
-                seq = split_qgrams(self._qgrams(info, kind, phrase))
-                if Indel.normalized_similarity(seq, target_seq) >= threshold:
-                    matched.add(kind)
-                    break
+            if target and self._name_matches(info, kind, words, split_qgrams(target)):
+                matched.add(kind)
         if "first_name" not in matched and "first_initial" in scoped and "last_name" in matched:
             initials = {w for w in words if len(w) == 1}
             if any(self.ds.hasher.scoped_exact("first_initial", info.salt, i) == scoped["first_initial"]
@@ -200,12 +243,33 @@ class _DatasetScan:
                     break
         return matched
 
-    def _qgrams(self, info: RecordInfo, kind: str, phrase: str) -> bytes:
-        key = (info.rec_no, kind, phrase)
-        seq = self._qgram_cache.get(key)
+    def _name_matches(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+        """Whether a run of 1 to 3 words is within ``name_threshold`` of the record's name, compared
+        as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its words' bigrams, so
+        each word is hashed once, and phrases sharing too few bigrams with the name are skipped."""
+        threshold = self.m.options.name_threshold
+        target_set = set(target)
+        seqs = [self._qgrams(info, kind, w) for w in words]
+        common = [sum(1 for g in seq if g in target_set) for seq in seqs]
+        for i in range(len(words)):
+            seq: list[bytes] = []
+            shared = 0
+            for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
+                seq = seq + seqs[j]
+                shared += common[j]
+                # Indel similarity is 2*LCS/(|a|+|b|), and LCS is at most the shared bigrams.
+                if 2 * shared < threshold * (len(seq) + len(target)):
+                    continue
+                if Indel.normalized_similarity(seq, target) >= threshold:
+                    return True
+        return False
+
+    def _qgrams(self, info: RecordInfo, kind: str, word: str) -> list[bytes]:
+        """A word's keyed bigram sequence under this record's salt, hashed once per document."""
+        cache = self._gram_cache.setdefault((info.rec_no, kind), {})
+        seq = cache.get(word)
         if seq is None:
-            seq = self.ds.hasher.scoped_qgrams(kind, info.salt, phrase)
-            self._qgram_cache[key] = seq
+            seq = cache[word] = [self.ds.hasher.scoped_qgram(kind, info.salt, g) for g in qgrams(word)]
         return seq
 
 

@@ -102,6 +102,8 @@ def phone_candidate(raw: str, region: str = "FR") -> str | None:
     expected = _NATIONAL_LEN.get(region)
     if cc and digits.startswith("0") and (expected is None or len(digits) == expected):
         return "+" + cc + digits[1:]
+    if expected is not None:
+        return None  # not a national number of the default region: nothing of ours to look up
     try:
         return phone(raw, region)
     except InvalidValue:
