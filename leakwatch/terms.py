@@ -68,11 +68,9 @@ COMMON_WORDS = STOPWORDS | _words(
 
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _COMBINING = re.compile(r"[\u0300-\u036f]+")
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i",
-                            "’": "'", "‘": "'", "\u00a0": " "})
-_REFANG_DOT = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*")
-_REFANG_AT = re.compile(r"\s*[\[({]\s*(?:@|at)\s*[\])}]\s*")
-_REFANG_SCHEME = re.compile(r"\bh(?:xx|\*\*|XX)p(s?)(?:\[:\]|\[://\]|:)?(?://)?")
+_LIGATURES = {"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "’": "'", "\u00a0": " "}
+_REFANG = re.compile(r"[\[({]\s*(\.|dot|@|at)\s*[\])}]")
+_REFANG_SCHEME = re.compile(r"h(?:xx|\*\*)p(s?)(?:\[:\]|\[://\]|:)?(?://)?")
 _ACRONYM = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/]{1,2}[a-z](?![a-z0-9])){1,15}")
 _ACRONYM_SEP = re.compile(r"[ .\-_/]")
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -91,14 +89,30 @@ def fold(text: str) -> str:
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     if not text.isascii():
-        text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-        text = _COMBINING.sub("", text)
-    text = text.casefold()
-    if "[" in text or "(" in text or "{" in text:
-        text = _REFANG_AT.sub("@", _REFANG_DOT.sub(".", text))
-    if "xx" in text or "**" in text:
+        for char, plain in _LIGATURES.items():
+            if char in text:
+                text = text.replace(char, plain)
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    text = _refang(text.casefold())
+    if "hxxp" in text or "h**p" in text:
         text = _REFANG_SCHEME.sub(lambda m: f"http{m.group(1)}://", text)
     return _ACRONYM.sub(lambda m: _ACRONYM_SEP.sub("", m.group()), text)
+
+
+def _refang(text: str) -> str:
+    """``aphp [.] fr`` -> ``aphp.fr``, ``x(at)y`` -> ``x@y``: the bracket and the blanks around it go."""
+    parts: list[str] = []
+    pos = 0
+    for m in _REFANG.finditer(text):
+        parts.append(text[pos : m.start()].rstrip(" \t"))
+        parts.append("." if m.group(1) in (".", "dot") else "@")
+        pos = m.end()
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def phrase(text: str) -> str:
@@ -300,22 +314,27 @@ class TermMatcher:
         anchors = self._anchors(vocab)
         if not anchors:
             return
-        for a, b in _segments(norm):
-            before = TOKEN.findall(norm, max(0, a - 256), a) if a else []
-            after = TOKEN.findall(norm, b, b + 256)
-            tokens = before + TOKEN.findall(norm, a, b)
-            main_end = len(tokens)
-            tokens += after
-            last_end: dict[int, int] = {}
-            for idx in range(len(before), main_end):
-                for i in anchors.get(tokens[idx], ()):
-                    if idx < last_end.get(i, 0):
-                        continue
-                    best = self._best_window(self.terms[i], tokens, idx, last_end.get(i, 0))
-                    if best is not None:
-                        score, end = best
-                        hits[i, "mention"].append(score)
-                        last_end[i] = end
+        pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, sorted(anchors, key=len, reverse=True)))
+                             + r")(?![a-z0-9])")
+        reach = 2 * max(len(self.terms[i].spaced) for ids in anchors.values() for i in ids) + 16
+        last_end: dict[int, int] = {}
+        for m in pattern.finditer(norm):
+            lo = max(0, m.start() - reach)
+            while lo > 0 and norm[lo - 1].isalnum():  # never start inside a token
+                lo -= 1
+            spans = [(t.start(), t.end()) for t in TOKEN.finditer(norm, lo, m.end() + reach)]
+            tokens = [norm[a:b] for a, b in spans]
+            idx = next(k for k, (a, _) in enumerate(spans) if a == m.start())
+            for i in anchors[m.group()]:
+                done = last_end.get(i, -1)
+                if m.start() < done:
+                    continue
+                first = next((k for k, (a, _) in enumerate(spans) if a >= done), idx)
+                best = self._best_window(self.terms[i], tokens, idx, first)
+                if best is not None:
+                    score, end = best
+                    hits[i, "mention"].append(score)
+                    last_end[i] = spans[end - 1][1]
 
     def _anchors(self, vocab: set[str]) -> dict[str, list[int]]:
         """Tokens of this document worth a closer look, and the terms they may belong to."""
@@ -385,15 +404,16 @@ class TermMatcher:
 
     def _truncated(self, norm: str, hits: dict[tuple[int, How], list[float]]) -> None:
         longest = max(len(t.spaced) for t in self.terms) + 16
+        starts = {t.compact[:3] for t in self.terms}
         for m in _ELLIPSIS.finditer(norm):
             p = m.start()
             if p and norm[p - 1] == ".":
                 continue  # the tail of a longer run of dots
             head = norm[max(0, p - longest) : p].rsplit("\n", 1)[-1].rstrip()
-            if not head:
+            tokens = TOKEN.findall(head)
+            if not any(tok[:3] in starts for tok in tokens):
                 continue
             tail = _TAIL.search(head)
-            tokens = TOKEN.findall(head)
             for i, term in enumerate(self.terms):
                 found = self._prefix(term, tokens, tail.group() if tail else "")
                 if found is not None:
