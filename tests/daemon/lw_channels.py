@@ -41,6 +41,9 @@ class Receiver:
         self.port = free_port()
         self.bodies: list[bytes] = []
         self.status = 200
+        self.hang = False
+        """Hold each request without answering (a channel that accepted the connection, then stalled)."""
+        self.hung = 0
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -54,6 +57,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.hang:
+                    receiver.hung += 1
+                    deadline = time.monotonic() + 20
+                    while receiver.hang and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if receiver.status == 200:
                     with receiver._lock:
                         receiver.bodies.append(body)
@@ -102,3 +114,54 @@ class SmtpSink:
 
 def write_config(home: Path, text: str) -> None:
     (home / "config.toml").write_text(text, encoding="utf-8")
+
+
+class Listing:
+    """A leak index on 127.0.0.1 for the ``json_api`` driver: ``/list.json`` lists the entries
+    (title, date, url), each served as a file at its own path."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.entries: list[dict[str, str]] = []
+        self.files: dict[str, bytes] = {}
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/list.json"
+
+    def publish(self, name: str, content: bytes, published: str) -> None:
+        self.files[f"/{name}"] = content
+        self.entries.append({"title": name, "date": published, "url": f"http://127.0.0.1:{self.port}/{name}"})
+
+    def start(self) -> None:
+        listing = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps(listing.entries).encode() if self.path == "/list.json" \
+                    else listing.files.get(self.path)
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json" if self.path.endswith(".json")
+                                 else "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
