@@ -243,17 +243,17 @@ def add_term(engine: Engine, text: str, kind: str | None) -> tuple[WatchTerm, st
 
 
 def remove_term(engine: Engine, text: str) -> WatchTerm | None:
-    """Remove the term whose normal form (as a domain or as a phrase) equals ``text``'s."""
-    forms = {phrase(text)}
+    """Remove the term ``text`` names: same normal form, spaces and punctuation aside."""
+    wanted = {phrase(text).replace(" ", "")}
     if looks_like_domain(text):
-        forms.add(domain(text))
+        wanted.add(domain(text))
     with store.session(engine) as s:
-        row = s.exec(select(WatchTerm).where(WatchTerm.normal.in_(forms))).first()  # type: ignore[attr-defined]
-        if row is None:
-            return None
-        s.delete(row)
-        s.commit()
-        return row
+        for row in s.exec(select(WatchTerm)):
+            if row.normal in wanted or row.normal.replace(" ", "") in wanted:
+                s.delete(row)
+                s.commit()
+                return row
+    return None
 
 
 # ---- matching --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from leakwatch import __version__
-from leakwatch.cli import alerts, core, daemon, fingerprints, incidents, sources
+from leakwatch.cli import alerts, canary, core, daemon, fingerprints, incidents, sources, terms
 from leakwatch.cli.common import err
 from leakwatch.errors import LeakwatchError
 
@@ -53,6 +53,8 @@ daemon.register(app)
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(sources.app, name="sources")
+app.add_typer(terms.app, name="terms")
+app.add_typer(canary.app, name="canary")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from leakwatch import keys, store
@@ -141,23 +142,42 @@ def document_json(target: str, findings: list[Finding]) -> dict[str, object]:
         "counts": {"records": sum(confidence.values()), "high": confidence["high"],
                    "medium": confidence["medium"], "terms": sum(1 for f in findings if f.type == "term"),
                    "canaries": sum(1 for f in findings if f.type == "canary")},
-        "findings": [f.to_json() for f in findings],
+        "findings": [_finding_json(f) for f in findings],
     }
+    return obj
+
+
+_HOW = {"mention": "mention(s)", "email": "e-mail address(es)", "lookalike": "look-alike domain(s)",
+        "truncated": "truncated mention(s)"}
+
+
+def _finding_json(f: Finding) -> dict[str, object]:
+    """A finding's JSON; a term's also says how it matched and where (``text`` or ``title``)."""
+    obj = f.to_json()
+    if f.type == "term" and len(f.fields) == 2:
+        obj.update(match=f.fields[1], where=f.fields[0])
     return obj
 
 
 def _table(target: str, findings: list[Finding]) -> Table:
     records = [f for f in findings if f.type == "record"]
     high = sum(1 for f in records if f.confidence == "high")
-    table = Table(title=f"{target}: {len(records)} record(s) exposed ({high} high)", title_justify="left")
+    title = f"{target}: {len(records)} record(s) exposed ({high} high)"
+    canaries = sum(1 for f in findings if f.type == "canary")
+    terms = sum(1 for f in findings if f.type == "term")
+    title += f", {canaries} canary record(s)" * bool(canaries) + f", {terms} watch-term finding(s)" * bool(terms)
+    table = Table(title=title, title_justify="left")
     for column in ("type", "dataset / term / label", "ref", "fields", "confidence"):
         table.add_column(column)
     order = {"canary": 0, "record": 1, "term": 2}
     for f in sorted(findings, key=lambda f: (order[f.type], f.dataset or "", f.ref or "", f.term or "")):
         if f.type == "term":
-            table.add_row("term", f"{f.term} ({f.term_kind})", "", f"{f.count} mention(s)", f"score {f.score:.0f}")
+            where, how = f.fields if len(f.fields) == 2 else ("text", "mention")
+            table.add_row("term", escape(f"{f.term} ({f.term_kind})"), "",
+                          f"{f.count} {_HOW.get(how, how)} in {where}", f"score {f.score or 0:.0f}")
         elif f.type == "canary":
-            table.add_row("[bold red]canary[/]", f"label {f.label}", f.ref or "", ", ".join(f.fields), "critical")
+            table.add_row("[bold red]canary[/]", escape(f"label {f.label}"), escape(f.ref or ""), ", ".join(f.fields),
+                          "[bold red]critical[/]")
         else:
             table.add_row("record", f.dataset or "", f.ref or "", ", ".join(f.fields), f.confidence)
     return table
