@@ -4,6 +4,7 @@ pagination. Item links, and next-page links, are discovered URLs: the private-ad
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import ClassVar
@@ -129,7 +130,8 @@ class HtmlIndex:
                     return
             else:
                 resp = await ctx.get(url, discovered=True, max_bytes=params.max_listing_bytes)
-            entries, url = parse_page(params, resp.content, resp.url, where)
+            # parsed in a thread: a hostile page may take seconds, the daemon's loop must not wait
+            entries, url = await asyncio.to_thread(parse_page, params, resp.content, resp.url, where)
             if page == 0 and not entries:
                 raise problem_shape(params.url, f"no entry matches {params.entry!r}")
             new_here = 0
