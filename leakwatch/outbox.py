@@ -219,7 +219,7 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
             assert url is not None
             if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
                 continue
-            s.refresh(row)
+            row.attempts += 1  # as the claim did in the database
             reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
             done = utcnow()
             row.lease_owner = row.lease_until = None

@@ -1,0 +1,253 @@
+"""End to end: ``python -m leakwatch run`` as a subprocess, watching a drop folder and a local leak
+index over HTTP, alerting a real SMTP sink (apprise ``mailto://``) and a webhook (``json://``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lw_channels import Listing, Receiver, SmtpSink, free_port, wait_for, write_config
+from synth import Person, leak_csv_semicolon, leak_json, leak_sql
+
+LEAKWATCH = [sys.executable, "-m", "leakwatch"]
+pytestmark = pytest.mark.slow
+
+
+class Daemon:
+    """``leakwatch run`` in a subprocess, its log in a file."""
+
+    def __init__(self, cli: Any, log: Path, env: dict[str, str] | None = None) -> None:
+        self.cli = cli
+        self.log_path = log
+        self.env = {**cli.env, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str) -> None:
+        with self.log_path.open("ab") as fh:
+            self.proc = subprocess.Popen([*LEAKWATCH, "run", *args], env=self.env, stdout=fh, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.log().count("event=started") >= self.starts + 1 or self.proc.poll() is not None, 60)
+        assert self.proc.poll() is None, self.log()
+        self.starts += 1
+
+    starts = 0
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def terminate(self) -> tuple[int, float]:
+        assert self.proc is not None
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(15)
+        return rc, time.monotonic() - t0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def mails(smtp: SmtpSink) -> list[str]:
+    """Each e-mail received, decoded (headers and every text part), so encodings hide nothing."""
+    out = []
+    for raw in smtp.messages:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        parts = [str(msg["Subject"])]
+        for part in msg.walk():
+            if part.get_content_maintype() == "text":
+                parts.append(part.get_content())
+        out.append("\n".join(parts) + "\n" + raw.decode("utf-8", errors="replace"))
+    return out
+
+
+def planted_values(people: list[Person]) -> Iterator[str]:
+    for p in people:
+        yield from (p.nir, p.phone, p.email, p.email.upper(), p.last_name, p.first_name, p.last_name.upper())
+
+
+def config(home: Path, drop: Path, listing: Listing, urls: list[str], metrics_port: int) -> str:
+    return f"""
+allow_private_urls = ["127.0.0.1"]
+metrics_address = "127.0.0.1:{metrics_port}"
+
+[daemon]
+jitter = 0.0
+shutdown_timeout = 3.0
+
+[alerts]
+retry_initial = 0.5
+retry_max = 1.0
+send_timeout = 3.0
+delivery_interval = 0.3
+
+[[alerts.routes]]
+min_severity = "medium"
+urls = {json.dumps(urls)}
+
+[[sources]]
+name = "drop"
+driver = "folder"
+enabled = true
+interval = "1s"
+params = {{ path = "{drop}", min_age = 0 }}
+
+[[sources]]
+name = "index"
+driver = "json_api"
+enabled = true
+interval = "1s"
+params = {{ url = "{listing.url}", title = "title", date = "date", link = "url", fetch_url = true }}
+"""
+
+
+def incidents(cli: Any) -> list[dict[str, Any]]:
+    res = cli("incidents", "list", "--json", check=0)
+    return sorted((json.loads(line) for line in res.stdout.splitlines()), key=lambda i: i["id"])
+
+
+def metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        return resp.read().decode()
+
+
+@pytest.fixture
+def listing() -> Iterator[Listing]:
+    server = Listing()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, receiver: Receiver,
+                           smtp: SmtpSink, listing: Listing) -> None:
+    cli = imported
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    metrics_port = free_port()
+    write_config(cli.home, config(cli.home, drop, listing, [receiver.url, smtp.url], metrics_port))
+    daemon = Daemon(cli, tmp_path / "daemon.log")
+    try:
+        daemon.start()
+        # 1. A dump dropped in the folder and another published on the index: one alert per route each.
+        first, second = crowd[:25], crowd[100:130]
+        t0 = time.monotonic()
+        (drop / "dump.csv").write_text(leak_csv_semicolon(first), encoding="utf-8")
+        published = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).isoformat()
+        listing.publish("patients.json", leak_json(second).encode(), published)
+        wait_for(lambda: len(receiver.bodies) >= 2 and len(smtp.messages) >= 2, 60)
+        latency = time.monotonic() - t0
+        print(f"\ndetection to alert on both routes: {latency:.1f}s")
+        found = incidents(cli)
+        assert [(i["records"], i["sightings"]) for i in found] == [(25, 1), (30, 1)] or \
+            [(i["records"], i["sightings"]) for i in found] == [(30, 1), (25, 1)]
+        indexed = next(i for i in found if i["records"] == 30)
+        assert indexed["detection_seconds"] is not None and 590 < indexed["detection_seconds"] < 700
+
+        exposed = metrics(metrics_port)
+        assert 'leakwatch_items_fetched_total{source="drop"} 1.0' in exposed
+        assert 'leakwatch_items_fetched_total{source="index"} 1.0' in exposed
+        assert "leakwatch_detection_latency_seconds_count 1.0" in exposed
+        assert 'leakwatch_source_healthy{source="index"} 1.0' in exposed
+
+        # 2. The folder's dump reposted on the index: the same incident, no new alert.
+        listing.publish("repost.csv", leak_csv_semicolon(first).encode(), published)
+        wait_for(lambda: any(i["sightings"] == 2 for i in incidents(cli)), 60)
+        assert len(incidents(cli)) == 2
+        time.sleep(1.0)  # a few delivery passes
+        assert len(receiver.bodies) == 2 and len(smtp.messages) == 2
+
+        # 3. The webhook down: its alert waits (mail goes out), then arrives once it is back.
+        receiver.stop()
+        third = crowd[200:215]
+        (drop / "third.sql").write_text(leak_sql(third), encoding="utf-8")
+        wait_for(lambda: len(smtp.messages) >= 3, 60)
+        wait_for(lambda: "event=alert_retry" in daemon.log(), 30)
+        pending = [json.loads(x) for x in cli("alerts", "list", "--status", "pending", "--json",
+                                              check=0).stdout.splitlines()]
+        assert len(pending) == 1 and pending[0]["route"] == receiver.url and pending[0]["last_error"]
+
+        # 4. kill -9 while that send hangs, restart: the alert arrives once, nothing else is repeated.
+        receiver.hang = True
+        receiver.start()
+        wait_for(lambda: receiver.hung >= 1, 30)
+        daemon.kill9()
+        receiver.hang = False
+        time.sleep(0.2)
+        daemon.start()
+        wait_for(lambda: len(receiver.bodies) >= 3, 60)
+        time.sleep(1.5)
+        assert len(receiver.bodies) == 3 and len(smtp.messages) == 3
+        assert "event=outbox_leases_released" in daemon.log()
+        counts = {s: len(cli("alerts", "list", "--status", s, "--json", check=0).stdout.splitlines())
+                  for s in ("pending", "sent", "failed")}
+        assert counts == {"pending": 0, "sent": 6, "failed": 0}
+
+        # The messages: the facts, the command for the refs, no value and no ref.
+        hooks = [m["title"] + "\n" + m["message"] for m in receiver.messages()]
+        for text in hooks + mails(smtp):
+            assert "leakwatch incidents show" in text and "Field kinds:" in text
+            assert "IPP" not in text
+        everything = "\n".join(hooks + mails(smtp)) + daemon.log()
+        for value in planted_values(first + second + third):
+            assert value not in everything, value
+
+        assert 'leakwatch_alerts{status="sent"} 6.0' in metrics(metrics_port)
+
+        # 5. SIGTERM: a clean exit, quickly.
+        rc, seconds = daemon.terminate()
+        print(f"SIGTERM exit: rc={rc} in {seconds:.2f}s")
+        assert rc == 0 and seconds < 10
+        assert "event=stopped" in daemon.log() and "Traceback" not in daemon.log()
+    finally:
+        daemon.stop()
+
+
+def test_run_on_defaults_and_sd_notify(imported: Any, tmp_path: Path, crowd: list[Person]) -> None:
+    """No config: the default drop folder is watched; under systemd: READY, WATCHDOG, STOPPING."""
+    cli = imported
+    assert not (cli.home / "config.toml").exists()
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(30)
+    daemon = Daemon(cli, tmp_path / "daemon.log", env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"})
+    try:
+        daemon.start()
+        got: list[str] = []
+        while not any("WATCHDOG=1" in g for g in got):
+            got.append(sock.recv(4096).decode())
+        assert got[0].startswith("READY=1")
+        assert (cli.home / "drop").is_dir()
+        rc, seconds = daemon.terminate()
+        assert rc == 0 and seconds < 10
+        while "STOPPING=1" not in got[-1]:
+            got.append(sock.recv(4096).decode())
+    finally:
+        daemon.stop()
+        sock.close()
+    # --once runs every enabled source once and exits; a file in the drop folder makes an incident.
+    dump = cli.home / "drop" / "dump.txt"
+    dump.write_text(leak_csv_semicolon(crowd[:3]), encoding="utf-8")
+    old = time.time() - 60
+    os.utime(dump, (old, old))
+    res = cli("run", "--once", check=0)
+    assert "event=once_done" in res.stdout
+    assert [i["records"] for i in incidents(cli)] == [3]
