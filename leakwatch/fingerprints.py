@@ -21,10 +21,10 @@ from leakwatch import store
 from leakwatch.keys import derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
-GLOBAL_KINDS = (*IDENTIFIER_KINDS, "date")
+GLOBAL_KINDS = IDENTIFIER_KINDS
 BLOCK_KIND = "date_names"
 """Blocking key for name + birth date matching: the date and the first two letters of each name."""
-SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city")
+SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city", "date")
 _SCOPED_CODE = {k: i for i, k in enumerate(SCOPED_KINDS)}
 QGRAM_BYTES = 4
 EXACT_BYTES = 8
@@ -119,13 +119,14 @@ class DatasetIndex:
 
     def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
         """Records by number, fetched from the database once and cached for the process."""
-        wanted = [r for r in set(rec_nos) if r not in self._cache]
+        asked = set(rec_nos)
+        wanted = [r for r in asked if r not in self._cache]
         if wanted and self._engine is not None:
             for rec_no, row in store.records(self._engine, self.id, wanted).items():
                 if len(self._cache) > 200_000:
                     self._cache.clear()
                 self._cache[rec_no] = RecordInfo(rec_no, row.ref, row.salt, decode_scoped(row.scoped))
-        return {r: self._cache[r] for r in set(rec_nos) if r in self._cache}
+        return {r: self._cache[r] for r in asked if r in self._cache}
 
     @property
     def size(self) -> int:

@@ -79,7 +79,10 @@ class RecordFingerprinter:
                 raise RowError(line, f"column {column!r}: {exc}") from None
             if kind in GLOBAL_KINDS:
                 global_fps.append((kind, h.global_fp(kind, value)))
-                birth = value if kind == "date" and birth is None else birth
+            elif kind == "date":
+                if birth is None:
+                    birth = value
+                    scoped["date"] = h.scoped_exact("date", salt, value)
             elif kind in ("last_name", "first_name"):
                 if kind in scoped:
                     continue  # a second column of the same kind: the first one is the record's name
@@ -89,11 +92,11 @@ class RecordFingerprinter:
                     scoped["first_initial"] = h.scoped_exact("first_initial", salt, value[0])
             else:
                 scoped[kind] = h.scoped_exact(kind, salt, value)
-        if not global_fps:
-            raise RowError(line, "no identifier or date value in this row")
         if birth and len(names) == 2:
             key = block_key(birth, names["last_name"], names["first_name"])
             global_fps.append((BLOCK_KIND, h.global_fp(BLOCK_KIND, key)))
+        if not global_fps:
+            raise RowError(line, "no identifier, and not last name + first name + date, in this row")
         return Fingerprinted(ref, salt, encode_scoped(scoped), global_fps)
 
 

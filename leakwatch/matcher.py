@@ -2,8 +2,8 @@
 
 Identifier candidates are hashed and looked up exactly; names and dates near each hit corroborate it
 (compared as record-scoped fingerprints, fuzzily for names). Last name + first name + birth date
-found together match without any identifier: the date is the blocking key, names are compared only
-against the few records that share it.
+found together match without any identifier: the date and two letters of each name make a blocking
+key, and names are compared only with the one or two records that share it.
 """
 
 from __future__ import annotations
@@ -138,25 +138,33 @@ class _DatasetScan:
                     hit = hits[rec]
                     hit.kinds.add(kind)
                     hit.spans.append((start, end))
-        date_recs: list[tuple[int, int, set[int]]] = []
-        if dates and "date" in ds.kinds:
-            fps = [ds.hasher.global_fp("date", v) for v, _, _ in dates]
-            for (_, start, end), recs in zip(dates, ds.lookup("date", fps), strict=True):
-                if len(recs):
-                    date_recs.append((start, end, set(recs.tolist())))
         infos = ds.records(hits)
+        date_starts = [start for _, start, _ in dates]
         for rec, hit in hits.items():
             info = infos.get(rec)
             if info is None:
                 continue
             for start, end in hit.spans:
                 lo, hi = self._window(start, end)
-                if any(lo <= ds_ <= hi and rec in recs for ds_, _, recs in date_recs):
+                if self._date_in_window(info, dates, date_starts, lo, hi):
                     hit.corroborated.add("date")
                 hit.corroborated |= self._names_in_window(info, lo, hi)
         findings = [self._finding(info_rec, hit, infos) for info_rec, hit in hits.items() if info_rec in infos]
         findings.extend(self._name_date_matches(dates, set(hits)))
         return findings
+
+    def _date_in_window(self, info: RecordInfo, dates: list[tuple[str, int, int]], date_starts: list[int],
+                        lo: int, hi: int) -> bool:
+        """Whether the record's own birth date is written in the window (record-scoped compare)."""
+        own = info.scoped.get("date")
+        if own is None:
+            return False
+        i = bisect.bisect_left(date_starts, lo)
+        while i < len(dates) and dates[i][1] < hi:
+            if self.ds.hasher.scoped_exact("date", info.salt, dates[i][0]) == own:
+                return True
+            i += 1
+        return False
 
     def _finding(self, rec: int, hit: _Hit, infos: dict[int, RecordInfo]) -> Finding:
         strong = bool(hit.corroborated & {"date", "last_name", "first_name"}) or len(hit.kinds) > 1
@@ -169,8 +177,8 @@ class _DatasetScan:
                        confidence=confidence, label=self.ds.label)  # type: ignore[arg-type]
 
     def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int]) -> list[Finding]:
-        """Last name + first name + birth date with no identifier. The blocking key (date and the
-        two initials) narrows 1.4 million records to about one; only those are compared fuzzily."""
+        """Last name + first name + birth date with no identifier. The blocking key (the date and two
+        letters of each name) narrows 1.4 million records to about one; only those are compared."""
         ds = self.ds
         if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
             return []
@@ -182,14 +190,17 @@ class _DatasetScan:
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
                      for key in (block_key(iso, a, b), block_key(iso, b, a))}
             probes.extend((ds.hasher.global_fp(BLOCK_KIND, key), lo, hi) for key in pairs)
-        found: dict[int, RecordInfo] = {}
+        candidates: list[tuple[int, int, int]] = []
         for (_, lo, hi), recs in zip(probes, ds.lookup(BLOCK_KIND, [p for p, _, _ in probes]), strict=True):
-            todo = set(recs.tolist()) - known - set(found)
-            if not todo or len(recs) > MAX_BLOCK:
-                continue
-            for rec, info in ds.records(todo).items():
-                if {"last_name", "first_name"} <= self._names_in_window(info, lo, hi):
-                    found[rec] = info
+            if 0 < len(recs) <= MAX_BLOCK:
+                candidates.extend((rec, lo, hi) for rec in recs.tolist() if rec not in known)
+        infos = ds.records(rec for rec, _, _ in candidates)
+        found: dict[int, RecordInfo] = {}
+        for rec, lo, hi in candidates:
+            info = infos.get(rec)
+            if info is not None and rec not in found and {"last_name", "first_name"} <= self._names_in_window(
+                    info, lo, hi):
+                found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
 
     def _near(self, start: int, end: int) -> tuple[int, int]:
