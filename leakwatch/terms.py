@@ -115,9 +115,23 @@ def _refang(text: str) -> str:
     return "".join(parts)
 
 
+def tokens(text: str) -> list[str]:
+    """Tokens of the folded text, runs of single letters joined (``A:P:H:P`` -> ``aphp``)."""
+    out: list[str] = []
+    joining = False
+    for tok in TOKEN.findall(fold(text)):
+        single = len(tok) == 1 and tok.isalpha()
+        if single and joining:
+            out[-1] += tok
+        else:
+            out.append(tok)
+            joining = single
+    return out
+
+
 def phrase(text: str) -> str:
     """A name or keyword as space-separated tokens of its folded form."""
-    return " ".join(TOKEN.findall(fold(text)))
+    return " ".join(tokens(text))
 
 
 def domain(text: str) -> str:
@@ -188,20 +202,19 @@ def prepare(text: str, kind: str) -> Term:
         raise InputError(f"unknown term kind {kind!r} (known: {', '.join(KINDS)})")
     if kind == "domain":
         normal = domain(text)
-        tokens = tuple(TOKEN.findall(normal))
-        return Term(text.strip(), kind, tokens, normal, normal, (), ())
-    tokens = tuple(TOKEN.findall(fold(text)))
-    compact = "".join(tokens)
+        return Term(text.strip(), kind, tuple(TOKEN.findall(normal)), normal, normal, (), ())
+    words = tuple(tokens(text))
+    compact = "".join(words)
     if len(compact) < 3:
         raise InputError(f"term {text.strip()!r} is too short: at least 3 letters or digits")
-    if len(tokens) > MAX_TOKENS:
+    if len(words) > MAX_TOKENS:
         raise InputError(f"term {text.strip()!r} has more than {MAX_TOKENS} words")
-    if all(t in COMMON_WORDS for t in tokens):
+    if all(t in COMMON_WORDS for t in words):
         raise InputError(f"term {text.strip()!r} is made only of common words: it would fire on "
                          "ordinary text; watch a longer or more specific name")
-    keys = tuple(t for t in tokens if len(t) >= 3 and t not in STOPWORDS)
+    keys = tuple(t for t in words if len(t) >= 3 and t not in STOPWORDS)
     anchors = tuple(t for t in keys if t not in COMMON_WORDS) or keys
-    return Term(text.strip(), kind, tokens, " ".join(tokens), compact, keys, anchors)
+    return Term(text.strip(), kind, words, " ".join(words), compact, keys, anchors)
 
 
 def load_terms(engine: Engine) -> list[Term]:
