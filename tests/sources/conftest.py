@@ -1,10 +1,11 @@
-"""Fixtures for the sources' tests: a real local HTTP server, services in this process with tiny
-backoff delays, and a helper that runs one poll."""
+"""Fixtures for the sources' tests: a real local HTTP server, a fresh home, a home with the crowd
+imported, services in this process with tiny backoff delays (helpers in ``lw_sources``)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,18 +15,15 @@ import pytest
 
 from leakwatch import keys
 from leakwatch.app import Services
-from leakwatch.runner import RunReport, run_source
 from leakwatch.settings import load_settings
-from leakwatch.sources import http
-from leakwatch.sources.spec import SourceSpec, parse_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lw_httpserver import Server
+from lw_sources import FAST
+from synth import Person, to_csv
 
-FAST = dict(http_host_interval=0.0, http_backoff_base=0.01, http_backoff_max=0.05, http_retries=2,
-            http_retry_max_time=5.0, http_timeout=2.0, http_connect_timeout=2.0)
-"""Tiny delays: the retry policy is the same, only faster."""
+SCHEMA = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
 
 
 @pytest.fixture
@@ -34,6 +32,13 @@ def server() -> Iterator[Server]:
     s.start()
     yield s
     s.stop()
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEAKWATCH_", "CREDENTIALS_DIRECTORY",
+                                                                     "STATE_DIRECTORY", "NOTIFY_SOCKET"))}
+    env.update(LEAKWATCH_HOME=str(home), COLUMNS="200", NO_COLOR="1")
+    return env
 
 
 @pytest.fixture
@@ -46,9 +51,30 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def imported_once(tmp_path_factory: pytest.TempPathFactory, crowd: list[Person]) -> Path:
+    """A home with the crowd imported by the real CLI, made once per session."""
+    base = tmp_path_factory.mktemp("imported")
+    env = clean_env(base / "home")
+    csv_path = base / "patients.csv"
+    csv_path.write_text(to_csv(crowd), encoding="utf-8")
+    for args in (["init"], ["fingerprints", "import", str(csv_path), "--schema", str(SCHEMA)]):
+        proc = subprocess.run([sys.executable, "-m", "leakwatch", *args], env=env, capture_output=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()
+    csv_path.unlink()
+    return base / "home"
+
+
+@pytest.fixture
+def records(imported_once: Path, home: Path) -> Path:
+    """``home`` holding a key and the crowd's fingerprints (a copy of one import)."""
+    shutil.copytree(imported_once, home)
+    return home
+
+
 @pytest.fixture
 def make_services(home: Path) -> Callable[..., Services]:
-    """Services over ``home`` (created with a key), fast retry settings unless overridden."""
+    """Services over ``home`` (a key made if none), fast retry settings unless overridden."""
 
     def make(**overrides: Any) -> Services:
         svc = Services(load_settings(**{"home": home, **FAST, **overrides}))
@@ -56,36 +82,3 @@ def make_services(home: Path) -> Callable[..., Services]:
         return svc
 
     return make
-
-
-def spec(name: str, driver: str, **fields: Any) -> SourceSpec:
-    return parse_spec({"name": name, "driver": driver, **fields}, f"test:{name}")
-
-
-def poll(svc: Services, source: SourceSpec, **kwargs: Any) -> RunReport:
-    """One ``run_source`` in a fresh event loop, closing the shared client after."""
-
-    async def go() -> RunReport:
-        try:
-            return await run_source(svc, source, **kwargs)
-        finally:
-            await http.close(svc)
-
-    return asyncio.run(go())
-
-
-class RecordingSink:
-    """A SightingSink that keeps what it was given (the incidents sink is another module's)."""
-
-    def __init__(self, fail_on: int | None = None) -> None:
-        self.records: list[tuple[str, str, list[Any]]] = []
-        self.health: list[tuple[str, str, str]] = []
-        self.fail_on = fail_on
-
-    def record(self, session: Any, item: Any, result: Any) -> None:
-        if self.fail_on is not None and len(self.records) + 1 == self.fail_on:
-            raise KeyboardInterrupt("simulated crash inside the transaction")
-        self.records.append((item.source, item.key, list(result.findings)))
-
-    def health_changed(self, session: Any, source: str, state: str, reason: str) -> None:
-        self.health.append((source, state, reason))

@@ -9,8 +9,8 @@ import os
 import time
 from pathlib import Path
 
-from conftest import RecordingSink, poll, spec
 from lw_httpserver import Reply, Server
+from lw_sources import RecordingSink, poll, spec
 
 from leakwatch import terms
 from leakwatch.sources.state import load_state

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import RecordingSink, poll, spec
 from lw_httpserver import Reply, Server
+from lw_sources import RecordingSink, poll, spec
 
 from leakwatch.errors import InputError
 from leakwatch.sources import http
