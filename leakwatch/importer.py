@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from leakwatch import normalise
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
-from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, Hasher, block_key, encode_scoped
+from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, Hasher, block_keys, encode_scoped
 from leakwatch.normalise import InvalidValue
 from leakwatch.schema import Schema
 from leakwatch.store import DatasetRow, FingerprintChunk, RecordRow, utcnow
@@ -93,8 +93,8 @@ class RecordFingerprinter:
             else:
                 scoped[kind] = h.scoped_exact(kind, salt, value)
         if birth and len(names) == 2:
-            key = block_key(birth, names["last_name"], names["first_name"])
-            global_fps.append((BLOCK_KIND, h.global_fp(BLOCK_KIND, key)))
+            for key in block_keys(birth, names["last_name"], names["first_name"]):
+                global_fps.append((BLOCK_KIND, h.global_fp(BLOCK_KIND, key)))
         if not global_fps:
             raise RowError(line, "no identifier, and not last name + first name + date, in this row")
         return Fingerprinted(ref, salt, encode_scoped(scoped), global_fps)

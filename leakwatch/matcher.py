@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel
 
 from leakwatch.detectors import Detector
-from leakwatch.fingerprints import BLOCK_KIND, DatasetIndex, Index, RecordInfo, block_key, split_qgrams
+from leakwatch.fingerprints import BLOCK_KIND, DatasetIndex, Index, RecordInfo, block_keys, split_qgrams
 from leakwatch.models import Finding
 from leakwatch.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
 
@@ -72,27 +72,26 @@ class TextMatcher:
 
 
 class _Words:
-    """A document's words, normalised as names, found once and shared by every dataset's scan.
-    Words inside identifier candidates are left out: an e-mail's local part is no independent
-    evidence of a name."""
+    """A document's words, normalised as names, tokenised only where a window needs them (a line
+    at a time, cached) and shared by every dataset's scan. Words inside identifier candidates are
+    left out: an e-mail's local part is no independent evidence of a name."""
+
+    LONG_LINE = 4096
 
     def __init__(self, text: str, masked: list[tuple[int, int]], cache: dict[str, str]) -> None:
         self.text = text
-        self.masked = masked
         self.cache = cache
-        self._starts: list[int] | None = None
-        self._words: list[str] = []
+        self.mask_starts = [s for s, _ in masked]
+        self.mask_ends = list(itertools.accumulate((e for _, e in masked), max))
+        self._lines: dict[int, list[tuple[str, int]]] = {}
 
-    def _build(self) -> list[int]:
-        starts: list[int] = []
-        words: list[str] = []
-        mask_starts = [s for s, _ in self.masked]
-        mask_ends = list(itertools.accumulate((e for _, e in self.masked), max))
-        cache = self.cache
-        for m in _WORD.finditer(self.text):
+    def _tokenise(self, lo: int, hi: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        cache, starts, ends = self.cache, self.mask_starts, self.mask_ends
+        for m in _WORD.finditer(self.text, lo, hi):
             pos = m.start()
-            i = bisect.bisect_right(mask_starts, pos) - 1
-            if i >= 0 and pos < mask_ends[i]:
+            i = bisect.bisect_right(starts, pos) - 1
+            if i >= 0 and pos < ends[i]:
                 continue
             raw = m.group()
             normal = cache.get(raw)
@@ -103,17 +102,20 @@ class _Words:
                     normal = ""
                 cache[raw] = normal
             if normal:
-                starts.append(pos)
-                words.append(normal)
-        self._words = words
-        return starts
+                out.append((normal, pos))
+        return out
 
     def between(self, lo: int, hi: int) -> list[tuple[str, int]]:
-        if self._starts is None:
-            self._starts = self._build()
-        a = bisect.bisect_left(self._starts, lo)
-        b = bisect.bisect_left(self._starts, hi)
-        return list(zip(self._words[a:b], self._starts[a:b], strict=True))
+        text = self.text
+        line_start = text.rfind("\n", 0, lo) + 1
+        line_end = text.find("\n", lo)
+        line_end = len(text) if line_end == -1 else line_end
+        if hi > line_end or line_end - line_start > self.LONG_LINE:
+            return self._tokenise(lo, hi)
+        words = self._lines.get(line_start)
+        if words is None:
+            words = self._lines[line_start] = self._tokenise(line_start, line_end)
+        return [(w, pos) for w, pos in words if lo <= pos < hi]
 
 
 class _DatasetScan:
@@ -188,7 +190,7 @@ class _DatasetScan:
             near = [w for w, _ in self._words_in(lo, hi)]
             # Names stand next to each other, or one word apart (a middle name), in either order.
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
-                     for key in (block_key(iso, a, b), block_key(iso, b, a))}
+                     for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
             probes.extend((ds.hasher.global_fp(BLOCK_KIND, key), lo, hi) for key in pairs)
         candidates: list[tuple[int, int, int]] = []
         for (_, lo, hi), recs in zip(probes, ds.lookup(BLOCK_KIND, [p for p, _, _ in probes]), strict=True):
