@@ -24,7 +24,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
-from leakwatch import store
+from leakwatch import normalise, store
 from leakwatch.errors import InputError
 from leakwatch.importer import DatasetWriter, RecordFingerprinter, RowError
 from leakwatch.schema import Schema, load_schema
@@ -169,6 +169,10 @@ def create(engine: Engine, master: bytes, schema: Schema, label: str, count: int
     """Make ``count`` canary records, store their fingerprints as dataset ``canary-<label>``
     (refs ``<label>#<row>``), and return them for planting."""
     check_label(label)
+    try:
+        normalise.email(f"canary@{domain}")
+    except normalise.InvalidValue:
+        raise InputError(f"canary_domain {domain!r} is not a domain name (setting canary_domain)") from None
     if not 1 <= count <= MAX_COUNT:
         raise InputError(f"--count must be between 1 and {MAX_COUNT}")
     name = dataset_name(label)

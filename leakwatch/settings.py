@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     default_region: str = "FR"
     proximity: int = 300
     name_threshold: float = 0.7
-    term_threshold: float = 88.0
+    term_threshold: float = Field(88.0, ge=0, le=100)
+    """Watch terms: lowest similarity (0-100) of a phrase to a term that counts as a mention."""
     canary_domain: str = "example.org"
 
     max_item_bytes: int = 50 * 1024 * 1024
