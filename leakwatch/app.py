@@ -35,8 +35,17 @@ class Services:
         return load_index(self.engine, self.master_key)
 
     def reload_index(self) -> Index:
+        """Load the fingerprints again (after an import); workers holding the old ones are stopped."""
         self.__dict__.pop("index", None)
+        self.extras.pop("matcher", None)
+        self.close()
         return self.index
+
+    def close(self) -> None:
+        """Stop what runs beside this process (the scan workers), before exit."""
+        pool = self.extras.pop("pool", None)
+        if pool is not None and hasattr(pool, "close"):
+            pool.close()
 
 
 def build(**overrides: object) -> Services:

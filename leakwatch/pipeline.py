@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from typing import IO
 
+from leakwatch import parallel
 from leakwatch.app import Services
 from leakwatch.detectors import build_detectors
 from leakwatch.documents import Limits, documents, stream_documents
@@ -52,6 +55,19 @@ def scan_stream(services: Services, item: Item, fh: IO[bytes], size: int | None)
                                                            item.title))
 
 
+def pool(services: Services) -> parallel.Pool | None:
+    """The worker processes that match large documents, started on first use; None on one core."""
+    cached = services.extras.get("pool")
+    if isinstance(cached, parallel.Pool):
+        return cached
+    workers = parallel.workers_for(services.settings)
+    if workers <= 1:
+        return None
+    created = parallel.Pool(services.settings, workers)
+    services.extras["pool"] = created
+    return created
+
+
 def scan_documents(services: Services, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
     result = ScanResult(item)
     m = matcher(services)
@@ -59,6 +75,7 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
+    pending: deque[Future[list[Finding]]] = deque()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -67,13 +84,21 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             targets.add(doc.target)
             result.documents += 1
         result.bytes_scanned += len(doc.text)
-        found.extend(m.scan(doc.text, doc.target))
+        workers = pool(services) if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
+        if workers is None:
+            found.extend(m.scan(doc.text, doc.target))
+        else:
+            pending.extend(workers.submit(doc.text, doc.target))
+            while len(pending) > 4 * workers.workers:  # bound the text held in flight
+                found.extend(pending.popleft().result())
         found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
             titles.add(doc.title)
             found.extend(terms.scan(doc.title, item.target, where="title"))
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
+    for future in pending:
+        found.extend(future.result())
     result.findings = list(merge(found))
     return result
 

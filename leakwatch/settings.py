@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     """Watch terms: lowest similarity (0-100) of a phrase to a term that counts as a mention."""
     canary_domain: str = "example.org"
 
+    scan_workers: int = 0
+    """Processes that match large documents (several MB) in parallel; 0 is one per core, 1 none."""
     max_item_bytes: int = 50 * 1024 * 1024
     max_expanded_bytes: int = 1024 * 1024 * 1024
     max_expansion_ratio: int = 200

@@ -287,3 +287,25 @@ def test_no_planted_plaintext_anywhere_after_import_and_scan(cli: Cli, tmp_path:
             for form in {value, value.upper(), value.lower()}:
                 assert form.encode() not in blob, "a planted value was written"
                 assert form.encode("utf-16-le") not in blob, "a planted value was written"
+
+
+def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd: list[Person],
+                                                          tmp_path: Path) -> None:
+    """Over two megabytes, parts go to worker processes: records on every side of every cut are
+    found, once each, and the workers are gone when the command ends."""
+    filler = "ligne de bruit sans donnée personnelle, rien à signaler ici\n" * 9000   # ~0.55 MB
+    planted = crowd[110:130]
+    chunks = []
+    for i in range(0, len(planted), 4):
+        chunks.append(filler)
+        chunks.append(leak_csv_semicolon(planted[i : i + 4]))
+    big = tmp_path / "big.txt"
+    big.write_text("".join(chunks))
+    assert big.stat().st_size > 2 * 1024 * 1024
+    imported.env["LEAKWATCH_SCAN_WORKERS"] = "2"
+    result = imported("scan", str(big), "--json", check=1)
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    refs = [r["ref"] for d in docs for r in d["records"]]
+    assert sorted(refs) == sorted(p.ipp for p in planted)
+    assert {r["confidence"] for d in docs for r in d["records"]} == {"high"}
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr

@@ -104,16 +104,19 @@ def scan(
     paths = list(_paths(targets))
     total = sum(p.stat().st_size for _, p in paths if p is not None)
     found_any = False
-    with progress() as bar:
-        task = bar.add_task("scanning", total=total or None)
-        for target, path in paths:
-            result = scan_target(svc, target, path)
-            for skipped in result.skipped:
-                err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
-            found_any |= bool(result.findings)
-            report(result.findings, as_json)
-            if path is not None:
-                bar.advance(task, path.stat().st_size)
+    try:
+        with progress() as bar:
+            task = bar.add_task("scanning", total=total or None)
+            for target, path in paths:
+                result = scan_target(svc, target, path)
+                for skipped in result.skipped:
+                    err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
+                found_any |= bool(result.findings)
+                report(result.findings, as_json)
+                if path is not None:
+                    bar.advance(task, path.stat().st_size)
+    finally:
+        svc.close()
     raise typer.Exit(1 if found_any else 0)
 
 
