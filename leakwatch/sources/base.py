@@ -22,7 +22,7 @@ from leakwatch.app import Services
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.settings import Settings
-from leakwatch.sources.health import SourceProblem, check_listing
+from leakwatch.sources.health import SourceProblem
 from leakwatch.sources.http import HttpClient, RequestOptions, Response
 from leakwatch.sources.spec import SourceSpec
 from leakwatch.sources.state import SourceState
@@ -72,11 +72,8 @@ class SourceContext:
 
     async def get_listing(self, url: str, *, max_bytes: int, headers: Mapping[str, str] | None = None
                           ) -> Response:
-        """A listing page: conditional, and checked for block pages served with 200."""
-        resp = await self.get(url, conditional=True, max_bytes=max_bytes, headers=headers)
-        if not resp.not_modified:
-            check_listing(url, resp.content)
-        return resp
+        """A listing page, asked conditionally (ETag / Last-Modified of its last complete poll)."""
+        return await self.get(url, conditional=True, max_bytes=max_bytes, headers=headers)
 
 
 def sha256(data: bytes) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, cursor_of, listing_item, parse_date, sha256
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
 from leakwatch.sources.state import SourceState
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -46,8 +46,8 @@ def parse_feed(body: bytes, where: str) -> list[tuple[str, str, str | None, str,
     try:
         root = SafeET.fromstring(body)
     except (SafeET.ParseError, DefusedXmlException) as exc:
-        raise SourceProblem(where, f"not a well-formed feed ({exc.__class__.__name__})",
-                            kind="malformed", fatal=False) from None
+        raise unreadable(where, body, SourceProblem(where, f"not a well-formed feed ({exc.__class__.__name__})",
+                                                    kind="malformed", fatal=False)) from None
     out = []
     if root.tag == f"{ATOM}feed":
         for entry in root.iter(f"{ATOM}entry"):
@@ -70,8 +70,9 @@ def parse_feed(body: bytes, where: str) -> list[tuple[str, str, str | None, str,
             key = _text(entry.find("guid")) or link or sha256(f"{title}|{date}".encode())[:32]
             out.append((key, title, link, date, summary))
     else:
-        raise SourceProblem(where, f"listing shape changed: not RSS or Atom (root <{root.tag}>)",
-                            kind="shape_changed")
+        changed = SourceProblem(where, f"listing shape changed: not RSS or Atom (root <{root.tag}>)",
+                                kind="shape_changed")
+        raise unreadable(where, body, changed)
     return out
 
 

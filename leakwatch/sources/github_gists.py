@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, after_cursor, cursor_of, parse_date, problem_shape, text_value
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
 from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
@@ -45,6 +45,7 @@ class GithubGists:
         sep = "&" if "?" in params.url else "?"
         url: str | None = f"{params.url}{sep}per_page={params.per_page}"
         fresh: list[ItemRef] = []
+        later: FetchError | None = None
         for page in range(params.max_pages):
             if url is None:
                 break
@@ -53,11 +54,17 @@ class GithubGists:
                 if resp.not_modified:
                     return
             else:
-                resp = await ctx.get(url, discovered=True, max_bytes=16 * 1024 * 1024, headers=self._headers(ctx))
+                try:
+                    resp = await ctx.get(url, discovered=True, max_bytes=16 * 1024 * 1024,
+                                         headers=self._headers(ctx))
+                except FetchError as exc:
+                    later = exc  # the pages read so far are still worth scanning
+                    break
             try:
                 gists = json.loads(resp.content)
             except ValueError:
-                raise SourceProblem(url, "the listing is not JSON", kind="malformed", fatal=False) from None
+                raise unreadable(url, resp.content, SourceProblem(url, "the listing is not JSON", kind="malformed",
+                                                                  fatal=False)) from None
             if not isinstance(gists, list) or any(not isinstance(g, dict) or "id" not in g for g in gists):
                 raise problem_shape(url, "expected a list of gists with an id")
             older = False
@@ -80,6 +87,8 @@ class GithubGists:
         fresh.sort(key=lambda r: (r.published_at is not None, r.published_at or 0))  # type: ignore[operator]
         for ref in fresh:
             yield ref
+        if later is not None:
+            raise later
 
     async def fetch(self, ctx: SourceContext, params: GistsParams, ref: ItemRef) -> Item:
         parts: list[bytes] = []

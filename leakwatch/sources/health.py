@@ -19,6 +19,10 @@ class SourceProblem(Exception):
     """A poll that did not work although HTTP said it did. ``kind`` names the failure."""
 
     def __init__(self, where: str, reason: str, *, kind: str, fatal: bool = True) -> None:
+        if where.startswith(("http://", "https://")):
+            from leakwatch.sources.http import safe_url
+
+            where = safe_url(where)
         super().__init__(f"{where}: {reason}")
         self.kind = kind
         self.fatal = fatal
@@ -53,11 +57,21 @@ _BLOCK_REASONS = {
 }
 
 
-def check_listing(where: str, body: bytes) -> None:
-    """Raise a fatal SourceProblem when a listing page is a block page."""
+def unreadable(where: str, body: bytes, problem: SourceProblem) -> SourceProblem:
+    """Why a listing could not be read: a block page served in its place (fatal), else ``problem``.
+
+    Only a listing that failed to parse is searched for block pages, so that a victim's name or a
+    paste title quoting such a page never passes for one."""
     kind = blocked_page(body)
-    if kind is not None:
-        raise SourceProblem(where, _BLOCK_REASONS[kind], kind=kind)
+    return SourceProblem(where, _BLOCK_REASONS[kind], kind=kind) if kind is not None else problem
+
+
+_PASTEBIN_DENIED = re.compile(rb"^\s*YOUR IP: \S+ DOES NOT HAVE ACCESS")
+
+
+def pastebin_denied(body: bytes) -> bool:
+    """Pastebin's whole answer to a scraping call from an IP that is not whitelisted."""
+    return len(body) < 512 and _PASTEBIN_DENIED.match(body) is not None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, problem_shape, sha256
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
 from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
@@ -49,7 +49,8 @@ class HibpDomain:
             try:
                 answer = json.loads(resp.content)
             except ValueError:
-                raise SourceProblem(url, "the answer is not JSON", kind="malformed", fatal=False) from None
+                raise unreadable(url, resp.content, SourceProblem(url, "the answer is not JSON", kind="malformed",
+                                                                  fatal=False)) from None
             if not isinstance(answer, dict) or any(not isinstance(v, list) for v in answer.values()):
                 raise problem_shape(url, "expected an object of alias -> list of breaches")
             by_breach: dict[str, list[str]] = {}

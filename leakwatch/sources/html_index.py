@@ -25,7 +25,8 @@ from leakwatch.sources.base import (
     problem_shape,
     text_value,
 )
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
+from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
 
@@ -120,6 +121,7 @@ class HtmlIndex:
         url: str | None = params.url
         visited: set[str] = set()
         fresh: list[ItemRef] = []
+        later: FetchError | None = None
         for page in range(params.max_pages):
             if url is None or url in visited:
                 break
@@ -129,11 +131,16 @@ class HtmlIndex:
                 if resp.not_modified:
                     return
             else:
-                resp = await ctx.get(url, discovered=True, max_bytes=params.max_listing_bytes)
+                try:
+                    resp = await ctx.get(url, discovered=True, max_bytes=params.max_listing_bytes)
+                except FetchError as exc:
+                    later = exc  # the pages read so far are still worth scanning
+                    break
             # parsed in a thread: a hostile page may take seconds, the daemon's loop must not wait
             entries, url = await asyncio.to_thread(parse_page, params, resp.content, resp.url, where)
             if page == 0 and not entries:
-                raise problem_shape(params.url, f"no entry matches {params.entry!r}")
+                raise unreadable(params.url, resp.content,
+                                 problem_shape(params.url, f"no entry matches {params.entry!r}"))
             new_here = 0
             for link, title, date in entries:
                 when = parse_date(date)
@@ -153,6 +160,8 @@ class HtmlIndex:
                                                          p[1].published_at or 0, -p[0]))  # type: ignore[operator]
         for _, ref in order:
             yield ref
+        if later is not None:
+            raise later
 
     async def fetch(self, ctx: SourceContext, params: HtmlIndexParams, ref: ItemRef) -> Item:
         if not params.fetch_items or not ref.url:

@@ -64,10 +64,6 @@ class Response:
     content: bytes = b""
     not_modified: bool = False
 
-    def text(self) -> str:
-        charset = httpx.Response(200, headers=self.headers).charset_encoding or "utf-8"
-        return self.content.decode(charset, errors="replace")
-
 
 @dataclass(frozen=True)
 class RequestOptions:

@@ -25,7 +25,7 @@ from leakwatch.sources.base import (
     sha256,
     text_value,
 )
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
 from leakwatch.sources.state import SourceState
 
 
@@ -76,8 +76,8 @@ def entries(source: str, params: JsonApiParams, body: bytes, where: str, state: 
     try:
         doc = json.loads(body)
     except ValueError:
-        raise SourceProblem(where, "the listing is not valid JSON (truncated or an error page?)",
-                            kind="malformed", fatal=False) from None
+        raise unreadable(where, body, SourceProblem(where, "the listing is not valid JSON (truncated?)",
+                                                    kind="malformed", fatal=False)) from None
     raw = get_path(doc, params.items_path)
     if missing(raw) or not isinstance(raw, list):
         raise problem_shape(where, f"no list at items_path {params.items_path or '(root)'!r}")

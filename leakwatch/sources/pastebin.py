@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, cursor_of, parse_date, problem_shape, text_value
-from leakwatch.sources.health import SourceProblem, check_listing
+from leakwatch.sources.health import SourceProblem, pastebin_denied, unreadable
 from leakwatch.sources.state import SourceState
 
 KEY = re.compile(r"^[A-Za-z0-9]{4,16}$")
@@ -41,8 +41,8 @@ class Pastebin:
         try:
             listing = json.loads(resp.content)
         except ValueError:
-            raise SourceProblem(url, "the listing is not JSON (truncated, or an error page?)",
-                                kind="malformed", fatal=False) from None
+            raise unreadable(url, resp.content, SourceProblem(url, "the listing is not JSON (truncated?)",
+                                                              kind="malformed", fatal=False)) from None
         if not isinstance(listing, list) or any(not isinstance(e, dict) or "key" not in e for e in listing):
             raise problem_shape(url, "expected a list of objects with a key")
         refs = []
@@ -62,8 +62,9 @@ class Pastebin:
             yield ref
 
     async def fetch(self, ctx: SourceContext, params: PastebinParams, ref: ItemRef) -> Item:
-        resp = await ctx.get(params.item_url.format(key=ref.key))
-        if len(resp.content) < 4096:
-            check_listing(params.item_url.format(key=ref.key), resp.content)
+        url = params.item_url.format(key=ref.key)
+        resp = await ctx.get(url)
+        if pastebin_denied(resp.content):
+            raise SourceProblem(url, "access denied (an IP whitelist or key lost?)", kind="access_denied")
         return Item(source=ref.source, key=ref.key, content=resp.content, url=ref.url, title=ref.title,
                     published_at=ref.published_at, name=f"{ref.key}.txt")

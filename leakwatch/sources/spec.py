@@ -94,6 +94,13 @@ class SourceSpec(BaseModel):
             return None
         return parse_duration(value)
 
+    @field_validator("proxy", mode="after")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://", "socks5://", "socks5h://")):
+            raise ValueError("a proxy URL starts with http://, https://, socks5:// or socks5h://")
+        return value
+
     def driver_params(self) -> BaseModel:
         """The params validated by the driver's model; ConfigError naming file and key."""
         from leakwatch.sources import DRIVERS

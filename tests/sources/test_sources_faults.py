@@ -265,3 +265,32 @@ def test_scan_url_allows_a_typed_loopback_url_and_limits_size(server: Server, ma
         scan_url(svc, server.url("/missing"))
     with pytest.raises(InputError, match="not an http"):
         scan_url(svc, "ftp://example.org/x")
+
+
+def test_a_title_quoting_a_block_page_is_not_a_block_page(server: Server, make_services) -> None:
+    server.route("/posts.json", Reply('[{"post_title": "Sorry, you have been blocked", "group_name": "g"},'
+                                      '{"post_title": "<title>Just a moment...</title>", "group_name": "g"}]'))
+    report = poll(make_services(), json_source(server))
+    assert report.problem is None and report.scanned == 2
+
+
+def test_a_source_proxy_carries_its_requests(server: Server, make_services) -> None:
+    """The test server acting as the source's HTTP proxy: an onion listing goes through it."""
+    onion = "http://fakeleaksiteaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.onion/posts.json"
+    server.route(onion, Reply(LIST))
+    source = spec("onion", "json_api", proxy=server.base,
+                  params={"url": onion, "title": "post_title", "key": ["post_title"]})
+    report = poll(make_services(), source)
+    assert report.problem is None and report.scanned == 1
+    assert server.hits(onion) == 1
+
+
+def test_a_next_page_that_fails_keeps_the_first_page(server: Server, make_services) -> None:
+    server.route("/archive", Reply('<table><tr><td><a href="/raw/one">one</a></td></tr></table>'
+                                   '<a class="next" href="http://10.255.255.1/archive?page=2">next</a>'))
+    server.route("/raw/one", Reply("content one\n"))
+    source = spec("archive", "html_index", params={"url": server.url("/archive"), "entry": "tr",
+                                                   "next_page": "a.next"})
+    report = poll(make_services(allow_private_urls=["127.0.0.1"]), source)
+    assert report.scanned == 1
+    assert "refused" in (report.problem or "") and "10.255.255.1" in (report.problem or "")

@@ -124,3 +124,12 @@ def test_a_built_package_carries_the_shipped_definitions(tmp_path: Path) -> None
 
 def test_a_checkout_reads_the_root_sources_directory() -> None:
     assert shipped_dir() == ROOT / "sources"
+
+
+def test_proxy_must_be_a_proxy_url(home: Path) -> None:
+    _write(home / "sources.d" / "onion.toml", 'driver = "feed"\nproxy = "127.0.0.1:9050"\n[params]\nurl = "u"\n')
+    with pytest.raises(ConfigError, match=r"onion\.toml: proxy: Value error, a proxy URL starts with"):
+        load_specs(load_settings(home=home))
+    _write(home / "sources.d" / "onion.toml", 'driver = "feed"\nproxy = "socks5h://127.0.0.1:9050"\n'
+                                              '[params]\nurl = "http://fakeleaksiteaaaa.onion/rss"\n')
+    assert load_specs(load_settings(home=home))["onion"].proxy == "socks5h://127.0.0.1:9050"
