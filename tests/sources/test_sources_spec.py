@@ -14,7 +14,7 @@ import pytest
 from leakwatch.errors import ConfigError
 from leakwatch.settings import load_settings
 from leakwatch.sources import DRIVERS
-from leakwatch.sources.spec import load_file, load_specs, parse_duration, shipped_dir
+from leakwatch.sources.spec import load_file, load_specs, parse_duration, parse_spec, shipped_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "sources").glob("*.toml"))
@@ -133,3 +133,17 @@ def test_proxy_must_be_a_proxy_url(home: Path) -> None:
     _write(home / "sources.d" / "onion.toml", 'driver = "feed"\nproxy = "socks5h://127.0.0.1:9050"\n'
                                               '[params]\nurl = "http://fakeleaksiteaaaa.onion/rss"\n')
     assert load_specs(load_settings(home=home))["onion"].proxy == "socks5h://127.0.0.1:9050"
+
+
+def test_every_toml_example_of_the_sources_doc_loads(home: Path) -> None:
+    import re
+    import tomllib
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "sources.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        data = tomllib.loads(block)
+        if "driver" in data:
+            parse_spec(data, "docs/sources.md")
+        else:
+            load_specs(load_settings(home=home, **data))
