@@ -180,10 +180,18 @@ def _claim(s: Session, row_id: int, now: dt.datetime, lease: float) -> bool:
             .where(OutboxRow.id == row_id, OutboxRow.status == "pending",  # type: ignore[arg-type]
                    or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
             .values(lease_owner=_owner(), lease_until=now + dt.timedelta(seconds=lease),
-                    attempts=OutboxRow.attempts + 1))
+                    attempts=OutboxRow.attempts + 1)
+            .execution_options(synchronize_session=False))
     claimed = s.exec(stmt).rowcount == 1  # type: ignore[call-overload]
     s.commit()
     return claimed
+
+
+def _set(s: Session, row_id: int, **values: object) -> None:
+    """Write some columns of one row and commit (the objects read earlier are left alone)."""
+    s.exec(update(OutboxRow).where(OutboxRow.id == row_id).values(**values)  # type: ignore[call-overload,arg-type]
+           .execution_options(synchronize_session=False))
+    s.commit()
 
 
 def deliver_due(services: Services, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
@@ -210,40 +218,34 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
             url = routes.get(row.route_key)
             problem = "route no longer configured" if url is None else alerts.check_url(url)
             if problem:
-                row.status, row.last_error = "failed", problem
-                s.add(row)
-                s.commit()
+                _set(s, row.id, status="failed", last_error=problem)
                 report.failed += 1
                 log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
                 continue
             assert url is not None
             if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
                 continue
-            row.attempts += 1  # as the claim did in the database
+            attempts = row.attempts + 1  # as the claim counted in the database
             reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
             done = utcnow()
-            row.lease_owner = row.lease_until = None
             if reason is None:
-                row.status, row.sent_at, row.last_error = "sent", done, None
-                s.add(row)
-                s.commit()
+                _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None, lease_until=None)
                 report.sent += 1
                 metrics.of(services).alert_sent(row.kind)
                 log.event("alert_sent", alert=row.alert_key, incident=row.incident_id, route=row.route_label,
-                          attempts=row.attempts)
+                          attempts=attempts)
                 continue
-            delay = backoff(services, row.attempts)
+            delay = backoff(services, attempts)
             retry_at = done + dt.timedelta(seconds=delay)
-            row.last_error, row.next_attempt_at = reason, retry_at
-            s.add(row)
             s.exec(update(OutboxRow)  # type: ignore[call-overload]
                    .where(OutboxRow.route_key == row.route_key, OutboxRow.status == "pending",  # type: ignore[arg-type]
                           OutboxRow.next_attempt_at < retry_at)  # type: ignore[arg-type]
-                   .values(next_attempt_at=retry_at))
-            s.commit()
+                   .values(next_attempt_at=retry_at)
+                   .execution_options(synchronize_session=False))
+            _set(s, row.id, last_error=reason, next_attempt_at=retry_at, lease_owner=None, lease_until=None)
             backed_off.add(row.route_key)
             report.retried += 1
-            log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=row.attempts,
+            log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=attempts,
                         retry_in=f"{delay:.0f}s", reason=reason)
     return report
 

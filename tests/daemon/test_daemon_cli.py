@@ -22,9 +22,9 @@ def routes_toml(*urls: str, include_refs: bool = False) -> str:
             f"urls = {json.dumps(list(urls))}\ninclude_refs = {str(include_refs).lower()}\n")
 
 
-def test_alerts_test_says_which_route_failed_without_its_secrets(cli: Any, receiver: Receiver,
+def test_alerts_test_says_which_route_failed_without_its_secrets(imported: Any, receiver: Receiver,
                                                                   smtp: SmtpSink) -> None:
-    cli("init", check=0)
+    cli = imported
     dead = "json://alice:t0ps3cretpassw0rd@127.0.0.1:1/"
     write_config(cli.home, routes_toml(receiver.url, smtp.url, dead))
     res = cli("alerts", "test")
@@ -41,8 +41,8 @@ def test_alerts_test_says_which_route_failed_without_its_secrets(cli: Any, recei
     assert [x["ok"] for x in as_json] == [True, True, False]
 
 
-def test_doctor_one_line_per_check_and_exit_1_on_a_bad_route(cli: Any, tmp_path: Path) -> None:
-    cli("init", check=0)
+def test_doctor_one_line_per_check_and_exit_1_on_a_bad_route(imported: Any) -> None:
+    cli = imported
     write_config(cli.home, routes_toml("json://127.0.0.1:9/", "nosuchscheme://token@host"))
     res = cli("doctor")
     assert res.returncode == 1, res
@@ -56,10 +56,9 @@ def test_doctor_one_line_per_check_and_exit_1_on_a_bad_route(cli: Any, tmp_path:
     assert not key["ok"] and "chmod 600" in key["detail"]
 
 
-def test_usage_errors_are_one_line_with_exit_2(cli: Any) -> None:
-    cli("init", check=0)
-    for args in (["incidents", "show", "42"], ["incidents", "ack", "42"], ["incidents", "list", "--status", "x"],
-                 ["alerts", "list", "--status", "x"], ["alerts", "test"]):
+def test_usage_errors_are_one_line_with_exit_2(imported: Any) -> None:
+    cli = imported
+    for args in (["incidents", "show", "42"], ["alerts", "list", "--status", "x"], ["alerts", "test"]):
         res = cli(*args)
         assert res.returncode == 2, (args, res)
         assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
