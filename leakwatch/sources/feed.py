@@ -86,8 +86,10 @@ class Feed:
         if resp.not_modified:
             return
         refs = []
-        for position, (key, title, link, date, summary) in enumerate(parse_feed(resp.content, params.url)):
-            if state.seen(key):
+        entries = parse_feed(resp.content, params.url)
+        seen = state.seen_many([e[0] for e in entries])
+        for position, (key, title, link, date, summary) in enumerate(entries):
+            if key in seen:
                 continue
             when = parse_date(date)
             title_text = _plain(title) or None

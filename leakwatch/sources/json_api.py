@@ -109,7 +109,8 @@ def entries(source: str, params: JsonApiParams, body: bytes, where: str, state: 
     refs.sort(key=lambda r: (r[0] is not None, r[0] or 0, r[1]))  # type: ignore[operator]
     # No cursor filter: trackers list entries dated by the attack, which can be older than entries
     # already seen. Seen keys tell what is new; the cursor only records how far the source got.
-    ordered = [r[2] for r in refs if not state.seen(r[2].key)]
+    seen = state.seen_many([r[2].key for r in refs])
+    ordered = [r[2] for r in refs if r[2].key not in seen]
     if state.cursor is None and state.row is None and params.first_run_limit is not None:
         ordered = ordered[-params.first_run_limit:] if params.first_run_limit else []
     return ordered

@@ -46,9 +46,10 @@ class Pastebin:
         if not isinstance(listing, list) or any(not isinstance(e, dict) or "key" not in e for e in listing):
             raise problem_shape(url, "expected a list of objects with a key")
         refs = []
+        seen = state.seen_many([str(e["key"]) for e in listing])
         for entry in listing:
             key = str(entry["key"])
-            if not KEY.match(key) or state.seen(key):
+            if not KEY.match(key) or key in seen:
                 continue
             when = parse_date(entry.get("date"))
             size = str(entry.get("size", ""))

@@ -81,6 +81,17 @@ class SourceState:
         with Session(self.engine) as s:
             return s.get(SeenItemRow, (self.source, key)) is not None
 
+    def seen_many(self, keys: list[str]) -> set[str]:
+        """The keys already seen among ``keys``, in batches (a tracker lists thousands each poll)."""
+        found = {k for k in keys if k in self.done_now}
+        wanted = sorted(set(keys) - found)
+        with Session(self.engine) as s:
+            for i in range(0, len(wanted), 500):
+                query = select(SeenItemRow.key).where(SeenItemRow.source == self.source,
+                                                      SeenItemRow.key.in_(wanted[i:i + 500]))  # type: ignore[attr-defined]
+                found.update(s.exec(query))
+        return found
+
 
 def load_state(engine: Engine, source: str) -> SourceState:
     with Session(engine, expire_on_commit=False) as s:
