@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import time
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lw_channels import Receiver
+from lw_channels import Listing, Receiver
 from sqlmodel import select
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql
 
@@ -19,6 +20,8 @@ from leakwatch.incidents import IncidentRow, IncidentSink, SightingRow, refs_of
 from leakwatch.models import Finding, Item, ScanResult
 from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
+from leakwatch.runner import run_source
+from leakwatch.sources.spec import parse_spec
 from leakwatch.store import session
 
 
@@ -182,3 +185,30 @@ def test_a_throttled_channel_is_retried(make_services: Callable[..., Services], 
         s.commit()
     assert outbox.deliver_due(svc).sent == 1
     assert len(receiver.messages()) == 1
+
+
+def test_source_failing_and_recovering_alert_the_operator_once_each(
+        make_services: Callable[..., Services], receiver: Receiver) -> None:
+    index = Listing()
+    index.start()
+    try:
+        svc = make_services(alerts=routes(receiver.url, min_severity="critical"), allow_private_urls=["127.0.0.1"])
+        spec = parse_spec({"name": "index", "driver": "json_api", "enabled": True,
+                           "params": {"url": index.url.replace("list.json", "missing.json"), "title": "title"}},
+                          "test")
+        sink = IncidentSink(svc)
+
+        async def poll(spec: object) -> str:
+            report = await run_source(svc, spec, sink=sink)  # type: ignore[arg-type]
+            return report.health
+
+        assert asyncio.run(poll(spec)) == "failing"  # a 404 listing: permanent, failing at once
+        assert asyncio.run(poll(spec)) == "failing"  # still failing: not told again
+        fixed = spec.model_copy(update={"params": {"url": index.url, "title": "title"}})
+        assert asyncio.run(poll(fixed)) == "ok"
+        outbox.deliver_due(svc)
+        titles = [m["title"] for m in receiver.messages()]
+        assert titles == ["[leakwatch] source index is failing", "[leakwatch] source index recovered"]
+        assert "HTTP 404" in receiver.messages()[0]["message"]
+    finally:
+        index.stop()
