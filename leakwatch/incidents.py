@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import insert, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from leakwatch import keys, log
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from leakwatch.app import Services
 
 _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
-_BATCH = 400
+_BATCH = 900
 
 
 class IncidentRow(SQLModel, table=True):
@@ -183,14 +183,14 @@ def _match(session: Session, refs: Sequence[tuple[str, str]], ckey: str | None, 
             return session.get(IncidentRow, hit)
     if not refs:
         return None
+    wanted = set(refs)
     shared: dict[int, int] = {}
-    pair = tuple_(IncidentRefRow.dataset, IncidentRefRow.ref)
     for batch in _batches(refs):
-        query = (select(IncidentRefRow.incident_id, func.count())
-                 .where(pair.in_(list(batch)))
-                 .group_by(IncidentRefRow.incident_id))  # type: ignore[arg-type]
-        for incident_id, n in session.exec(query):
-            shared[incident_id] = shared.get(incident_id, 0) + n
+        query = (select(IncidentRefRow.incident_id, IncidentRefRow.dataset, IncidentRefRow.ref)
+                 .where(IncidentRefRow.ref.in_(sorted({r for _, r in batch}))))  # type: ignore[attr-defined]
+        for incident_id, dataset, ref in session.exec(query):
+            if (dataset, ref) in wanted:
+                shared[incident_id] = shared.get(incident_id, 0) + 1
     best: tuple[float, int] | None = None
     for incident_id, inter in shared.items():
         incident = session.get(IncidentRow, incident_id)
@@ -204,30 +204,40 @@ def _match(session: Session, refs: Sequence[tuple[str, str]], ckey: str | None, 
 
 
 def _merge_refs(session: Session, incident: IncidentRow, refs: dict[tuple[str, str], _Exposure]) -> None:
-    """Add the sighting's refs to the incident, keeping counts by confidence up to date."""
+    """Add the sighting's refs to the incident, keeping counts by confidence up to date. Bulk
+    statements on columns: a dump of a million records is a few thousand statements, not objects."""
     assert incident.id is not None
     keys_ = sorted(refs)
-    pair = tuple_(IncidentRefRow.dataset, IncidentRefRow.ref)
     for batch in _batches(keys_):
-        query = select(IncidentRefRow).where(IncidentRefRow.incident_id == incident.id,
-                                             pair.in_(list(batch)))  # type: ignore[arg-type]
-        known = {(r.dataset, r.ref): r for r in session.exec(query)}
+        query = (select(IncidentRefRow.dataset, IncidentRefRow.ref, IncidentRefRow.type, IncidentRefRow.fields,
+                        IncidentRefRow.confidence)
+                 .where(IncidentRefRow.incident_id == incident.id,
+                        IncidentRefRow.ref.in_(sorted({r for _, r in batch}))))  # type: ignore[attr-defined]
+        known = {(d, r): (t, f, c) for d, r, t, f, c in session.exec(query)}
+        fresh: list[dict[str, object]] = []
+        changed: list[dict[str, object]] = []
         for key in batch:
             exp = refs[key]
             row = known.get(key)
             if row is None:
-                session.add(IncidentRefRow(incident_id=incident.id, dataset=key[0], ref=key[1], type=exp.type,
-                                           fields=",".join(sorted(exp.fields)), confidence=exp.confidence,
-                                           label=exp.label))
+                fresh.append({"incident_id": incident.id, "dataset": key[0], "ref": key[1], "type": exp.type,
+                              "fields": ",".join(sorted(exp.fields)), "confidence": exp.confidence,
+                              "label": exp.label})
                 _count(incident, exp.type, exp.confidence, +1)
                 continue
-            fields = set(row.fields.split(",")) - {""} | exp.fields
-            row.fields = ",".join(sorted(fields))
-            if row.type == "record" and _CONFIDENCE[exp.confidence] > _CONFIDENCE[row.confidence]:
-                _count(incident, "record", row.confidence, -1)
-                row.confidence = exp.confidence
-                _count(incident, "record", row.confidence, +1)
-            session.add(row)
+            type_, old_fields, confidence = row
+            fields = ",".join(sorted(set(old_fields.split(",")) - {""} | exp.fields))
+            if type_ == "record" and _CONFIDENCE[exp.confidence] > _CONFIDENCE[confidence]:
+                _count(incident, "record", confidence, -1)
+                confidence = exp.confidence
+                _count(incident, "record", confidence, +1)
+            if (fields, confidence) != (old_fields, row[2]):
+                changed.append({"incident_id": incident.id, "dataset": key[0], "ref": key[1], "fields": fields,
+                                "confidence": confidence})
+        if fresh:
+            session.execute(insert(IncidentRefRow), fresh)
+        if changed:
+            session.execute(update(IncidentRefRow), changed)
 
 
 def _count(incident: IncidentRow, type_: str, confidence: str, delta: int) -> None:
