@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import traceback
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,9 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
                     break
             else:
                 completed = True
+        for warning in state.warnings:
+            report.errors.append(warning)
+            log.warning("%s: %s", spec.name, warning)
     except SourceProblem as exc:
         problem, fatal = str(exc), exc.fatal
     except FetchError as exc:
@@ -153,8 +157,10 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
     except LeakwatchError as exc:
         problem, fatal = str(exc), True
     except Exception as exc:  # one source's bug must not stop the others
-        log.exception("%s: poll failed", spec.name)
-        problem, fatal = f"{spec.name}: internal error: {exc.__class__.__name__}", False
+        # the class and where it was raised, not the message: a library's message may quote content
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+        problem, fatal = f"{spec.name}: internal error: {exc.__class__.__name__}{at}", False
     if problem is None and report.errors and report.scanned + report.skipped_duplicates == 0:
         problem = f"{len(report.errors)} item(s) could not be fetched; first: {report.errors[0]}"
     if problem is not None:
@@ -300,7 +306,7 @@ def _finish(run: _Run, problem: str | None, fatal: bool, validators: dict[str, d
                 run.sink.health_changed(s, spec.name, transition.state, transition.reason)
             s.commit()
     except Exception as exc:  # the database itself: report, never raise
-        log.exception("%s: cannot save the source's state", spec.name)
+        log.error("%s: cannot save the source's state: %s", spec.name, exc.__class__.__name__)
         report.errors.append(f"{spec.name}: cannot save state: {exc.__class__.__name__}")
 
 

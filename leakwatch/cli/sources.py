@@ -26,7 +26,8 @@ def list_sources(as_json: bool = JSON_OPTION) -> None:
     specs = load_specs(svc.settings)
     states = all_states(svc.engine)
     table = Table(title_justify="left")
-    for column in ("name", "driver", "enabled", "interval", "last run", "health", "last error"):
+    table.add_column("name", no_wrap=True)
+    for column in ("driver", "enabled", "interval", "last run", "health", "last error"):
         table.add_column(column)
     for name, spec in specs.items():
         st = states.get(name)

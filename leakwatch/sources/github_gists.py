@@ -65,8 +65,9 @@ class GithubGists:
             except ValueError:
                 raise unreadable(url, resp.content, SourceProblem(url, "the listing is not JSON", kind="malformed",
                                                                   fatal=False)) from None
-            if not isinstance(gists, list) or any(not isinstance(g, dict) or "id" not in g for g in gists):
-                raise problem_shape(url, "expected a list of gists with an id")
+            if not isinstance(gists, list) or any(not isinstance(g, dict) or "id" not in g
+                                                  or not isinstance(g.get("files") or {}, dict) for g in gists):
+                raise problem_shape(url, "expected a list of gists with an id and files")
             older = False
             for gist in gists:
                 updated = parse_date(gist.get("updated_at") or gist.get("created_at"))
@@ -84,6 +85,9 @@ class GithubGists:
             if older:
                 break
             url = httpx.Response(200, headers=resp.headers).links.get("next", {}).get("url")
+        else:
+            if url is not None:
+                state.gap(params.url, "raise max_pages or poll more often")
         fresh.sort(key=lambda r: (r.published_at is not None, r.published_at or 0))  # type: ignore[operator]
         for ref in fresh:
             yield ref

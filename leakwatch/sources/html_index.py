@@ -154,6 +154,9 @@ class HtmlIndex:
                                      meta={"cursor": cursor_of(when)}))
             if new_here == 0:
                 break  # the rest is older: seen already
+        else:
+            if url is not None and later is None:
+                state.gap(params.url, "raise max_pages or poll more often")
         # Pages list newest first: yield oldest first (by date when there is one) so the cursor only
         # moves forward.
         order = sorted(enumerate(fresh), key=lambda p: (p[1].published_at is not None,

@@ -59,6 +59,10 @@ class Pastebin:
                                 title=text_value(entry.get("title")), published_at=when,
                                 meta={"cursor": cursor_of(when), "syntax": entry.get("syntax")}))
         refs.sort(key=lambda r: (r.published_at is not None, r.published_at or 0))  # type: ignore[operator]
+        bound = parse_date(state.cursor) if state.cursor else None
+        oldest = min((r.published_at for r in refs if r.published_at), default=None)
+        if not seen and bound is not None and oldest is not None and oldest > bound:
+            state.gap(params.list_url, f"raise limit, now {params.limit}, or poll more often")
         for ref in refs:
             yield ref
 

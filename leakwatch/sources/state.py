@@ -74,6 +74,14 @@ class SourceState:
     row: SourceStateRow | None = None
     done_now: set[str] = field(default_factory=set)
     """Keys completed during this run (also when nothing is committed, as in ``sources check``)."""
+    warnings: list[str] = field(default_factory=list)
+    """What a driver noticed without failing: a listing that no longer reaches back to the cursor."""
+
+    def gap(self, where: str, advice: str) -> None:
+        """The listing does not reach back to what was seen: items came and went while we were away."""
+        if self.cursor is not None:
+            self.warnings.append(f"{where}: the listing does not reach back to the last item seen "
+                                 f"({self.cursor}): items may have been missed ({advice})")
 
     def seen(self, key: str) -> bool:
         if key in self.done_now:

@@ -14,6 +14,8 @@ from lw_sources import RecordingSink, poll, spec
 from sqlmodel import Session, select
 from synth import Person, leak_csv_semicolon, leak_json
 
+from leakwatch.sources import DRIVERS
+from leakwatch.sources.json_api import JsonApiParams
 from leakwatch.sources.spec import SourceSpec
 from leakwatch.sources.state import SeenItemRow, SourceStateRow, load_state
 
@@ -158,3 +160,46 @@ def test_a_broken_definition_is_reported_not_raised(make_services) -> None:
     bad = SourceSpec(name="bad", driver="json_api", params={"url": "http://127.0.0.1:9/", "titel": "x"})
     report = poll(make_services(), bad)
     assert report.health == "failing" and "params.title" in (report.problem or "")
+
+
+def test_a_listing_that_no_longer_reaches_the_last_item_seen_is_reported(server: Server, make_services) -> None:
+    svc = make_services()
+    source = pastes(server, {"PaSte0001": "one\n"})
+    assert poll(svc, source).scanned == 1
+    # while we were away, more pastes came than the listing holds: PaSte0001 has left it
+    later = [{"key": f"PaSte{i:04d}", "date": str(1714800000 + i), "title": "", "size": "5"} for i in range(2, 5)]
+    server.route("/api_scraping.php", Reply(json.dumps(later)))
+    server.route("/item", lambda path, headers: Reply(f"later {path}\n"))
+    report = poll(svc, source)
+    assert report.scanned == 3 and report.problem is None
+    assert any("items may have been missed" in e for e in report.errors)
+    # when the listing overlaps what was seen, nothing is said
+    later.append({"key": "PaSte0005", "date": str(1714800010), "title": "", "size": "5"})
+    server.route("/api_scraping.php", Reply(json.dumps(later)))
+    report = poll(svc, source)
+    assert report.scanned == 1 and report.errors == []
+
+
+def test_a_driver_bug_is_reported_without_its_message(make_services, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        driver = "broken"
+        Params = JsonApiParams
+
+        async def list_new(self, ctx, params, state):  # type: ignore[no-untyped-def]
+            raise ValueError("unexpected value secret@example.org")
+            yield
+
+        async def fetch(self, ctx, params, ref):  # type: ignore[no-untyped-def]
+            raise AssertionError
+
+    monkeypatch.setitem(DRIVERS, "broken", Broken)
+    report = poll(make_services(), spec("b", "broken", params={"url": "http://127.0.0.1:9/", "title": "t"}))
+    assert report.health == "degraded"
+    assert "internal error: ValueError at test_sources_runner.py:" in (report.problem or "")
+    assert "secret@example.org" not in " ".join(report.errors)
+
+
+def test_gists_of_another_shape_are_a_shape_change(server: Server, make_services) -> None:
+    server.route("/gists", Reply('[{"id": "x1", "updated_at": "2024-05-01T00:00:00Z", "files": ["a.txt"]}]'))
+    report = poll(make_services(), spec("gists", "github_gists", params={"url": server.url("/gists")}))
+    assert report.health == "failing" and "shape changed" in (report.problem or "")
