@@ -35,6 +35,8 @@ from leakwatch.settings import Settings
 
 REDIRECTS = {301, 302, 303, 307, 308}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+SAFE_HEADERS = {"accept", "accept-language", "x-github-api-version"}
+"""The only caller headers kept on a redirect to another origin: no credential."""
 ERROR_BODY_BYTES = 64 * 1024
 
 Validators = MutableMapping[str, dict[str, str]]
@@ -268,7 +270,9 @@ class HttpClient:
         for _hop in range(s.http_max_redirects + 1):
             if opts.discovered:
                 await check_destination(current, self.allow)
-            headers: dict[str, str] = dict(opts.headers)
+            # credentials never follow a redirect to another origin (as browsers and httpx do)
+            headers = {k: v for k, v in opts.headers.items()
+                       if _origin(current) == _origin(url) or k.lower() in SAFE_HEADERS}
             cached = opts.validators.get(current) if opts.validators is not None else None
             if cached:
                 if cached.get("etag"):
@@ -322,6 +326,11 @@ async def _read(resp: httpx.Response, limit: int, *, cut: bool, url: str = "") -
             raise FetchError(url, f"larger than the limit of {limit} bytes", kind="too_large")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
 
 
 def _host(url: str) -> str:

@@ -294,3 +294,24 @@ def test_a_next_page_that_fails_keeps_the_first_page(server: Server, make_servic
     report = poll(make_services(allow_private_urls=["127.0.0.1"]), source)
     assert report.scanned == 1
     assert "refused" in (report.problem or "") and "10.255.255.1" in (report.problem or "")
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_origin(server: Server, make_services) -> None:
+    other = Server()
+    other.route("/posts.json", Reply(LIST))
+    other.start()
+    try:
+        server.route("/posts.json", Reply(status=302, headers={"Location": other.url("/posts.json")}))
+        source = json_source(server, auth={"secret": "tracker", "header": "X-Api-Key"})
+        report = poll(make_services(source_secrets={"tracker": "s3cr3t-key"}), source)
+    finally:
+        other.stop()
+    assert report.scanned == 1
+    assert server.requests[0].headers["x-api-key"] == "s3cr3t-key"
+    assert "x-api-key" not in other.requests[0].headers
+
+
+def test_a_missing_secret_is_a_configuration_failure(server: Server, make_services) -> None:
+    report = poll(make_services(), json_source(server, auth={"secret": "tracker"}))
+    assert report.health == "failing" and "LEAKWATCH_SOURCE_SECRETS__TRACKER" in (report.problem or "")
+    assert server.requests == []
