@@ -140,11 +140,11 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
                 report.listed += 1
                 if state.seen(ref.key):
                     continue
-                report.new += 1
-                await _one(run, driver, ctx, params, ref)
-                if stop is not None and stop.is_set():
+                if stop is not None and stop.is_set():  # between items: the one in hand is finished
                     report.stopped = True
                     break
+                report.new += 1
+                await _one(run, driver, ctx, params, ref)
             else:
                 completed = True
         for warning in state.warnings:

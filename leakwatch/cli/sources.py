@@ -83,7 +83,7 @@ def check(
     if as_json:
         print_json({"summary": True, **report.to_json()})
     else:
-        out.print(f"{name}: {report.listed} listed, {report.new} new, {report.scanned} scanned, "
+        out.print(f"{name}: {report.new} new item(s), {report.scanned} scanned, "
                   f"{report.skipped_duplicates} seen on another source, {report.findings} finding(s); "
                   f"health {report.health}{': ' + report.health_reason if report.health_reason else ''}"
                   f"{'' if commit else ' (state unchanged)'}", markup=False)
