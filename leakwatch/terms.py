@@ -297,9 +297,10 @@ class TermMatcher:
         if self.domains:
             self._hosts(norm, hits)
         for i, pattern in self.exact:
-            n = len(pattern.findall(norm))
-            if n:
-                hits[i, "mention"].extend([100.0] * n)
+            for m in pattern.finditer(norm):
+                parts = [len(p) for p in TOKEN.findall(m.group())]
+                if min(parts) > 1 or max(parts) == 1:  # "ap hp", "a.p.h.p", never "a php"
+                    hits[i, "mention"].append(100.0)
         if self.phrases:
             self._phrases(norm, hits)
         self._truncated(norm, hits)
@@ -463,8 +464,9 @@ class TermMatcher:
 
 def exact_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     """A short term as a whole word, its letters maybe split by up to two separators (three
-    between its words): ``aphp`` or ``ap hp`` find ``AP-HP``, ``A.P.-H.P.``, ``a p h p``. The first
-    letter comes first in the pattern, so the regex engine searches for it as a literal."""
+    between its words): ``aphp`` or ``ap hp`` find ``AP-HP``, ``A.P.-H.P.``, ``a p h p`` (and ``a php``,
+    which the caller rejects). The first letter comes first in the pattern, so the regex engine
+    searches for it as a literal."""
     inner, between = r"[^a-z0-9]{0,2}", r"[^a-z0-9]{0,3}"
     body = between.join(inner.join(map(re.escape, word)) for word in words)
     return re.compile(re.escape(body[0]) + r"(?<![a-z0-9].)" + body[1:] + r"(?![a-z0-9])")

@@ -78,6 +78,7 @@ def test_variants_match(text: str, term: str, how: str) -> None:
     "assistance publique...",  # a prefix too short to name anyone
     "Georges, un peintre européen, au centre Pompidou",
     "our AP team and the HP printer",
+    "It is a PHP application; a-php.ini",
     "www.php.net and aph.fr",
     "orbit, orbital, Orbison",
     "srv-web-prod and dpi",
@@ -239,3 +240,21 @@ def test_titles_are_scanned_once_per_item(tmp_path: Path) -> None:
     assert [(f.term, f.fields[1], f.count, f.target) for f in titles] == [("aphp.fr", "truncated", 1, "dump.zip")]
     assert [(f.target, f.fields) for f in findings if f.fields[0] == "text"] == [
         ("dump.zip!b.txt", ("text", "email"))]
+
+
+def test_ordinary_text_is_mostly_skipped_by_the_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Phrases are scored only around rare-enough anchors: on 440 KB of ordinary text, a few
+    hundred windows, not one per word."""
+    calls = 0
+    score = TermMatcher._score
+
+    def counting(self: TermMatcher, term: object, window: tuple[str, ...]) -> float:
+        nonlocal calls
+        calls += 1
+        return score(self, term, window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TermMatcher, "_score", counting)
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt")))
+    words = len(text.split())
+    assert matcher().scan(text, "corpus") == []
+    assert calls < words / 50, (calls, words)  # about 650 for 55,000 words
