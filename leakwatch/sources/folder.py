@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, log
+from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
 
@@ -67,11 +68,15 @@ class Folder:
     async def fetch(self, ctx: SourceContext, params: FolderParams, ref: ItemRef) -> Item:
         path = Path(ref.meta["path"])
         digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                digest.update(chunk)
+        try:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                    digest.update(chunk)
+            size = path.stat().st_size
+        except OSError as exc:  # taken away since it was listed, or unreadable: not retried
+            raise FetchError(f"file:{ref.meta['rel']}", f"cannot read: {exc.strerror}", kind="not_found") from None
         return Item(source=ref.source, key=ref.key, content=b"", name=ref.meta["rel"],
-                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": path.stat().st_size})
+                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": size})
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""

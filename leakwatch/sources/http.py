@@ -82,6 +82,8 @@ class RequestOptions:
 def safe_url(url: str) -> str:
     """The URL without user info or query string values that may hold credentials."""
     parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return url
     netloc = parts.hostname or ""
     if parts.port:
         netloc += f":{parts.port}"

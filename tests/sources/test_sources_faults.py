@@ -315,3 +315,12 @@ def test_a_missing_secret_is_a_configuration_failure(server: Server, make_servic
     report = poll(make_services(), json_source(server, auth={"secret": "tracker"}))
     assert report.health == "failing" and "LEAKWATCH_SOURCE_SECRETS__TRACKER" in (report.problem or "")
     assert server.requests == []
+
+
+def test_a_feed_with_an_entity_bomb_is_refused_not_expanded(server: Server, make_services) -> None:
+    bomb = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+            + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+            + ']><rss><channel><item><title>&i;</title></item></channel></rss>')
+    server.route("/rss", Reply(bomb))
+    report = poll(make_services(), spec("news", "feed", params={"url": server.url("/rss")}))
+    assert report.health == "degraded" and "not a well-formed feed (EntitiesForbidden)" in (report.problem or "")
