@@ -284,9 +284,6 @@ class TermMatcher:
         self.exact = [(i, exact_pattern(t.tokens)) for i, t in enumerate(self.terms)
                       if not t.is_domain and t.exact_only]
 
-    def __bool__(self) -> bool:
-        return bool(self.terms)
-
     def scan(self, text: str, target: str, where: Where = "text") -> list[Finding]:
         """Findings for every term in ``text``: one per term and kind of match, with the number of
         mentions and the best score. ``where`` is ``text`` or ``title``."""
