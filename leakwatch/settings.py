@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     reach anyway: ``host``, ``host:port`` or a CIDR (``10.0.0.0/8``). URLs typed by the user and
     the listing URLs of source definitions are not checked."""
     http_connect_timeout: float = 10.0
+    http_total_timeout: float = 300.0
+    """Seconds one attempt may take in all: a server that drips its answer cannot hold a poll."""
     http_retries: int = 4
     """Retries after the first attempt, for 429, 5xx, timeouts and dropped connections."""
     http_retry_max_time: float = 120.0

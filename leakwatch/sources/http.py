@@ -226,8 +226,9 @@ class HttpClient:
         while True:
             wait: float | None = None
             try:
-                resp = await self._once(url, opts)
-            except httpx.TimeoutException:
+                async with asyncio.timeout(s.http_total_timeout):
+                    resp = await self._once(url, opts)
+            except (httpx.TimeoutException, TimeoutError):
                 error = FetchError(url, "timed out", kind="timeout", transient=True)
             except httpx.RemoteProtocolError:
                 error = FetchError(url, "connection closed before the whole answer came (truncated)",

@@ -23,6 +23,8 @@ class Reply:
     """Declare the full length, send half, close: a body cut in transit."""
     etag: str | None = None
     """Answer 304 to a request that sends this ETag back."""
+    drip: float = 0.0
+    """Send the body one byte at a time, this many seconds apart (a slow-loris server)."""
 
     @property
     def data(self) -> bytes:
@@ -73,8 +75,14 @@ class Server:
                     self.send_header("Connection", "close")
                 self.end_headers()
                 try:
-                    self.wfile.write(data[: len(data) // 2] if reply.truncate else data)
-                    self.wfile.flush()
+                    if reply.drip:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(data[: len(data) // 2] if reply.truncate else data)
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 if reply.truncate:

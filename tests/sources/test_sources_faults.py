@@ -324,3 +324,9 @@ def test_a_feed_with_an_entity_bomb_is_refused_not_expanded(server: Server, make
     server.route("/rss", Reply(bomb))
     report = poll(make_services(), spec("news", "feed", params={"url": server.url("/rss")}))
     assert report.health == "degraded" and "not a well-formed feed (EntitiesForbidden)" in (report.problem or "")
+
+
+def test_a_server_that_drips_its_answer_cannot_hold_the_poll(server: Server, make_services) -> None:
+    server.route("/posts.json", Reply(LIST, drip=0.05))  # each byte well within the read timeout
+    report = poll(make_services(http_total_timeout=0.3, http_retries=0), json_source(server))
+    assert report.health == "degraded" and "timed out" in (report.problem or "")
