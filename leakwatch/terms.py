@@ -1,9 +1,10 @@
 """Watch terms: names, acronyms, domains and keywords that name the organisation, matched fuzzily.
 
 Terms are not secret: they are stored as entered. Scanning normalises a document once (entities
-decoded, accents stripped, lower case, defanged domains refanged, spaced-out acronyms joined), then
-runs three cheap passes instead of comparing every window of the text:
+decoded, accents stripped, lower case, defanged domains refanged), then runs cheap passes instead of
+comparing every window of the text:
 
+- a short term (``AP-HP``, ``HEGP``) is one regex, its letters maybe split by punctuation or spaces;
 - host names and e-mail domains found by one regex are checked against domain terms (exact,
   sub-domain, e-mail at the domain, look-alike within a small edit distance);
 - for names and keywords, the document's distinct tokens are compared once (in C, by rapidfuzz)
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import math
 import re
 import unicodedata
@@ -281,8 +283,8 @@ class TermMatcher:
         self.threshold = threshold
         self.domains = [(i, t) for i, t in enumerate(self.terms) if t.is_domain]
         self.phrases = [(i, t) for i, t in enumerate(self.terms) if not t.is_domain and not t.exact_only]
-        self.exact = [(i, exact_pattern(t.tokens)) for i, t in enumerate(self.terms)
-                      if not t.is_domain and t.exact_only]
+        self.exact = [(i, exact_pattern(t.tokens), set(itertools.accumulate(map(len, t.tokens[:-1]))))
+                      for i, t in enumerate(self.terms) if not t.is_domain and t.exact_only]
 
     def scan(self, text: str, target: str, where: Where = "text") -> list[Finding]:
         """Findings for every term in ``text``: one per term and kind of match, with the number of
@@ -293,10 +295,11 @@ class TermMatcher:
         hits: dict[tuple[int, How], list[float]] = defaultdict(list)
         if self.domains:
             self._hosts(norm, hits)
-        for i, pattern in self.exact:
+        for i, pattern, bounds in self.exact:
             for m in pattern.finditer(norm):
                 parts = [len(p) for p in TOKEN.findall(m.group())]
-                if min(parts) > 1 or max(parts) == 1:  # "ap hp", "a.p.h.p", never "a php"
+                splits = set(itertools.accumulate(parts[:-1]))
+                if splits <= bounds or max(parts) == 1:  # "ap hp", "a.p.h.p"; not "a php", "orb is"
                     hits[i, "mention"].append(100.0)
         if self.phrases:
             self._phrases(norm, hits)
@@ -461,9 +464,9 @@ class TermMatcher:
 
 def exact_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     """A short term as a whole word, its letters maybe split by up to two separators (three
-    between its words): ``aphp`` or ``ap hp`` find ``AP-HP``, ``A.P.-H.P.``, ``a p h p`` (and ``a php``,
-    which the caller rejects). The first letter comes first in the pattern, so the regex engine
-    searches for it as a literal."""
+    between its words): ``ap hp`` finds ``AP-HP``, ``A.P.-H.P.``, ``a p h p``, ``aphp`` (and ``a php``,
+    which the caller rejects: splits must fall between the term's words or between every letter).
+    The first letter comes first in the pattern, so the regex engine searches for it as a literal."""
     inner, between = r"[^a-z0-9]{0,2}", r"[^a-z0-9]{0,3}"
     body = between.join(inner.join(map(re.escape, word)) for word in words)
     return re.compile(re.escape(body[0]) + r"(?<![a-z0-9].)" + body[1:] + r"(?![a-z0-9])")
