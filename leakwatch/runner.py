@@ -17,7 +17,8 @@ import datetime as dt
 import json
 import logging
 import traceback
-from contextlib import aclosing
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -195,29 +196,46 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         return
     streamed = "path" in item.meta and not item.content
     content_hash = str(item.meta["sha256"]) if streamed else sha256(item.content)
-    earlier = run.memo.get(content_hash)
-    if earlier is None:
-        with Session(run.services.engine) as s:
-            row = s.get(ContentScanRow, content_hash)
-            earlier = row.findings if row is not None else None
-    if earlier is not None:
-        result = ScanResult(item, findings=findings_from_json(earlier, item.target))
-        report.skipped_duplicates += 1
-        fresh_json = None
-    else:
-        if streamed:
-            result = await asyncio.to_thread(_scan_file, run.services, item)
+    async with _content_lock(run.services, content_hash):
+        earlier = run.memo.get(content_hash)
+        if earlier is None:
+            with Session(run.services.engine) as s:
+                row = s.get(ContentScanRow, content_hash)
+                earlier = row.findings if row is not None else None
+        if earlier is not None:
+            result = ScanResult(item, findings=findings_from_json(earlier, item.target))
+            report.skipped_duplicates += 1
+            fresh_json = None
         else:
-            result = await asyncio.to_thread(scan_item, run.services, item)
-        report.scanned += 1
-        fresh_json = findings_to_json(result.findings, item.target)
-        run.memo[content_hash] = fresh_json
-    report.findings += len(result.findings)
-    report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
-                                    [f"{s.target}: {s.reason}" for s in result.skipped]))
-    _commit_item(run, ref, item, content_hash, result, fresh_json)
+            if streamed:
+                result = await asyncio.to_thread(_scan_file, run.services, item)
+            else:
+                result = await asyncio.to_thread(scan_item, run.services, item)
+            report.scanned += 1
+            fresh_json = findings_to_json(result.findings, item.target)
+            run.memo[content_hash] = fresh_json
+        report.findings += len(result.findings)
+        report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
+                                        [f"{s.target}: {s.reason}" for s in result.skipped]))
+        _commit_item(run, ref, item, content_hash, result, fresh_json)
     if run.commit and (done := getattr(driver, "done", None)) is not None:
         done(ctx, params, item)
+
+
+@asynccontextmanager
+async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[None]:
+    """Held while one content is scanned and recorded: another source meeting the same content at
+    the same time (the daemon polls sources concurrently) waits, then finds it recorded."""
+    inflight: dict[str, list[Any]] = services.extras.setdefault("content_inflight", {})  # type: ignore[assignment]
+    entry = inflight.setdefault(content_hash, [asyncio.Lock(), 0])
+    entry[1] += 1
+    try:
+        async with entry[0]:
+            yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            inflight.pop(content_hash, None)
 
 
 def _scan_file(services: Services, item: Item) -> ScanResult:

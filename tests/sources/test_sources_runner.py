@@ -14,7 +14,8 @@ from lw_sources import RecordingSink, poll, spec
 from sqlmodel import Session, select
 from synth import Person, leak_csv_semicolon, leak_json
 
-from leakwatch.sources import DRIVERS
+from leakwatch.runner import run_source
+from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.json_api import JsonApiParams
 from leakwatch.sources.spec import SourceSpec
 from leakwatch.sources.state import SeenItemRow, SourceStateRow, load_state
@@ -203,3 +204,23 @@ def test_gists_of_another_shape_are_a_shape_change(server: Server, make_services
     server.route("/gists", Reply('[{"id": "x1", "updated_at": "2024-05-01T00:00:00Z", "files": ["a.txt"]}]'))
     report = poll(make_services(), spec("gists", "github_gists", params={"url": server.url("/gists")}))
     assert report.health == "failing" and "shape changed" in (report.problem or "")
+
+
+def test_two_sources_polled_at_once_scan_shared_content_once(server: Server, make_services) -> None:
+    server.route("/a.json", Reply(json.dumps([{"key": "Same0001", "date": "1714700000"}])))
+    server.route("/b.json", Reply(json.dumps([{"key": "Same0002", "date": "1714700000"}])))
+    server.route("/item", Reply("the same dump on two sites\n"))
+    svc = make_services()
+    sources = [spec(n, "pastebin", params={"list_url": server.url(f"/{n}.json"),
+                                           "item_url": server.url("/item?i={key}")}) for n in ("a", "b")]
+    sink = RecordingSink()
+
+    async def both() -> list:
+        try:
+            return await asyncio.gather(*(run_source(svc, s, sink=sink) for s in sources))
+        finally:
+            await http.close(svc)
+
+    reports = asyncio.run(both())
+    assert sorted((r.scanned, r.skipped_duplicates) for r in reports) == [(0, 1), (1, 0)]
+    assert sorted(source for source, _, _ in sink.records) == ["a", "b"]
