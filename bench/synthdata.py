@@ -1,0 +1,513 @@
+"""Fast synthetic people and leak-like text for the detection benchmark. No real person.
+
+Everything is drawn from one seeded ``random.Random``: the same arguments give the same files.
+Records and strangers are drawn from one generator whose NIRs, phones and e-mails never repeat, so a
+stranger can only collide with a record through names and a birth date (a genuine homonym), never
+through an identifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import io
+import json
+import random
+import string
+import sys
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from stdnum.fr import nir as stdnum_nir
+
+FIELDS = ["ipp", "nir", "email", "phone", "last_name", "first_name", "birth_date", "postcode"]
+PHONE_PREFIXES = ["061", "062", "064", "065", "066", "067", "068", "073", "074", "075", "076", "077", "078"]
+DEPTS = [f"{d:02d}" for d in range(1, 96) if d != 20] + ["2A", "2B"]
+DOMAINS = ["example.org", "example.com", "example.net"]
+FIRST_DAY = dt.date(1930, 1, 1).toordinal()
+LAST_DAY = dt.date(2020, 12, 31).toordinal()
+MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre"]
+LOCALES = ["it_IT", "es_ES", "de_DE", "pt_PT", "nl_NL", "en_US", "en_GB", "fr_CH", "fr_CA", "pt_BR", "cs_CZ"]
+
+
+class Person(NamedTuple):
+    ipp: str
+    nir: str
+    email: str
+    phone: str
+    last_name: str
+    first_name: str
+    birth_date: str
+    postcode: str
+
+    @property
+    def birth(self) -> dt.date:
+        return dt.date.fromisoformat(self.birth_date)
+
+
+def _provider(locale: str) -> object:
+    return importlib.import_module(f"faker.providers.person.{locale}").Provider
+
+
+def _names(attr: str, locale: str) -> list[str]:
+    values = getattr(_provider(locale), attr, ())
+    return [v for v in values if v and v.replace(" ", "").replace("-", "").replace("'", "").isalpha()]
+
+
+def _syllable_names(rng: random.Random, n: int) -> list[str]:
+    """A long tail of plausible surnames (the French population has over a million surnames)."""
+    starts = ["B", "Ch", "D", "F", "G", "L", "M", "N", "P", "R", "S", "T", "V", "Gu", "Br", "Tr", "Cl", "Gr"]
+    vowels = ["a", "e", "i", "o", "ou", "au", "é", "ai", "eu"]
+    mids = ["r", "l", "n", "m", "v", "d", "t", "ss", "rr", "ll", "nn", "ch", "rd", "rt", "nd"]
+    ends = ["", "e", "et", "ot", "in", "and", "ier", "eau", "aud", "on", "ard", "ault", "ès", "y"]
+    out: set[str] = set()
+    while len(out) < n:
+        parts = [rng.choice(starts), rng.choice(vowels)]
+        for _ in range(rng.choice([1, 1, 2])):
+            parts += [rng.choice(mids), rng.choice(vowels)]
+        parts.append(rng.choice(ends))
+        out.add("".join(parts))
+    return sorted(out)
+
+
+class NamePool:
+    """French names first (frequent), then names of other locales and a synthetic long tail."""
+
+    def __init__(self, rng: random.Random) -> None:
+        fr_last = _names("last_names", "fr_FR")
+        fr_first = _names("first_names_male", "fr_FR") + _names("first_names_female", "fr_FR")
+        other_last: set[str] = set()
+        other_first: set[str] = set()
+        for loc in LOCALES:
+            other_last.update(_names("last_names", loc))
+            other_first.update(_names("first_names", loc))
+        self.fr_last = sorted(set(fr_last))
+        self.tail_last = sorted(other_last - set(fr_last)) + _syllable_names(rng, 20_000)
+        self.fr_first = sorted(set(fr_first))
+        self.other_first = sorted(other_first - set(fr_first))
+
+    def last(self, rng: random.Random) -> str:
+        return rng.choice(self.fr_last) if rng.random() < 0.55 else rng.choice(self.tail_last)
+
+    def first(self, rng: random.Random) -> str:
+        return rng.choice(self.fr_first) if rng.random() < 0.75 else rng.choice(self.other_first)
+
+
+_ASCII: dict[str, str] = {}
+
+
+def ascii_fold(s: str) -> str:
+    out = _ASCII.get(s)
+    if out is None:
+        out = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        _ASCII[s] = out
+    return out
+
+
+def _local(s: str) -> str:
+    return ascii_fold(s).lower().replace(" ", "-").replace("'", "")
+
+
+class People:
+    """Draws people with identifiers unique across every person drawn (records and strangers)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.names = NamePool(random.Random(seed + 1))
+        self._nirs: set[str] = set()
+        self._phones: set[str] = set()
+        self.count = 0
+
+    def draw(self, prefix: str = "P") -> Person:
+        rng = self.rng
+        n = self.count
+        self.count += 1
+        sex = 1 if rng.random() < 0.5 else 2
+        birth = dt.date.fromordinal(rng.randint(FIRST_DAY, LAST_DAY))
+        dept = rng.choice(DEPTS)
+        while True:
+            body = (f"{sex}{birth.year % 100:02d}{birth.month:02d}{dept}"
+                    f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}")
+            if body not in self._nirs:
+                self._nirs.add(body)
+                break
+        nir = body + stdnum_nir.calc_check_digits(body)
+        while True:
+            prefix_ = rng.choice(PHONE_PREFIXES)
+            phone = prefix_ + f"{rng.randrange(10_000_000):07d}"
+            if phone not in self._phones:
+                self._phones.add(phone)
+                break
+        last = self.names.last(rng)
+        first = self.names.first(rng)
+        f, l_ = _local(first), _local(last)
+        style = rng.randrange(4)
+        local = (f"{f}.{l_}{n}", f"{f[0]}{l_}{n}", f"{l_}.{f}{n}", f"{f}{n}")[style]
+        email = f"{local}@{rng.choice(DOMAINS)}"
+        pc_dept = "20" if dept in ("2A", "2B") else dept
+        postcode = f"{pc_dept}{rng.randrange(1000):03d}"
+        return Person(f"{prefix}{n:07d}", nir, email, phone, last, first, birth.isoformat(), postcode)
+
+
+def write_records_csv(path: Path, records: list[Person]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(FIELDS)
+        w.writerows(records)
+
+
+# ---- how leaks write a person ------------------------------------------------------------
+
+def grouped_nir(nir: str) -> str:
+    return f"{nir[0]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}"
+
+
+def spaced_phone(phone: str) -> str:
+    return " ".join(phone[i : i + 2] for i in range(0, 10, 2))
+
+
+def dotted_phone(phone: str) -> str:
+    return ".".join(phone[i : i + 2] for i in range(0, 10, 2))
+
+
+def intl_phone(phone: str) -> str:
+    return "+33 " + phone[1] + " " + " ".join(phone[i : i + 2] for i in range(2, 10, 2))
+
+
+def e164(phone: str) -> str:
+    return "+33" + phone[1:]
+
+
+def fr_date(p: Person) -> str:
+    b = p.birth_date
+    return f"{b[8:10]}/{b[5:7]}/{b[0:4]}"
+
+
+def short_date(p: Person) -> str:
+    b = p.birth_date
+    return f"{b[8:10]}.{b[5:7]}.{b[2:4]}"
+
+
+def long_date(p: Person) -> str:
+    b = p.birth
+    return f"{'1er' if b.day == 1 else b.day} {MOIS[b.month - 1]} {b.year}"
+
+
+def typo(name: str) -> str:
+    """One substituted letter in the middle of the name (as tests/synth.py does)."""
+    if len(name) < 5:
+        return name
+    i = len(name) // 2
+    return name[:i] + ("x" if name[i] != "x" else "z") + name[i + 1 :]
+
+
+def upper_plain(s: str) -> str:
+    return ascii_fold(s).upper()
+
+
+def sql_str(s: str) -> str:
+    return "'" + s.replace("'", "\\'") + "'"
+
+
+# One line (or paragraph) per person for each form. Each form is used both for planted records and,
+# in the same blocks, for strangers, so that a stranger written the same way is a near miss.
+def f_csv_semicolon(p: Person, rng: random.Random) -> str:
+    return ";".join([upper_plain(p.last_name), upper_plain(p.first_name), fr_date(p), grouped_nir(p.nir),
+                     spaced_phone(p.phone), p.email.upper()])
+
+
+def f_csv_plain(p: Person, rng: random.Random) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([p.ipp.replace("P", "C", 1), p.last_name, p.first_name,
+                                                 p.birth_date, p.nir, p.phone, p.email])
+    return buf.getvalue()
+
+
+def f_json_line(p: Person, rng: random.Random) -> str:
+    phone = intl_phone(p.phone) if rng.random() < 0.5 else e164(p.phone)
+    return json.dumps({"patient": {"name": f"{p.first_name} {p.last_name}", "ssn": p.nir,
+                                   "contact": {"mobile": phone}, "dob": p.birth_date}}, ensure_ascii=False)
+
+
+def f_json_pretty(p: Person, rng: random.Random) -> str:
+    return json.dumps({"id": rng.randrange(10**6), "nom": p.last_name, "prenom": p.first_name,
+                       "naissance": p.birth_date, "secu": grouped_nir(p.nir), "email": p.email},
+                      ensure_ascii=True, indent=2)
+
+
+def f_sql_values(p: Person, rng: random.Random) -> str:
+    return (f"({rng.randrange(10**6)}, {sql_str(p.last_name)}, {sql_str(p.first_name)}, {sql_str(p.email)}, "
+            f"'{p.birth_date}')")
+
+
+def f_html_row(p: Person, rng: random.Random) -> str:
+    return (f"<tr><td>{p.last_name}</td><td>{p.first_name}</td><td>{intl_phone(p.phone)}</td>"
+            f"<td>{short_date(p)}</td></tr>")
+
+
+def f_prose_fr(p: Person, rng: random.Random) -> str:
+    ne = "né" if p.nir[0] == "1" else "née"
+    return (f"Le patient {p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, numéro de sécurité sociale "
+            f"{grouped_nir(p.nir)}, a été testé positif.")
+
+
+def f_prose_en(p: Person, rng: random.Random) -> str:
+    return (f"Customer {p.first_name} {p.last_name} (DOB {p.birth_date}) called from {intl_phone(p.phone)} "
+            f"about invoice {rng.randrange(1000, 99999)}.")
+
+
+def f_log_line(p: Person, rng: random.Random) -> str:
+    ts = f"2024-05-{rng.randint(1, 28):02d} {rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+    if rng.random() < 0.5:
+        return f"{ts} INFO auth: login ok user={p.email} from 203.0.113.{rng.randrange(1, 255)}"
+    return f"{ts} INFO notify: sms sent to {e164(p.phone)} template=rdv id={rng.randrange(10**8)}"
+
+
+def f_name_date_line(p: Person, rng: random.Random) -> str:
+    return f"{upper_plain(p.last_name)} {p.first_name} {fr_date(p)}"
+
+
+def f_name_date_prose(p: Person, rng: random.Random) -> str:
+    ne = "né" if p.nir[0] == "1" else "née"
+    return f"{p.first_name} {p.last_name}, {ne} le {long_date(p)}, a été admis au service des urgences."
+
+
+def f_name_date_typo(p: Person, rng: random.Random) -> str:
+    ne = "né" if p.nir[0] == "1" else "née"
+    return f"{p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, a été admis au service des urgences."
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    describe: str
+    line: Callable[[Person, random.Random], str]
+    wrap: Callable[[list[str], random.Random], str]
+
+
+def _lines(head: str) -> Callable[[list[str], random.Random], str]:
+    return lambda rows, rng: head + "\n".join(rows) + "\n"
+
+
+def _sql(rows: list[str], rng: random.Random) -> str:
+    return ("-- MySQL dump 10.13\nCREATE TABLE `users` (`id` int, `nom` varchar(64), `prenom` varchar(64), "
+            "`email` varchar(128), `naissance` date);\nINSERT INTO `users` VALUES " + ",".join(rows) + ";\n")
+
+
+def _html(rows: list[str], rng: random.Random) -> str:
+    return ("<html><body><h1>export</h1><table>\n<tr><th>nom</th><th>prenom</th><th>tel</th><th>ddn</th></tr>\n"
+            + "\n".join(rows) + "\n</table></body></html>\n")
+
+
+def _json_array(rows: list[str], rng: random.Random) -> str:
+    return "[\n" + ",\n".join(rows) + "\n]\n"
+
+
+def _prose(rows: list[str], rng: random.Random) -> str:
+    return "Extrait du registre.\n\n" + "\n\n".join(rows) + "\n"
+
+
+def _prose_en(rows: list[str], rng: random.Random) -> str:
+    return "Support desk notes.\n\n" + "\n".join(rows) + "\n"
+
+
+FORMS = [
+    Form("csv_semicolon", "CSV, other headers, ';', upper-case names without accents, grouped NIR, spaced phone, "
+         "upper-case e-mail, dd/mm/yyyy", f_csv_semicolon, _lines("NOM;PRENOM;DATE_NAISSANCE;NUM_SECU;TEL;MAIL\n")),
+    Form("csv_plain", "CSV ',' with the source table's spellings (compact NIR, 06 phone, ISO date)", f_csv_plain,
+         _lines("client_id,nom,prenom,date_naissance,nir,telephone,email\n")),
+    Form("json_line", "JSON, one object per line: 'first last', compact NIR, +33 phone (spaced or E.164), ISO dob",
+         f_json_line, _json_array),
+    Form("json_pretty", "pretty-printed JSON (indent 2): each field on its own line, grouped NIR, e-mail",
+         f_json_pretty, _json_array),
+    Form("sql_insert", "MySQL dump, one multi-row INSERT line: names, e-mail, ISO dob", f_sql_values, _sql),
+    Form("html_table", "HTML table rows: names, '+33 6 ..' phone, dd.mm.yy", f_html_row, _html),
+    Form("prose_fr", "French prose: first name, last name with a typo, 'né le 12 mars 1965', grouped NIR",
+         f_prose_fr, _prose),
+    Form("prose_en", "English prose: names, 'DOB yyyy-mm-dd', '+33 6 ..' phone", f_prose_en, _prose_en),
+    Form("log_line", "log lines with timestamps: 'user=<e-mail>' or 'sms sent to +336...'", f_log_line,
+         _lines("")),
+    Form("name_date_line", "no identifier: 'LAST First dd/mm/yyyy' lines", f_name_date_line, _lines("")),
+    Form("name_date_prose", "no identifier: French prose 'First Last, né le 12 mars 1965'", f_name_date_prose,
+         _prose),
+    Form("name_date_typo", "no identifier: as name_date_prose with a typo in the last name", f_name_date_typo,
+         _prose),
+]
+FORMS_BY_NAME = {f.name: f for f in FORMS}
+
+
+# ---- noise -----------------------------------------------------------------------------
+
+class Noise:
+    """Text that holds no record: prose, logs, code and dumps of strangers."""
+
+    def __init__(self, rng: random.Random, people: People) -> None:
+        from faker import Faker
+
+        self.rng = rng
+        self.people = people
+        fr, en = Faker("fr_FR"), Faker("en_US")
+        fr.seed_instance(rng.randrange(10**9))
+        en.seed_instance(rng.randrange(10**9))
+        self.fr_par = [fr.paragraph(nb_sentences=6) for _ in range(1500)]
+        self.en_par = [en.paragraph(nb_sentences=6) for _ in range(1500)]
+        self.cities = [fr.city() for _ in range(300)]
+        self.code = _code_pool(rng)
+        self.kinds: list[tuple[str, float, Callable[[], str]]] = [
+            ("prose_fr", 0.24, self.prose_fr),
+            ("prose_en", 0.14, self.prose_en),
+            ("logs", 0.20, self.logs),
+            ("code", 0.14, self.code_block),
+            ("dump_csv", 0.08, lambda: self.dump(rng.choice(["csv_semicolon", "csv_plain", "name_date_line"]))),
+            ("dump_sql", 0.07, lambda: self.dump("sql_insert")),
+            ("dump_json", 0.07, lambda: self.dump(rng.choice(["json_line", "json_pretty"]))),
+            ("dump_html", 0.06, lambda: self.dump("html_table")),
+        ]
+
+    def block(self) -> tuple[str, str]:
+        r = self.rng.random()
+        for name, share, make in self.kinds:
+            if r < share:
+                return name, make()
+            r -= share
+        name, _, make = self.kinds[0]
+        return name, make()
+
+    def stranger(self) -> Person:
+        return self.people.draw("S")
+
+    def _numbers_fr(self) -> str:
+        rng = self.rng
+        return rng.choice([
+            f"La réunion du {rng.randint(1, 28)}/{rng.randint(1, 12):02d}/20{rng.randint(10, 25)} a réuni "
+            f"{rng.randint(5, 300)} personnes.",
+            f"Commande n° {rng.randrange(10**14, 10**15)} livrée le {rng.randint(1, 28)} "
+            f"{rng.choice(MOIS)} 20{rng.randint(10, 25)} pour {rng.randint(5, 900)},{rng.randrange(100):02d} €.",
+            f"Standard : 01 {rng.randint(40, 80)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}.",
+            f"Référence dossier {rng.randrange(10**12):012d}-{rng.randint(10, 99)}, "
+            f"facture {rng.randint(1, 9)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} "
+            f"{rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(10, 99)}.",
+            f"Ouvert depuis {rng.randint(1950, 2020)}, le site accueille {rng.randint(100, 99999)} visiteurs.",
+        ])
+
+    def _mention_fr(self) -> str:
+        p, rng = self.stranger(), self.rng
+        ne = "né" if p.nir[0] == "1" else "née"
+        return rng.choice([
+            f"{p.first_name} {p.last_name}, {ne} le {long_date(p)} à {rng.choice(self.cities)}, "
+            f"joignable au {spaced_phone(p.phone)}.",
+            f"M. ou Mme {p.last_name} ({p.first_name}), {fr_date(p)}, {p.postcode} {rng.choice(self.cities)}.",
+            f"Contact : {p.first_name} {p.last_name} <{p.email}>, tél. {dotted_phone(p.phone)}.",
+            f"Assuré {upper_plain(p.last_name)} {p.first_name}, NIR {grouped_nir(p.nir)}.",
+        ])
+
+    def prose_fr(self) -> str:
+        rng, parts = self.rng, []
+        for _ in range(rng.randint(8, 20)):
+            par = rng.choice(self.fr_par)
+            if rng.random() < 0.5:
+                par += " " + self._numbers_fr()
+            if rng.random() < 0.3:
+                par += " " + self._mention_fr()
+            parts.append(par)
+        return "\n\n".join(parts) + "\n"
+
+    def prose_en(self) -> str:
+        rng, parts = self.rng, []
+        for _ in range(rng.randint(8, 20)):
+            par = rng.choice(self.en_par)
+            if rng.random() < 0.3:
+                p = self.stranger()
+                par += (f" Reach {p.first_name} {p.last_name} at {p.email} or {intl_phone(p.phone)}"
+                        f" (born {p.birth_date}).")
+            if rng.random() < 0.4:
+                par += (f" Order {rng.randrange(10**9)} shipped on 20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-"
+                        f"{rng.randint(1, 28):02d} for ${rng.randint(5, 999)}.{rng.randrange(100):02d}.")
+            parts.append(par)
+        return "\n\n".join(parts) + "\n"
+
+    def logs(self) -> str:
+        rng, lines = self.rng, []
+        day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        for _ in range(rng.randint(60, 200)):
+            ts = (f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+                  f".{rng.randrange(1000):03d}Z")
+            ip = f"{rng.randint(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
+            r = rng.random()
+            if r < 0.35:
+                line = (f"{ts} INFO  http: {rng.choice(['GET', 'POST', 'PUT'])} /api/v1/orders/{rng.randrange(10**7)} "
+                        f"{rng.choice([200, 200, 201, 404, 500])} {rng.randint(1, 900)}ms ip={ip}")
+            elif r < 0.6:
+                line = f"{ts} INFO  auth: login ok user={self.stranger().email} from {ip}"
+            elif r < 0.7:
+                line = f"{ts} INFO  notify: sms sent to {e164(self.stranger().phone)} template=otp"
+            elif r < 0.85:
+                line = (f"{ts} DEBUG pay: txn={''.join(rng.choices(string.hexdigits.lower(), k=32))} "
+                        f"amount={rng.randint(1, 9999)}.{rng.randrange(100):02d} EUR "
+                        f"card=****{rng.randrange(10**4):04d}")
+            else:
+                line = (f"{ts} WARN  job: batch {rng.randrange(10**6)} took {rng.randint(1, 600)}s "
+                        f"(pid {rng.randint(100, 65535)})")
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+    def code_block(self) -> str:
+        text = self.rng.choice(self.code)
+        start = self.rng.randrange(max(1, len(text) - 12000))
+        start = text.find("\n", start) + 1
+        return text[start : start + self.rng.randint(3000, 12000)] + "\n"
+
+    def dump(self, form_name: str) -> str:
+        form = FORMS_BY_NAME[form_name]
+        rows = [form.line(self.stranger(), self.rng) for _ in range(self.rng.randint(30, 120))]
+        return form.wrap(rows, self.rng)
+
+
+def _code_pool(rng: random.Random) -> list[str]:
+    lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    files = sorted(p for p in lib.glob("*.py") if p.stat().st_size > 20_000)
+    out = []
+    for p in rng.sample(files, min(40, len(files))):
+        try:
+            out.append(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return out or ["def f(x):\n    return x * 2\n" * 200]
+
+
+@dataclass
+class Segment:
+    label: str
+    """``planted:<form>`` or ``noise:<kind>``."""
+    text: str
+
+
+def build_text(planted: list[tuple[Person, Form]], people: People, target_bytes: int, seed: int) -> list[Segment]:
+    """Blocks of noise and blocks of planted records (a few per block, among strangers written the same
+    way), shuffled together until ``target_bytes``."""
+    rng = random.Random(seed)
+    noise = Noise(rng, people)
+    segments: list[Segment] = []
+    by_form: dict[str, list[Person]] = {}
+    for p, form in planted:
+        by_form.setdefault(form.name, []).append(p)
+    for name, persons in by_form.items():
+        form = FORMS_BY_NAME[name]
+        for i in range(0, len(persons), 5):
+            group = persons[i : i + 5]
+            strangers = [noise.stranger() for _ in range(rng.randint(15, 40))]
+            rows = group + strangers
+            rng.shuffle(rows)
+            segments.append(Segment(f"planted:{name}", form.wrap([form.line(p, rng) for p in rows], rng)))
+    size = sum(len(s.text.encode()) for s in segments)
+    while size < target_bytes:
+        kind, text = noise.block()
+        segments.append(Segment(f"noise:{kind}", text))
+        size += len(text.encode())
+    rng.shuffle(segments)
+    return segments
