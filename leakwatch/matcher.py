@@ -27,7 +27,7 @@ _POSTCODE = re.compile(r"(?<![\w])\d{5}(?![\w])")
 MAX_SPAN_WORDS = 3
 MAX_BLOCK = 50
 """Name + date matching compares names only when a blocking key is shared by at most this many records."""
-NEAR_WORDS = 4
+NEAR_WORDS = 5
 
 
 @dataclass
@@ -187,7 +187,7 @@ class _DatasetScan:
         probes: list[tuple[int, int, int]] = []  # (fingerprint, window lo, window hi)
         for iso, start, end in dates:
             lo, hi = self._near(start, end)
-            near = [w for w, _ in self._words_in(lo, hi)]
+            near = [w for w, _ in self._words_in(lo, hi) if len(w) > 1]
             # Names stand next to each other, or one word apart (a middle name), in either order.
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
                      for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
@@ -208,7 +208,7 @@ class _DatasetScan:
     def _near(self, start: int, end: int) -> tuple[int, int]:
         """The few words each side of a date, within its line: where a leak writes the names."""
         lo, hi = self._window(start, end)
-        words = self._words_in(lo, hi)
+        words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
         before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
         after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
         near_lo = before[0] if before else start

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from leakwatch import __version__
-from leakwatch.cli import alerts, canary, core, daemon, fingerprints, incidents, sources, terms
+from leakwatch.cli import alerts, canary, core, daemon, demo, fingerprints, incidents, sources, terms
 from leakwatch.cli.common import err
 from leakwatch.errors import LeakwatchError
 
@@ -48,6 +48,7 @@ def _root(
 
 
 core.register(app)
+demo.register(app)
 app.add_typer(fingerprints.app, name="fingerprints")
 daemon.register(app)
 app.add_typer(incidents.app, name="incidents")
