@@ -1,0 +1,1 @@
+"""Tests of the daemon: incidents, outbox, alerts, CLI and the daemon end to end."""
