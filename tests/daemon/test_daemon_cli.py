@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
 from lw_channels import Receiver, SmtpSink, write_config
-from synth import leak_csv_semicolon
 
 from leakwatch import daemon, log
 
@@ -65,28 +62,6 @@ def test_usage_errors_are_one_line_with_exit_2(imported: Any) -> None:
     write_config(cli.home, "[alerts]\nnope = 1\n")
     res = cli("run", "--once")
     assert res.returncode == 2 and "alerts.nope" in res.stderr and "Traceback" not in res.stderr
-
-
-def test_incidents_show_and_ack(imported: Any, crowd: list[Any], receiver: Receiver) -> None:
-    cli = imported
-    write_config(cli.home, routes_toml(receiver.url, include_refs=True))
-    (cli.home / "drop").mkdir()
-    dump = cli.home / "drop" / "dump.csv"
-    dump.write_text(leak_csv_semicolon(crowd[:4]), encoding="utf-8")
-    os.utime(dump, (time.time() - 60, time.time() - 60))
-    cli("run", "--once", check=0)
-    shown = json.loads(cli("incidents", "show", "1", "--json", check=0).stdout)
-    assert shown["records"] == 4 and shown["severity"] == "medium" and shown["status"] == "open"
-    assert sorted(r["ref"] for r in shown["refs"]) == sorted(p.ipp for p in crowd[:4])
-    assert {"nir", "phone", "email"} <= set(shown["refs"][0]["fields"])
-    assert shown["sightings_list"][0]["source"] == "drop"
-    text = cli("incidents", "show", "1", check=0).stdout
-    assert crowd[0].ipp in text and crowd[0].nir not in text
-    # include_refs: the route gets the refs, never a value
-    message = receiver.messages()[0]["message"]
-    assert crowd[0].ipp in message and crowd[0].nir not in message
-    assert "acknowledged" in cli("incidents", "ack", "1", check=0).stdout
-    assert json.loads(cli("incidents", "list", "--json", "--status", "acked", check=0).stdout)["id"] == 1
 
 
 def test_log_lines_are_key_value(capsys: Any) -> None:
