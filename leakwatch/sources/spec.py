@@ -74,7 +74,7 @@ class SourceSpec(BaseModel):
     enabled: bool = False
     interval: float = 3600.0
     proxy: str | None = None
-    """A proxy for this source only: ``socks5://127.0.0.1:9050`` reaches .onion hosts through Tor."""
+    """A proxy for this source only: ``socks5h://127.0.0.1:9050`` reaches .onion hosts through Tor."""
     rate_limit: float | None = None
     """Minimum seconds between two requests to one host of this source."""
     timeout: float | None = None
