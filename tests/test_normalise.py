@@ -122,3 +122,19 @@ def test_invalid_value_messages_never_quote_the_value() -> None:
         with pytest.raises(InvalidValue) as info:
             normalise.normalise(kind, value)
         assert value not in str(info.value)
+
+
+@given(st.text("0123456789", min_size=7, max_size=13),
+       st.sampled_from(["{d}", "0{d}", "+33{d}", "+33 (0){d}", "0033 {d}", "+49 {d}", "+32{d}", "+1 {d}",
+                        "0{d} ext 12", "00 33 {d}"]))
+def test_the_fast_phone_path_agrees_with_phonenumbers_parser(digits: str, shape: str) -> None:
+    written = shape.format(d=digits)
+
+    def outcome(f):  # type: ignore[no-untyped-def]
+        try:
+            return f(written)
+        except InvalidValue:
+            return None
+
+    normalise.phone.cache_clear()
+    assert outcome(normalise.phone) == outcome(normalise.phone_parsed)
