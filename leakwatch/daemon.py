@@ -21,12 +21,13 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leakwatch import log, metrics, outbox, store
+from leakwatch import keys, log, metrics, outbox, store
 from leakwatch.incidents import IncidentSink
 from leakwatch.store import utcnow
 
@@ -68,17 +69,37 @@ def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
 # ---- sources --------------------------------------------------------------------------------------
 
 def enabled_specs(services: Services) -> list[SourceSpec]:
-    """The enabled sources; with none, the default drop folder ``$LEAKWATCH_HOME/drop``, so that
-    ``leakwatch run`` works on embedded defaults."""
+    """The enabled sources; with none, the drop folder ``$LEAKWATCH_HOME/drop`` (the shipped
+    ``dropfolder`` definition), so that ``leakwatch run`` works on embedded defaults."""
     from leakwatch.sources.spec import load_specs, parse_spec
 
-    specs = [s for s in load_specs(services.settings).values() if s.enabled]
-    if specs:
-        return specs
-    drop = services.settings.home / DEFAULT_DROP
+    specs = load_specs(services.settings)
+    enabled = [s for s in specs.values() if s.enabled]
+    if enabled:
+        return enabled
+    shipped = specs.get("dropfolder")
+    if shipped is not None and shipped.driver == "folder":
+        spec = shipped.model_copy(update={"enabled": True})
+    else:
+        spec = parse_spec({"name": DEFAULT_DROP, "driver": "folder", "enabled": True, "interval": 30,
+                           "expect_new": False, "params": {"path": DEFAULT_DROP}}, "default drop folder")
+    drop = Path(str(spec.params.get("path", DEFAULT_DROP))).expanduser()
+    drop = drop if drop.is_absolute() else services.settings.home / drop
     drop.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return [parse_spec({"name": DEFAULT_DROP, "driver": "folder", "enabled": True, "interval": 30,
-                        "expect_new": False, "params": {"path": str(drop)}}, "default drop folder")]
+    return [spec]
+
+
+def ensure_key(services: Services) -> None:
+    """On a fresh install (no key, no dataset, no key configured elsewhere) make the key as
+    ``leakwatch init`` would. Never when fingerprints exist: a new key would silently match nothing."""
+    path = services.key_path
+    if path.exists() or services.settings.key_file is not None or os.environ.get("CREDENTIALS_DIRECTORY"):
+        return
+    services.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if store.datasets(services.engine):
+        return  # load_key then says: no key file; run leakwatch init
+    if keys.create_key(path):
+        log.event("key_created", path=str(path), note="fresh install: leakwatch init made implicitly")
 
 
 # ---- the daemon -----------------------------------------------------------------------------------
@@ -217,6 +238,7 @@ class Daemon:
 def run(services: Services, *, once: bool = False) -> int:
     """Start the daemon (or run every source once) and return its exit status."""
     log.setup()
+    ensure_key(services)
     specs = enabled_specs(services)
     services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
     outbox.release_stale_leases(services)

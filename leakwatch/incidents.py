@@ -292,6 +292,7 @@ def fold(session: Session, settings: Settings, master: bytes, item: Item, result
     alert = alerted is None or SEVERITY_ORDER[incident.severity] > SEVERITY_ORDER[alerted]
     if alert:
         incident.alerted_severity = incident.severity
+        incident.status, incident.acked_at = "open", None  # worse than when it was acknowledged
     sighting = SightingRow(
         incident_id=incident.id, source=item.source, item_key=item.key, url=item.url, content_key=ckey,
         published_at=published, seen_at=seen,

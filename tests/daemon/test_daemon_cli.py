@@ -85,3 +85,12 @@ def test_sd_notify_datagrams(tmp_path: Path) -> None:
     assert daemon.watchdog_interval({"WATCHDOG_USEC": "4000000"}) == 2.0
     assert daemon.watchdog_interval({"WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "1"}) is None
     assert daemon.watchdog_interval({}) is None
+
+
+def test_run_once_on_a_fresh_install(cli: Any) -> None:
+    """The README's first command: no init, no config. The key is made as init would."""
+    res = cli("run", "--once", check=0)
+    assert "event=key_created" in res.stdout and "event=once_done" in res.stdout
+    assert (cli.home / "key").stat().st_mode & 0o777 == 0o600
+    assert cli.home.stat().st_mode & 0o777 == 0o700
+    assert (cli.home / "drop").is_dir()

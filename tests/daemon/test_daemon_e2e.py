@@ -264,7 +264,8 @@ def test_run_on_defaults_and_sd_notify(imported: Any, tmp_path: Path, crowd: lis
     assert (shown["records"], shown["severity"], shown["status"]) == (3, "medium", "open")
     assert sorted(r["ref"] for r in shown["refs"]) == sorted(p.ipp for p in crowd[:3])
     assert {"nir", "phone", "email"} <= set(shown["refs"][0]["fields"])
-    assert shown["sightings_list"][0]["source"] == "drop"
+    assert shown["sightings_list"][0]["source"] == "dropfolder"
+    assert not dump.exists()  # scanned, then moved to drop-done
     text = cli("incidents", "show", "1", check=0).stdout
     assert crowd[0].ipp in text and crowd[0].nir not in text and crowd[0].email not in text
     assert json.loads(cli("incidents", "ack", "1", "--json", check=0).stdout)["status"] == "acked"
