@@ -16,7 +16,7 @@ from synth import Person, leak_csv_semicolon, leak_json, leak_sql
 
 from leakwatch import alerts, outbox
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentRow, IncidentSink, SightingRow, refs_of
+from leakwatch.incidents import IncidentRow, IncidentSink, SightingRow, ack, refs_of
 from leakwatch.models import Finding, Item, ScanResult
 from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
@@ -95,10 +95,13 @@ def test_severity_rising_alerts_again_and_canary_is_critical(
     assert len(outbox_rows(svc)) == 1
     record(svc, "pastes", "s3", leak_csv_semicolon(crowd[100:104]))  # no overlap: another incident
     record(svc, "pastes", "s4", leak_csv_semicolon(crowd[100:108]))  # Jaccard 4/8: grows it, still medium
+    with session(svc.engine) as s:
+        ack(s, incidents_of(svc)[1].id or 0)
     record(svc, "pastes", "s5", leak_csv_semicolon(crowd[100:112]))  # 8/12: grows it to 12 >= 10: high
     first, second = incidents_of(svc)
     assert (first.records, first.severity, first.sightings) == (5, "medium", 2)
     assert (second.records, second.severity, second.sightings) == (12, "high", 3)
+    assert second.status == "open"  # acknowledged at medium, reopened at high
     keys = [r.alert_key for r in outbox_rows(svc)]
     assert keys == [f"incident:{first.id}:medium", f"incident:{second.id}:medium", f"incident:{second.id}:high"]
     outbox.deliver_due(svc)
