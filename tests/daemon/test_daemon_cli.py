@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from lw_channels import Receiver, SmtpSink, write_config
 
 from leakwatch import daemon, log
+from leakwatch.settings import Settings
 
 
 def routes_toml(*urls: str, include_refs: bool = False) -> str:
@@ -94,3 +97,14 @@ def test_run_once_on_a_fresh_install(cli: Any) -> None:
     assert (cli.home / "key").stat().st_mode & 0o777 == 0o600
     assert cli.home.stat().st_mode & 0o777 == 0o700
     assert (cli.home / "drop").is_dir()
+
+
+def test_the_settings_snippet_of_docs_systemd_md_loads(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path))
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "systemd.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert snippets
+    for snippet in snippets:
+        settings = Settings(**tomllib.loads(snippet))
+        assert settings.alerts.routes[0].min_severity == "medium"
+        assert settings.daemon.shutdown_timeout == 8.0
