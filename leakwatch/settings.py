@@ -159,6 +159,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{default_home() / 'config.toml'}: {where}: {err['msg']}") from None
+        top = f"LEAKWATCH_{err['loc'][0]}".upper() if err["loc"] else ""
+        env = [k for k in os.environ if k.upper() == top or k.upper().startswith(top + "__")] if top else []
+        origin = f"environment {env[0]}" if env else str(default_home() / "config.toml")
+        raise ConfigError(f"{origin}: {where}: {err['msg']}") from None
     except ValueError as exc:  # TOML syntax
         raise ConfigError(f"{default_home() / 'config.toml'}: {exc}") from None

@@ -309,3 +309,23 @@ def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd
     assert sorted(refs) == sorted(p.ipp for p in planted)
     assert {r["confidence"] for d in docs for r in d["records"]} == {"high"}
     assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+
+
+def test_usage_errors_are_one_line_with_exit_2(cli: Cli) -> None:
+    for args, expected in [(["nosuch"], "No such command 'nosuch'"),
+                           (["scan"], "Missing argument"),
+                           (["fingerprints", "import", "x.csv", "--workers", "many"], "'--workers'")]:
+        result = cli(*args, check=2)
+        assert expected in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_names_where_it_came_from(cli: Cli) -> None:
+    cli.env["LEAKWATCH_PROXIMITY"] = "wide"
+    result = cli("fingerprints", "list", check=2)
+    assert result.stderr.startswith("leakwatch: error: environment LEAKWATCH_PROXIMITY: proximity:")
+    del cli.env["LEAKWATCH_PROXIMITY"]
+    cli.home.mkdir(parents=True)
+    (cli.home / "config.toml").write_text("proximity = 'wide'\n")
+    result = cli("fingerprints", "list", check=2)
+    assert f"{cli.home / 'config.toml'}: proximity:" in result.stderr

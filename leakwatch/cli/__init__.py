@@ -8,6 +8,11 @@ from pathlib import Path
 
 import typer
 
+try:  # typer vendors its own click since 0.24
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
 from leakwatch import __version__
 from leakwatch.cli import alerts, canary, core, daemon, demo, fingerprints, incidents, sources, terms
 from leakwatch.cli.common import err
@@ -61,7 +66,14 @@ app.add_typer(canary.app, name="canary")
 def main() -> None:
     """Entry point: usage and input errors exit 2 with one line, never a traceback."""
     try:
-        app()
+        status = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        err.print(exc.format_message(), markup=False, highlight=False)
+        sys.exit(2)
+    except click_errors.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "leakwatch"
+        err.print(f"leakwatch: error: {exc.format_message()} (see: {command} --help)", markup=False)
+        sys.exit(2)
     except LeakwatchError as exc:
         err.print(f"leakwatch: error: {exc}", markup=False)
         sys.exit(exc.exit_code)
@@ -75,3 +87,4 @@ def main() -> None:
         err.print(f"leakwatch: internal error: {exc.__class__.__name__} "
                   "(set LEAKWATCH_DEBUG=1 to see the traceback)", markup=False)
         sys.exit(70)
+    sys.exit(status if isinstance(status, int) else 0)
