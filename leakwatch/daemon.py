@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -247,7 +248,37 @@ def run(services: Services, *, once: bool = False) -> int:
         bound = m.serve(services.settings.metrics_address)
         log.event("metrics", address=bound)
     daemon = Daemon(services, specs)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
-        return asyncio.run(daemon.once() if once else daemon.forever())
+        rc = loop.run_until_complete(daemon.once() if once else daemon.forever())
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
+        asyncio.set_event_loop(None)
+        loop.close()  # does not wait for worker threads (asyncio.run would)
         m.close()
+    _exit_past_busy_threads(rc, daemon.stop.is_set())
+    return rc
+
+
+def _exit_past_busy_threads(rc: int, stopped: bool) -> None:
+    """After SIGTERM, a worker thread may still be scanning a large file (it holds no transaction:
+    the runner writes only once an item is scanned) or waiting on a channel. Rather than wait for
+    it past systemd's stop timeout, exit now: the item is scanned again at the next start, and an
+    alert cut off mid-send is sent again (at most one duplicate, see outbox.py)."""
+    if not stopped:
+        return
+    deadline = time.monotonic() + 1.0
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    for thread in busy:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in busy):
+        log.warning("exit_with_work_in_progress", note="rolled back; done again at the next start")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)

@@ -60,7 +60,7 @@ class DaemonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     jitter: float = 10.0
     """Up to this many seconds added at random to each source's run time."""
-    shutdown_timeout: float = 8.0
+    shutdown_timeout: float = 5.0
     """On SIGTERM, seconds given to the item in hand before its transaction is rolled back."""
 
 

@@ -107,4 +107,4 @@ def test_the_settings_snippet_of_docs_systemd_md_loads(tmp_path: Path, monkeypat
     for snippet in snippets:
         settings = Settings(**tomllib.loads(snippet))
         assert settings.alerts.routes[0].min_severity == "medium"
-        assert settings.daemon.shutdown_timeout == 8.0
+        assert settings.daemon.shutdown_timeout == 5.0

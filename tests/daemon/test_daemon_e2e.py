@@ -269,3 +269,33 @@ def test_run_on_defaults_and_sd_notify(imported: Any, tmp_path: Path, crowd: lis
     text = cli("incidents", "show", "1", check=0).stdout
     assert crowd[0].ipp in text and crowd[0].nir not in text and crowd[0].email not in text
     assert json.loads(cli("incidents", "ack", "1", "--json", check=0).stdout)["status"] == "acked"
+
+
+def test_sigterm_mid_scan_finishes_or_rolls_back_the_item(imported: Any, tmp_path: Path,
+                                                          crowd: list[Person]) -> None:
+    """A large file being scanned when SIGTERM comes: exit 0 quickly, and the file ends up recorded
+    exactly once (finished before exit, or rolled back and scanned again at the next start)."""
+    cli = imported
+    write_config(cli.home, "[daemon]\nshutdown_timeout = 1.0\njitter = 0.0\n")
+    drop = cli.home / "drop"
+    drop.mkdir()
+    big = drop / "big.csv"
+    chunk = leak_csv_semicolon(crowd[:50])
+    with big.open("w", encoding="utf-8") as fh:
+        for _ in range(10_000_000 // len(chunk)):
+            fh.write(chunk)
+    old = time.time() - 60
+    os.utime(big, (old, old))
+    daemon = Daemon(cli, tmp_path / "daemon.log")
+    try:
+        daemon.start()
+        time.sleep(1.0)
+        rc, seconds = daemon.terminate()
+        rolled_back = "event=run_cancelled" in daemon.log()
+        print(f"\nSIGTERM mid-scan: rc={rc} in {seconds:.2f}s, {'rolled back' if rolled_back else 'finished'}")
+        assert rc == 0 and seconds < 10, daemon.log()
+        assert "Traceback" not in daemon.log()
+    finally:
+        daemon.stop()
+    cli("run", "--once", check=0)
+    assert [(r, s) for _, r, s in db_incidents(cli.home)] == [(50, 1)]
