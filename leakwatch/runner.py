@@ -125,10 +125,13 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
     completed = False
     try:
         state = load_state(services.engine, spec.name)
-    except LeakwatchError as exc:
-        report.problem = str(exc)
-        report.errors.append(str(exc))
-        report.health, report.health_reason = FAILING, str(exc)
+    except Exception as exc:  # the database itself: report, never raise
+        message = str(exc) if isinstance(exc, LeakwatchError) else f"{spec.name}: cannot read the source's state: " \
+            f"{exc.__class__.__name__}"
+        log.error("%s", message)
+        report.problem = message
+        report.errors.append(message)
+        report.health, report.health_reason = FAILING, message
         return report
     run = _Run(services, spec, sink, commit, state, report)
     ctx: SourceContext | None = None
