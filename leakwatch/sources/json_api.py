@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import (
@@ -46,6 +46,16 @@ class JsonApiParams(BaseModel):
     fetch_url: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     """Plain request headers (``Accept``); credentials go in the definition's ``auth``."""
+    @field_validator("headers", mode="after")
+    @classmethod
+    def _no_credentials(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            low = name.lower()
+            if low in ("authorization", "proxy-authorization", "cookie") or any(
+                    word in low for word in ("key", "token", "secret", "auth")):
+                raise ValueError(f"{name}: credentials go in the definition's auth, a secret from settings")
+        return value
+
     first_run_limit: int | None = 500
     """On the very first poll only the newest entries this many are taken, not a whole history."""
     max_listing_bytes: int = 64 * 1024 * 1024

@@ -76,6 +76,8 @@ def test_user_definitions_and_config_merge_over_shipped_ones(home: Path) -> None
     ('driver = "feed"\nproxie = "socks5://127.0.0.1:9050"\n[params]\nurl = "u"\n', "bad.toml: proxie: Extra inputs"),
     ('driver = "feed"\n[params\n', "bad.toml: "),
     ('driver = "html_index"\n[params]\nurl = "u"\nentry = "a"\nkey_pattern = "no group"\n', "params.key_pattern"),
+    ('driver = "json_api"\n[params]\nurl = "u"\ntitle = "t"\nheaders = { X-Api-Key = "abc" }\n',
+     "bad.toml: params.headers: Value error, X-Api-Key: credentials go in the definition's auth"),
 ])
 def test_bad_definitions_name_file_and_key(home: Path, text: str, message: str) -> None:
     _write(home / "sources.d" / "bad.toml", text)
