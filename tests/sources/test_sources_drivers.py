@@ -245,3 +245,33 @@ def test_folder_without_done_dir_records_files_as_done(home: Path, make_services
     assert poll(svc, source).scanned == 1
     assert poll(svc, source).scanned == 0
     assert (drop / "dump.txt").exists()
+
+
+def test_html_index_of_titles_only_scans_the_titles(server: Server, make_services) -> None:
+    server.route("/dumps", Reply('<ul class="dumps"><li><a href="/d/1">Imaginary Widgets GmbH - 2 GB</a>'
+                                 '<span class="when">2024-05-02</span></li>'
+                                 '<li><a href="/d/2">Another Fake Corp</a>'
+                                 '<span class="when">2024-05-03</span></li></ul>'))
+    svc = make_services()
+    terms.add_term(svc.engine, "Imaginary Widgets", "org")
+    source = spec("dumps", "html_index", params={"url": server.url("/dumps"), "entry": "ul.dumps li",
+                                                 "date": "span.when", "fetch_items": False})
+    sink = RecordingSink()
+    report = poll(svc, source, sink=sink)
+    assert report.scanned == 2 and _terms(sink) == {"Imaginary Widgets"}
+    assert server.hits("/d/1") == 0  # titles only: the dumps themselves are not downloaded
+
+
+def test_json_api_fetch_url_downloads_each_entry_through_the_guard(server: Server, make_services) -> None:
+    server.route("/index.json", Reply(json.dumps({"items": [
+        {"name": "dump one", "file": server.url("/files/1.txt")},
+        {"name": "dump two", "file": "http://10.1.2.3/files/2.txt"}]})))
+    server.route("/files/1.txt", Reply("user@chf-exemple.example.fr\n"))
+    svc = make_services(allow_private_urls=["127.0.0.1"])
+    terms.add_term(svc.engine, "chf-exemple.example.fr", "domain")
+    source = spec("index", "json_api", params={"url": server.url("/index.json"), "items_path": "items",
+                                               "title": "name", "link": "file", "fetch_url": True})
+    sink = RecordingSink()
+    report = poll(svc, source, sink=sink)
+    assert report.scanned == 1 and _terms(sink) == {"chf-exemple.example.fr"}
+    assert any("10.1.2.3" in e and "refused" in e for e in report.errors)
