@@ -60,6 +60,15 @@ class TextMatcher:
         for kind in IDENTIFIER_KINDS:
             if kind in kinds and kind in self.detectors:
                 candidates[kind] = list(self.detectors[kind].candidates(text))
+        if kinds & {"phone", "card", "text_id"}:
+            # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a valid
+            # NIR claims its span, whether or not any dataset holds NIRs.
+            nirs = candidates.get("nir")
+            if nirs is None:
+                nirs = list(self.detectors["nir"].candidates(text))
+            for kind in ("phone", "card", "text_id"):
+                if candidates.get(kind) and nirs:
+                    candidates[kind] = _outside(candidates[kind], nirs)
         dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
         masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
         words = _Words(text, masked, self._normal_words)
@@ -69,6 +78,20 @@ class TextMatcher:
         for ds in self.index.datasets:
             findings.extend(_DatasetScan(self, ds, text, target, words).run(candidates, dates))
         return findings
+
+
+def _outside(cands: list[tuple[str, int, int]], claimed: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Candidates that do not overlap a claimed span (both lists in text order)."""
+    starts = [s for _, s, _ in claimed]
+    ends = list(itertools.accumulate((e for _, _, e in claimed), max))
+    out = []
+    for cand in cands:
+        _, start, end = cand
+        i = bisect.bisect_left(starts, end) - 1  # the last claimed span starting before this one ends
+        if i >= 0 and ends[i] > start:
+            continue
+        out.append(cand)
+    return out
 
 
 class _Words:

@@ -329,3 +329,25 @@ def test_a_bad_setting_names_where_it_came_from(cli: Cli) -> None:
     (cli.home / "config.toml").write_text("proximity = 'wide'\n")
     result = cli("fingerprints", "list", check=2)
     assert f"{cli.home / 'config.toml'}: proximity:" in result.stderr
+
+
+def test_a_phone_number_read_inside_a_strangers_grouped_nir_is_not_a_hit(cli: Cli, tmp_path: Path) -> None:
+    """'1 65 03 06 123 456 78' is a NIR; its tail '06 123 456 78' is also our patient's mobile."""
+    from dataclasses import replace
+
+    from stdnum.fr import nir as stdnum_nir
+
+    body = "1650306123456"
+    stranger_nir = body + stdnum_nir.calc_check_digits(body)
+    patient = replace(people(1, seed=12)[0], phone="06" + stranger_nir[7:])
+    cli("init", check=0)
+    src = tmp_path / "p.csv"
+    src.write_text(to_csv([patient]))
+    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
+    grouped = f"{stranger_nir[0]} {stranger_nir[1:3]} {stranger_nir[3:5]} {stranger_nir[5:7]} " \
+              f"{stranger_nir[7:10]} {stranger_nir[10:13]} {stranger_nir[13:]}"
+    leak = tmp_path / "leak.txt"
+    leak.write_text(f"assuré: {grouped}\n")
+    assert cli("scan", str(leak), "--json", check=0).stdout == ""
+    leak.write_text(f"tel: {patient.phone}\n")           # the phone itself is still found
+    assert cli("scan", str(leak), "--json", check=1).stdout
