@@ -159,9 +159,9 @@ def problem_shape(where: str, reason: str) -> SourceProblem:
     return SourceProblem(where, f"listing shape changed: {reason}", kind="shape_changed")
 
 
-def listing_item(source: str, ref: ItemRef, lines: list[tuple[str, str]], name: str = "entry.txt") -> Item:
+def listing_item(source: str, ref: ItemRef, lines: list[tuple[str, str]]) -> Item:
     """An Item made of a listing entry's fields, one ``label: value`` per line, so that the watch-term
-    matcher sees titles and victim names."""
+    matcher sees titles and victim names. Without a link its target is ``source:key``."""
     content = "\n".join(f"{label}: {value}" for label, value in lines if value).encode("utf-8")
     return Item(source=source, key=ref.key, content=content, url=ref.url, title=ref.title,
-                published_at=ref.published_at, name=name, meta=dict(ref.meta))
+                published_at=ref.published_at, meta=dict(ref.meta))

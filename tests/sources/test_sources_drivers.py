@@ -275,3 +275,15 @@ def test_json_api_fetch_url_downloads_each_entry_through_the_guard(server: Serve
     report = poll(svc, source, sink=sink)
     assert report.scanned == 1 and _terms(sink) == {"chf-exemple.example.fr"}
     assert any("10.1.2.3" in e and "refused" in e for e in report.errors)
+
+
+def test_listing_entries_without_a_link_are_told_apart_by_source_and_key(server: Server, make_services) -> None:
+    server.fixture("/posts.json", "ransomwatch_posts.json")
+    svc = make_services()
+    terms.add_term(svc.engine, "Imaginary Widgets", "org")
+    source = spec("ransomwatch", "json_api", params={"url": server.url("/posts.json"), "title": "post_title",
+                                                     "key": ["group_name", "post_title"]})
+    sink = RecordingSink()
+    poll(svc, source, sink=sink)
+    targets = {f.target for _, _, findings in sink.records for f in findings}
+    assert targets == {"ransomwatch:fakegroupc|Imaginary Widgets GmbH &amp; Co. KG"}
