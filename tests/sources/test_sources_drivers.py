@@ -287,3 +287,21 @@ def test_listing_entries_without_a_link_are_told_apart_by_source_and_key(server:
     poll(svc, source, sink=sink)
     targets = {f.target for _, _, findings in sink.records for f in findings}
     assert targets == {"ransomwatch:fakegroupc|Imaginary Widgets GmbH &amp; Co. KG"}
+
+
+def test_github_gists_spent_budget_stops_paging_without_asking_again(server: Server, make_services) -> None:
+    raw = Server()  # the gists' files live on another host, as gist.githubusercontent.com
+    raw.route("/raw/g2/export.csv", Reply("name\nA\n"))
+    raw.start()
+    try:
+        page1 = (Path(__file__).parent.parent / "data" / "sources" / "gists_page1.json").read_text()
+        server.route("/gists/public", Reply(page1.replace("{base}", raw.base), headers={
+            "Link": f'<{server.base}/gists/public?page=2>; rel="next"',
+            "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)}))
+        svc = make_services(allow_private_urls=["127.0.0.1"])
+        report = poll(svc, spec("gists", "github_gists", params={"url": server.url("/gists/public")}))
+    finally:
+        raw.stop()
+    assert report.scanned == 1  # the first page's gist is done
+    assert server.hits("/gists/public?page=2") == 0  # the API is not asked again before its reset
+    assert "limit resets in" in (report.problem or "") and report.health == "degraded"
