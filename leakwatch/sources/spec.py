@@ -143,7 +143,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+def _lift_params(data: dict[str, Any]) -> dict[str, Any]:
+    """A driver's params may also be written at the top of a table, as users write them
+    (``path = "/srv/drop"`` beside ``driver = "folder"``): they move into ``params``."""
+    from leakwatch.sources import DRIVERS
+
+    driver = DRIVERS.get(data.get("driver", ""))
+    if driver is None:
+        return data
+    flat = {k: v for k, v in data.items() if k not in SourceSpec.model_fields and k in driver.Params.model_fields}
+    if not flat:
+        return data
+    params = dict(data.get("params") or {})
+    both = sorted(set(flat) & set(params))
+    if both:
+        raise ValueError(f"{both[0]}: given both at the top and in params")
+    return {**{k: v for k, v in data.items() if k not in flat}, "params": {**params, **flat}}
+
+
 def parse_spec(data: dict[str, Any], origin: str) -> SourceSpec:
+    try:
+        data = _lift_params(data)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     try:
         spec = SourceSpec.model_validate({**data, "origin": origin})
     except ValidationError as exc:

@@ -150,3 +150,18 @@ def test_every_toml_example_of_the_sources_doc_loads(home: Path) -> None:
             parse_spec(data, "docs/sources.md")
         else:
             load_specs(load_settings(home=home, **data))
+
+
+def test_params_written_at_the_top_of_a_table_as_users_write_them(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        '[[sources]]\nname = "drop"\ndriver = "folder"\npath = "/srv/leakwatch/drop"\ninterval = "30s"\n')
+    monkeypatch.setenv("LEAKWATCH_HOME", str(home))
+    spec = load_specs(load_settings())["drop"]
+    assert spec.params["path"] == "/srv/leakwatch/drop" and spec.interval == 30
+    with pytest.raises(ConfigError, match="path: given both at the top and in params"):
+        parse_spec({"name": "x", "driver": "folder", "path": "a", "params": {"path": "b"}}, "here")
+    with pytest.raises(ConfigError, match="pathh"):
+        parse_spec({"name": "x", "driver": "folder", "pathh": "a"}, "here")
