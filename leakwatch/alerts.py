@@ -70,8 +70,11 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
     inc, sighting = folded.incident, folded.sighting
     escalated = not folded.new
     what = f"{inc.records} record(s)" + (f" and {inc.canaries} canary(ies)" if inc.canaries else "")
-    title = (f"[leakwatch] {inc.severity.upper()}: {what} of {inc.dataset or 'watch terms'} exposed"
-             f" (incident {inc.id})")
+    if inc.records or inc.canaries:
+        title = f"[leakwatch] {inc.severity.upper()}: {what} of {inc.dataset} exposed (incident {inc.id})"
+    else:
+        title = (f"[leakwatch] {inc.severity.upper()}: watch term(s) {inc.terms.replace(',', ', ')} mentioned"
+                 f" (incident {inc.id})")
     lines = [
         f"Incident {inc.id}: " + (f"severity rose from {folded.previous_severity} to {inc.severity}"
                                   if escalated else f"new, severity {inc.severity}"),

@@ -46,7 +46,8 @@ def list_(
     limit: int = typer.Option(200, "--limit", min=1, help="At most this many, latest activity first."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Incidents, latest activity first: severity, dataset, records, sightings, first and last seen."""
+    """Incidents, latest activity first: severity, dataset, records, sightings, last seen
+    (``incidents show ID`` or --json for kinds, first seen and time to detection)."""
     if status not in (None, "open", "acked"):
         raise fail(f"--status: expected open or acked, got {status!r}")
     with session(services().engine) as s:
@@ -59,13 +60,11 @@ def list_(
         out.print("no incident")
         return
     table = Table()
-    for column in ("id", "severity", "status", "dataset", "records", "kinds", "sightings", "first seen (UTC)",
-                   "last seen (UTC)", "detected after"):
-        table.add_column(column)
+    for column in ("id", "severity", "status", "dataset", "records", "canaries", "sightings", "last seen (UTC)"):
+        table.add_column(column, no_wrap=column != "dataset", min_width=12 if column == "dataset" else None)
     for r in rows:
-        table.add_row(str(r.id), r.severity, r.status, escape(r.dataset or "(terms)"),
-                      str(r.records) + (f" +{r.canaries} canary" if r.canaries else ""), ", ".join(r.kind_list),
-                      str(r.sightings), _when(r.first_seen), _when(r.last_seen), _after(r.detection_seconds))
+        table.add_row(str(r.id), r.severity, r.status, escape(r.dataset or "(terms)"), str(r.records),
+                      str(r.canaries), str(r.sightings), _when(r.last_seen))
     out.print(table)
 
 

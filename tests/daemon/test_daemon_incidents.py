@@ -215,3 +215,21 @@ def test_source_failing_and_recovering_alert_the_operator_once_each(
         assert "HTTP 404" in receiver.messages()[0]["message"]
     finally:
         index.stop()
+
+
+def test_a_watch_term_mention_is_a_low_incident_folded_by_content(
+        make_services: Callable[..., Services], receiver: Receiver) -> None:
+    svc = make_services(alerts=routes(receiver.url, min_severity="low"))
+    term = Finding(type="term", target="x", term="Hôpital Exemple", term_kind="org", score=95.0)
+    for source, key in (("news", "n1"), ("mirror", "m1"), ("news", "n2")):
+        content = b"same article" if key != "n2" else b"another article"
+        item = Item(source=source, key=key, content=content, url=f"https://news.example/{key}")
+        with session(svc.engine) as s:
+            IncidentSink(svc).record(s, item, ScanResult(item, [term]))
+            s.commit()
+    found = incidents_of(svc)
+    assert [(i.severity, i.sightings, i.records) for i in found] == [("low", 2, 0), ("low", 1, 0)]
+    outbox.deliver_due(svc)
+    titles = [m["title"] for m in receiver.messages()]
+    assert titles[0] == f"[leakwatch] LOW: watch term(s) Hôpital Exemple mentioned (incident {found[0].id})"
+    assert len(titles) == 2
