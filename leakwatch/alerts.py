@@ -145,14 +145,27 @@ def check_url(url: str) -> str | None:
     return None
 
 
+_GENERIC = ("json", "jsons", "xml", "xmls", "form", "forms")
+_WORD = re.compile(r"^[a-z][a-z-]{0,15}$")
+
+
 def mask_url(url: str) -> str:
-    """The URL with tokens and passwords masked (apprise's privacy view), without the query."""
+    """The URL with tokens and passwords masked (apprise's privacy view), without the query. Generic
+    webhooks (json://, xml://, form://) often carry a token in their path: path segments that are
+    not plain lower-case words are masked too."""
     plugin = _plugin(url)
     if plugin is not None:
         try:
-            return str(plugin.url(privacy=True)).split("?", 1)[0]
-        except Exception:  # noqa: S110  (fall through to the generic mask)
-            pass
+            masked = str(plugin.url(privacy=True)).split("?", 1)[0]
+        except Exception:
+            masked = ""
+        if masked:
+            scheme, _, rest = masked.partition("://")
+            if scheme in _GENERIC and "/" in rest:
+                host, _, path = rest.partition("/")
+                path = "/".join(p if not p or _WORD.match(p) else "****" for p in path.split("/"))
+                masked = f"{scheme}://{host}/{path}"
+            return masked
     scheme = url.split("://", 1)[0] if "://" in url else "?"
     return f"{scheme}://****"
 

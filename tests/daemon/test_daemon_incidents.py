@@ -167,6 +167,9 @@ def test_route_masking_and_apprise_failure_reasons() -> None:
         "mailtos://user:****@example.org/soc%40example.org"
     masked = alerts.mask_url("slack://T000AAAA/B000BBBB/XXXXYYYYZZZZ")
     assert "XXXXYYYYZZZZ" not in masked and masked.startswith("slack://")
+    assert alerts.mask_url("json://hooks.example/services/T0K3NSECRET") == "json://hooks.example/services/****"
+    assert alerts.scrub("error at json://hooks.example/services/T0K3NSECRET",
+                        "json://hooks.example/services/T0K3NSECRET") == "error at json://hooks.example/services/****"
     assert alerts.check_url("nosuchscheme://x") is not None
     assert alerts.check_url("json://127.0.0.1:1/") is None
     reason = alerts.send("json://user:hunter2hunter2@127.0.0.1:1/", "t", "b", timeout=2)
