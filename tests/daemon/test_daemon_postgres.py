@@ -1,0 +1,65 @@
+"""Incidents and the outbox on PostgreSQL (several daemons may share one database)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lw_channels import Receiver
+from synth import Person, leak_csv_semicolon, leak_json, to_csv
+
+from leakwatch import outbox
+from leakwatch.app import build
+from leakwatch.incidents import IncidentSink, list_incidents
+from leakwatch.models import Item
+from leakwatch.pipeline import scan_item
+from leakwatch.store import session
+
+psycopg = pytest.importorskip("psycopg")
+ADMIN_URL = os.environ.get("LEAKWATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SCHEMA = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {ADMIN_URL.split('@')[-1]}: {exc.__class__.__name__}")
+    name = f"leakwatch_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_incidents_and_outbox_on_postgresql(cli: Any, pg_url: str, crowd: list[Person], tmp_path: Path,
+                                            receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.env["LEAKWATCH_DATABASE_URL"] = pg_url
+    cli("init", check=0)
+    src = tmp_path / "patients.csv"
+    src.write_text(to_csv(crowd[:60]), encoding="utf-8")
+    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
+    monkeypatch.setenv("LEAKWATCH_HOME", str(cli.home))
+    svc = build(database_url=pg_url, alerts={"routes": [{"urls": [receiver.url]}], "retry_initial": 0.1})
+    for key, text in (("a", leak_csv_semicolon(crowd[:20])), ("b", leak_csv_semicolon(crowd[:20])),
+                      ("c", leak_json(crowd[2:20])), ("d", leak_csv_semicolon(crowd[40:45]))):
+        item = Item(source="pastes", key=key, content=text.encode(), url=f"https://paste.example/{key}")
+        with session(svc.engine) as s:
+            IncidentSink(svc).record(s, item, scan_item(svc, item))
+            s.commit()
+    with session(svc.engine) as s:
+        found = sorted((i.records, i.sightings, i.severity) for i in list_incidents(s))
+    assert found == [(5, 1, "medium"), (20, 3, "high")]
+    assert outbox.deliver_due(svc).sent == 2
+    assert outbox.deliver_due(svc).sent == 0
+    assert len(receiver.messages()) == 2
+    assert outbox.counts(svc) == {"pending": 0, "sent": 2, "failed": 0}
