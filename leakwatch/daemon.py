@@ -138,7 +138,8 @@ class Daemon:
         ok = not report.errors
         metrics.of(self.services).polled(spec.name, ok, time.time())
         metrics.of(self.services).health(spec.name, report.health != "failing")
-        log.event("run", level=logging.INFO if ok else logging.WARNING, source=spec.name,
+        level = logging.WARNING if not ok else logging.INFO if report.new else logging.DEBUG  # idle polls: quiet
+        log.event("run", level=level, source=spec.name,
                   seconds=round(time.time() - started, 2), listed=report.listed, new=report.new,
                   scanned=report.scanned, duplicates=report.skipped_duplicates, findings=report.findings,
                   health=report.health, errors=len(report.errors), error=report.errors[0] if report.errors else None,
@@ -238,7 +239,7 @@ class Daemon:
 
 def run(services: Services, *, once: bool = False) -> int:
     """Start the daemon (or run every source once) and return its exit status."""
-    log.setup()
+    log.setup(logging.getLevelNamesMapping()[services.settings.daemon.log_level.upper()])
     ensure_key(services)
     specs = enabled_specs(services)
     services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)

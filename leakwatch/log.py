@@ -39,6 +39,7 @@ class KeyValueFormatter(logging.Formatter):
 def setup(level: int = logging.INFO) -> None:
     """Send leakwatch's events to stdout, one line each; quiet libraries to warnings."""
     root = logging.getLogger(LOGGER)
+    root.setLevel(level)
     if any(getattr(h, "_leakwatch", False) for h in root.handlers):
         return
     handler = logging.StreamHandler(sys.stdout)
