@@ -351,6 +351,7 @@ class Noise:
 
         self.rng = rng
         self.people = people
+        self.drawn: list[Person] = []
         fr, en = Faker("fr_FR"), Faker("en_US")
         fr.seed_instance(rng.randrange(10**9))
         en.seed_instance(rng.randrange(10**9))
@@ -379,7 +380,9 @@ class Noise:
         return name, make()
 
     def stranger(self) -> Person:
-        return self.people.draw("S")
+        p = self.people.draw("S")
+        self.drawn.append(p)
+        return p
 
     def _numbers_fr(self) -> str:
         rng = self.rng
@@ -487,9 +490,10 @@ class Segment:
     text: str
 
 
-def build_text(planted: list[tuple[Person, Form]], people: People, target_bytes: int, seed: int) -> list[Segment]:
+def build_text(planted: list[tuple[Person, Form]], people: People, target_bytes: int, seed: int,
+               strangers: list[Person] | None = None) -> list[Segment]:
     """Blocks of noise and blocks of planted records (a few per block, among strangers written the same
-    way), shuffled together until ``target_bytes``."""
+    way), shuffled together until ``target_bytes``. Every stranger written is appended to ``strangers``."""
     rng = random.Random(seed)
     noise = Noise(rng, people)
     segments: list[Segment] = []
@@ -500,8 +504,8 @@ def build_text(planted: list[tuple[Person, Form]], people: People, target_bytes:
         form = FORMS_BY_NAME[name]
         for i in range(0, len(persons), 5):
             group = persons[i : i + 5]
-            strangers = [noise.stranger() for _ in range(rng.randint(15, 40))]
-            rows = group + strangers
+            others = [noise.stranger() for _ in range(rng.randint(15, 40))]
+            rows = group + others
             rng.shuffle(rows)
             segments.append(Segment(f"planted:{name}", form.wrap([form.line(p, rng) for p in rows], rng)))
     size = sum(len(s.text.encode()) for s in segments)
@@ -510,4 +514,6 @@ def build_text(planted: list[tuple[Person, Form]], people: People, target_bytes:
         segments.append(Segment(f"noise:{kind}", text))
         size += len(text.encode())
     rng.shuffle(segments)
+    if strangers is not None:
+        strangers.extend(noise.drawn)
     return segments
