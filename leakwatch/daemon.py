@@ -138,7 +138,8 @@ class Daemon:
         ok = not report.errors
         metrics.of(self.services).polled(spec.name, ok, time.time())
         metrics.of(self.services).health(spec.name, report.health != "failing")
-        level = logging.WARNING if not ok else logging.INFO if report.new else logging.DEBUG  # idle polls: quiet
+        idle = not report.new and self.scheduler is not None  # the daemon's idle polls are quiet; --once's not
+        level = logging.WARNING if not ok else logging.DEBUG if idle else logging.INFO
         log.event("run", level=level, source=spec.name,
                   seconds=round(time.time() - started, 2), listed=report.listed, new=report.new,
                   scanned=report.scanned, duplicates=report.skipped_duplicates, findings=report.findings,

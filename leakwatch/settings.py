@@ -62,7 +62,7 @@ class DaemonSettings(BaseModel):
     """Up to this many seconds added at random to each source's run time."""
     shutdown_timeout: float = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    """``debug`` also logs the polls that found nothing new."""
+    """``debug`` also logs the daemon's polls that found nothing new."""
     """On SIGTERM, seconds given to the item in hand before its transaction is rolled back."""
 
 
