@@ -108,3 +108,14 @@ def test_the_settings_snippet_of_docs_systemd_md_loads(tmp_path: Path, monkeypat
         settings = Settings(**tomllib.loads(snippet))
         assert settings.alerts.routes[0].min_severity == "medium"
         assert settings.daemon.shutdown_timeout == 5.0
+
+
+def test_a_source_written_without_enabled_is_flagged(cli: Any) -> None:
+    """An inline source without ``enabled = true`` stays off (sources are opt-in): doctor and the
+    daemon say so rather than silently watching something else."""
+    drop = cli.home / "elsewhere"
+    drop.mkdir(parents=True)
+    write_config(cli.home, f'[[sources]]\nname = "mine"\ndriver = "folder"\nparams = {{ path = "{drop}" }}\n')
+    res = cli("run", "--once", check=0)
+    assert "event=source_not_enabled source=mine" in res.stdout
+    assert "FAIL  source    mine: defined in config.toml but not enabled" in cli("doctor").stdout
