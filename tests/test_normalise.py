@@ -138,3 +138,23 @@ def test_the_fast_phone_path_agrees_with_phonenumbers_parser(digits: str, shape:
 
     normalise.phone.cache_clear()
     assert outcome(normalise.phone) == outcome(normalise.phone_parsed)
+
+
+def test_fingerprints_are_keyed_blake2b_as_documented() -> None:
+    """The stored forms are the ones fingerprints/README.md describes: a reader can check them."""
+    import hashlib
+
+    from leakwatch.fingerprints import Hasher
+    from leakwatch.keys import derive
+
+    master, salt = bytes(range(32)), bytes(16)
+    hasher = Hasher(master, "patients")
+    nir_key = derive(master, "patients", "nir")
+    assert hasher.global_fp("nir", "165037511212345") == int.from_bytes(
+        hashlib.blake2b(b"165037511212345", key=nir_key, digest_size=8).digest(), "little")
+    name_key = derive(master, "patients", "last_name")
+    assert hasher.scoped_qgrams("last_name", salt, "le goff") == b"".join(
+        hashlib.blake2b(salt + g.encode(), key=name_key, digest_size=4).digest()
+        for g in [" l", "le", "e ", " g", "go", "of", "ff", "f "])
+    # Another dataset, another key: the same value gives another fingerprint.
+    assert Hasher(master, "staff").global_fp("nir", "165037511212345") != hasher.global_fp("nir", "165037511212345")
