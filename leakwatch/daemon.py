@@ -69,24 +69,13 @@ def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
 
 # ---- sources --------------------------------------------------------------------------------------
 
-def not_enabled(services: Services) -> list[str]:
-    """Sources the operator wrote in config.toml (with a driver) but did not enable: likely a slip."""
-    on = set(services.settings.enabled_sources)
-    return [str(inline["name"]) for inline in services.settings.sources
-            if isinstance(inline.get("name"), str) and "driver" in inline and "enabled" not in inline
-            and inline["name"] not in on]
-
-
-def enabled_specs(services: Services, warn: bool = True) -> list[SourceSpec]:
+def enabled_specs(services: Services) -> list[SourceSpec]:
     """The enabled sources; with none, the drop folder ``$LEAKWATCH_HOME/drop`` (the shipped
     ``dropfolder`` definition), so that ``leakwatch run`` works on embedded defaults."""
     from leakwatch.sources.spec import load_specs, parse_spec
 
     specs = load_specs(services.settings)
     enabled = [s for s in specs.values() if s.enabled]
-    if warn:
-        for name in not_enabled(services):
-            log.warning("source_not_enabled", source=name, note="defined in config.toml without enabled = true")
     if enabled:
         return enabled
     shipped = specs.get("dropfolder")

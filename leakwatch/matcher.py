@@ -9,6 +9,7 @@ key, and names are compared only with the one or two records that share it.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import re
 from collections import defaultdict
@@ -18,7 +19,15 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel
 
 from leakwatch.detectors import Detector
-from leakwatch.fingerprints import BLOCK_KIND, DatasetIndex, Index, RecordInfo, block_keys, split_qgrams
+from leakwatch.fingerprints import (
+    BLOCK_KIND,
+    DatasetIndex,
+    Index,
+    RecordInfo,
+    block_keys,
+    gram_fp,
+    split_qgrams,
+)
 from leakwatch.models import Finding
 from leakwatch.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
 
@@ -28,6 +37,9 @@ MAX_SPAN_WORDS = 3
 MAX_BLOCK = 50
 """Name + date matching compares names only when a blocking key is shared by at most this many records."""
 NEAR_WORDS = 5
+NAME_DATE_OTHER = 0.65
+_ROW_BREAK = re.compile(r"\)\s*,\s*\(")
+"""Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
 
 @dataclass
@@ -149,6 +161,7 @@ class _DatasetScan:
         self.target = target
         self.words = words
         self._gram_cache: dict[tuple[int, str], dict[str, list[bytes]]] = {}
+        self._salted: dict[tuple[int, str], hashlib._Hash] = {}
 
     def run(self, candidates: dict[str, list[tuple[str, int, int]]],
             dates: list[tuple[str, int, int]]) -> list[Finding]:
@@ -223,20 +236,38 @@ class _DatasetScan:
         found: dict[int, RecordInfo] = {}
         for rec, lo, hi in candidates:
             info = infos.get(rec)
-            if info is not None and rec not in found and {"last_name", "first_name"} <= self._names_in_window(
-                    info, lo, hi):
+            if info is not None and rec not in found and self._names_and_date(info, lo, hi):
                 found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
 
+    def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
+        """With no identifier, the names must be nearly certain: one written exactly (after case and
+        accents), the other at least ``NAME_DATE_OTHER`` similar (one typo in a five-letter name)."""
+        words = [w for w, _ in self._words_in(lo, hi)]
+        scores = []
+        for kind in ("last_name", "first_name"):
+            target = info.scoped.get(kind)
+            if not target:
+                return False
+            scores.append(self._best_similarity(info, kind, words, split_qgrams(target), NAME_DATE_OTHER))
+        return max(scores) == 1.0 and min(scores) >= NAME_DATE_OTHER
+
     def _near(self, start: int, end: int) -> tuple[int, int]:
         """The few words each side of a date, within its line: where a leak writes the names."""
-        lo, hi = self._window(start, end)
+        lo, hi = self._row(*self._window(start, end), start, end)
         words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
         before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
         after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
         near_lo = before[0] if before else start
         near_hi = after[-1] if len(after) > NEAR_WORDS else hi
         return near_lo, near_hi
+
+    def _row(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+        """A window cut to the SQL row ``(...), (...)`` it lies in, if the line holds several."""
+        for m in _ROW_BREAK.finditer(self.text, lo, start):
+            lo = m.end()
+        m = _ROW_BREAK.search(self.text, end, hi)
+        return lo, (m.start() if m else hi)
 
     def _window(self, start: int, end: int) -> tuple[int, int]:
         """The hit's line, cut to +-proximity characters around it."""
@@ -280,32 +311,54 @@ class _DatasetScan:
         return matched
 
     def _name_matches(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
-        """Whether a run of 1 to 3 words is within ``name_threshold`` of the record's name, compared
-        as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its words' bigrams, so
-        each word is hashed once, and phrases sharing too few bigrams with the name are skipped."""
-        threshold = self.m.options.name_threshold
+        return self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0
+
+    def _best_similarity(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
+                         floor: float) -> float:
+        """The best similarity, at least ``floor`` (else 0), of a run of 1 to 3 words to the record's
+        name, compared as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its
+        words' bigrams, so each word is hashed once; phrases whose length alone, or whose shared
+        bigrams, cannot reach ``floor`` are skipped before any comparison."""
+        size = len(target)
         target_set = set(target)
-        seqs = [self._qgrams(info, kind, w) for w in words]
-        common = [sum(1 for g in seq if g in target_set) for seq in seqs]
+        best = 0.0
+        seqs: dict[int, list[bytes]] = {}
+        common: dict[int, int] = {}
         for i in range(len(words)):
-            seq: list[bytes] = []
-            shared = 0
+            length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
-                seq = seq + seqs[j]
-                shared += common[j]
-                # Indel similarity is 2*LCS/(|a|+|b|), and LCS is at most the shared bigrams.
-                if 2 * shared < threshold * (len(seq) + len(target)):
+                length += len(words[j]) + 1  # bigrams of the padded word
+                # Indel similarity is 2*LCS/(|a|+|b|): LCS is at most the shorter length...
+                if 2 * min(length, size) < floor * (length + size):
+                    if length > size:
+                        break
                     continue
-                if Indel.normalized_similarity(seq, target) >= threshold:
-                    return True
-        return False
+                for k in range(i, j + 1):
+                    if k not in seqs:
+                        seqs[k] = self._qgrams(info, kind, words[k])
+                        common[k] = sum(1 for g in seqs[k] if g in target_set)
+                # ... and at most the bigrams the two share.
+                if 2 * sum(common[k] for k in range(i, j + 1)) < floor * (length + size):
+                    continue
+                seq = [g for k in range(i, j + 1) for g in seqs[k]]
+                score = Indel.normalized_similarity(seq, target)
+                if score >= floor and score > best:
+                    best = score
+                    if best == 1.0:
+                        return best
+        return best
 
     def _qgrams(self, info: RecordInfo, kind: str, word: str) -> list[bytes]:
         """A word's keyed bigram sequence under this record's salt, hashed once per document."""
-        cache = self._gram_cache.setdefault((info.rec_no, kind), {})
+        key = (info.rec_no, kind)
+        cache = self._gram_cache.get(key)
+        if cache is None:
+            cache = self._gram_cache[key] = {}
+            self._salted[key] = self.ds.hasher.salted(kind, info.salt)
         seq = cache.get(word)
         if seq is None:
-            seq = cache[word] = [self.ds.hasher.scoped_qgram(kind, info.salt, g) for g in qgrams(word)]
+            state = self._salted[key]
+            seq = cache[word] = [gram_fp(state, g) for g in qgrams(word)]
         return seq
 
 

@@ -93,11 +93,11 @@ def make_engine(url: str) -> Engine:
 
         SQLModel.metadata.create_all(engine)
     except SQLAlchemyError as exc:
-        raise ConfigError(f"{_safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
+        raise ConfigError(f"{safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
     return engine
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without a password, for messages."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

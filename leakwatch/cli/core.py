@@ -44,7 +44,7 @@ def init() -> None:
     store.make_engine(svc.settings.db_url)
     out.print(f"home      {home}")
     out.print(f"key       {path} ({'created' if created else 'kept'})")
-    out.print(f"database  {store._safe_url(svc.settings.db_url)}")
+    out.print(f"database  {store.safe_url(svc.settings.db_url)}")
 
 
 def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:

@@ -206,7 +206,9 @@ def load_specs(settings: Settings) -> dict[str, SourceSpec]:
             merged.update(inline)
             specs[name] = parse_spec(merged, where)
         else:
-            specs[name] = parse_spec(inline, where)
+            # A source written out in config.toml is one the operator wants watched: on unless
+            # it says otherwise (shipped definitions stay off until named).
+            specs[name] = parse_spec({"enabled": True, **inline}, where)
     unknown = [n for n in settings.enabled_sources if n not in specs]
     if unknown:
         raise ConfigError(f"{config}: enabled_sources: no source named {unknown[0]!r}")

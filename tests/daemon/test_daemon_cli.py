@@ -110,12 +110,13 @@ def test_the_settings_snippet_of_docs_systemd_md_loads(tmp_path: Path, monkeypat
         assert settings.daemon.shutdown_timeout == 5.0
 
 
-def test_a_source_written_without_enabled_is_flagged(cli: Any) -> None:
-    """An inline source without ``enabled = true`` stays off (sources are opt-in): doctor and the
-    daemon say so rather than silently watching something else."""
+def test_a_source_written_in_config_is_watched_unless_it_says_enabled_false(cli: Any) -> None:
+    """As the issue's example writes it: a [[sources]] table with a driver and no ``enabled``."""
     drop = cli.home / "elsewhere"
     drop.mkdir(parents=True)
-    write_config(cli.home, f'[[sources]]\nname = "mine"\ndriver = "folder"\nparams = {{ path = "{drop}" }}\n')
+    write_config(cli.home, f'[[sources]]\nname = "mine"\ndriver = "folder"\npath = "{drop}"\ninterval = "30s"\n')
     res = cli("run", "--once", check=0)
-    assert "event=source_not_enabled source=mine" in res.stdout
-    assert "FAIL  source    mine: defined in config.toml but not enabled" in cli("doctor").stdout
+    assert "source=mine" in res.stdout and "source=dropfolder" not in res.stdout
+    write_config(cli.home, f'[[sources]]\nname = "mine"\ndriver = "folder"\npath = "{drop}"\nenabled = false\n')
+    res = cli("run", "--once", check=0)
+    assert "source=mine" not in res.stdout
