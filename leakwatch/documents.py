@@ -220,7 +220,10 @@ def _text_documents(fh: io.BufferedReader, target: str, title: str | None, limit
         text = pending + decoder.decode(raw, final=final)
         if first and final:
             if text:
-                yield Document(target, flatten(text), title)
+                flat, lossless = flatten(text)
+                yield Document(target, flat, title)
+                if not lossless:
+                    yield Document(target, text, title, records_only=True)
             return
         first = False
         cut = len(text) if final else text.rfind("\n") + 1
@@ -238,17 +241,18 @@ def _text_documents(fh: io.BufferedReader, target: str, title: str | None, limit
 _HTML_HINT = re.compile(r"<(?:!doctype html|html|body|table|div|p|tr)\b", re.IGNORECASE)
 
 
-def flatten(text: str) -> str:
-    """HTML and JSON to one line per row or object, so that a record's fields share a line."""
+def flatten(text: str) -> tuple[str, bool]:
+    """HTML and JSON to one line per row or object, so that a record's fields share a line.
+    Also says whether nothing can have been lost: JSON keeps every value, HTML parsing may not."""
     head = text[:4096].lstrip()
     if len(text) <= MAX_STRUCTURED:
         if head[:1] in "[{":
             flat = _flatten_json(text)
             if flat is not None:
-                return flat
+                return flat, True
         if _HTML_HINT.search(head):
-            return html_text(text)
-    return text
+            return html_text(text), False
+    return text, True
 
 
 def _flatten_json(text: str) -> str | None:

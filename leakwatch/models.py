@@ -50,6 +50,9 @@ class Document:
     target: str
     text: str
     title: str | None = None
+    records_only: bool = False
+    """The raw text beside an HTML page's visible text: parsing HTML can swallow what is not HTML
+    (code with ``<``, an unclosed comment), so records are matched in both; terms only once."""
 
 
 @dataclass(frozen=True)

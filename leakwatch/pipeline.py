@@ -91,7 +91,8 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             pending.extend(workers.submit(doc.text, doc.target))
             while len(pending) > 4 * workers.workers:  # bound the text held in flight
                 found.extend(pending.popleft().result())
-        found.extend(terms.scan(doc.text, doc.target))
+        if not doc.records_only:
+            found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
             titles.add(doc.title)
             found.extend(terms.scan(doc.title, item.target, where="title"))

@@ -351,3 +351,16 @@ def test_a_phone_number_read_inside_a_strangers_grouped_nir_is_not_a_hit(cli: Cl
     assert cli("scan", str(leak), "--json", check=0).stdout == ""
     leak.write_text(f"tel: {patient.phone}\n")           # the phone itself is still found
     assert cli("scan", str(leak), "--json", check=1).stdout
+
+
+def test_a_file_that_starts_as_html_loses_nothing_written_after_it(imported: Cli, crowd: list[Person],
+                                                                  tmp_path: Path) -> None:
+    """A paste that opens with an HTML table then carries code with '<' and a CSV dump: what HTML
+    parsing swallows is still scanned as text, and terms are not counted twice."""
+    html_rows, csv_rows = crowd[140:142], crowd[142:145]
+    code = "for (i = 0; i<n; i++) { total += a[i]; }  <!-- unterminated comment\n"
+    leak = tmp_path / "mixed.html"
+    leak.write_text(leak_html(html_rows) + "\n" + code + leak_csv_semicolon(csv_rows) + "<p>-- end of paste</p>\n")
+    docs = scan_json(imported, str(leak))
+    assert set(found(docs)) == {p.ipp for p in html_rows + csv_rows}
+    assert len(docs) == 1
