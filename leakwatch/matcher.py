@@ -242,15 +242,29 @@ class _DatasetScan:
 
     def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
         """With no identifier, the names must be nearly certain: one written exactly (after case and
-        accents), the other at least ``NAME_DATE_OTHER`` similar (one typo in a five-letter name)."""
+        accents), the other at least ``NAME_DATE_OTHER`` similar (one typo in a five-letter name).
+        The exact one is looked for first, hashing only phrases of the name's very length: most
+        candidates sharing a blocking key by chance are dismissed at that cost."""
         words = [w for w, _ in self._words_in(lo, hi)]
-        scores = []
-        for kind in ("last_name", "first_name"):
-            target = info.scoped.get(kind)
-            if not target:
-                return False
-            scores.append(self._best_similarity(info, kind, words, split_qgrams(target), NAME_DATE_OTHER))
-        return max(scores) == 1.0 and min(scores) >= NAME_DATE_OTHER
+        targets = {k: split_qgrams(info.scoped[k]) for k in ("last_name", "first_name") if info.scoped.get(k)}
+        if len(targets) < 2:
+            return False
+        for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
+            if self._exact_name(info, exact, words, targets[exact]):
+                return self._best_similarity(info, other, words, targets[other], NAME_DATE_OTHER) > 0
+        return False
+
+    def _exact_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+        for i in range(len(words)):
+            length = 0
+            for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
+                length += len(words[j]) + 1
+                if length > len(target):
+                    break
+                if length == len(target) and [g for k in range(i, j + 1)
+                                              for g in self._qgrams(info, kind, words[k])] == target:
+                    return True
+        return False
 
     def _near(self, start: int, end: int) -> tuple[int, int]:
         """The few words each side of a date, within its line: where a leak writes the names."""
