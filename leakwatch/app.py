@@ -41,11 +41,12 @@ class Services:
         self.close()
         return self.index
 
-    def close(self) -> None:
-        """Stop what runs beside this process (the scan workers), before exit."""
+    def close(self, wait: bool = True) -> None:
+        """Stop what runs beside this process (the scan workers), before exit. ``wait=False``
+        does not wait for a part being matched (the daemon's shutdown has its own deadline)."""
         pool = self.extras.pop("pool", None)
         if pool is not None and hasattr(pool, "close"):
-            pool.close()
+            pool.close(wait)
 
 
 def build(**overrides: object) -> Services:

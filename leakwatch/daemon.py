@@ -263,6 +263,7 @@ def run(services: Services, *, once: bool = False) -> int:
     finally:
         asyncio.set_event_loop(None)
         loop.close()  # does not wait for worker threads (asyncio.run would)
+        services.close(wait=False)
         m.close()
     _exit_past_busy_threads(rc, daemon.stop.is_set())
     return rc

@@ -57,8 +57,8 @@ class Pool:
     def submit(self, text: str, target: str) -> list[Future[list[Finding]]]:
         return [self._executor.submit(_scan, part, target) for part in split(text)]
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def workers_for(settings: Settings) -> int:
