@@ -181,8 +181,10 @@ def load_index(engine: Engine, master: bytes) -> Index:
         for kind, (hs, rs) in per_kind.items():
             hashes = np.frombuffer(b"".join(hs), dtype="<u8")
             recs = np.frombuffer(b"".join(rs), dtype="<u4")
-            order = np.argsort(hashes, kind="stable")
-            arrays[kind] = (hashes[order], recs[order])
+            if len(hashes) > 1 and not bool(np.all(hashes[:-1] <= hashes[1:])):
+                order = np.argsort(hashes, kind="stable")  # chunks are written sorted; be safe
+                hashes, recs = hashes[order], recs[order]
+            arrays[kind] = (hashes, recs)
         out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
                                 Hasher(master, row.name), arrays, engine))
     return Index(out)
