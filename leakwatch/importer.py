@@ -71,9 +71,10 @@ class RecordFingerprinter:
         self.columns: list[str] = [schema.ref, *(c for c in schema.fields if c != schema.ref)]
         pos = {c: i for i, c in enumerate(self.columns)}
         h = self.hasher
-        # Per schema field: its position in a tuple of ``columns``, name, kind, normaliser, and a
-        # cache of normal forms for the kinds whose values repeat (names, dates, postcodes, cities).
-        self._plan: list[tuple[int, str, str, Callable[[str], str], dict[str, str] | None]] = []
+        # Per schema field: its position in a tuple of ``columns``, name, what is done with its
+        # normal form (_GLOBAL, _DATE, _NAME, _EXACT), kind, normaliser, and a cache of normal forms
+        # for the kinds whose values repeat (names, dates, postcodes, cities).
+        self._plan: list[tuple[int, str, int, str, Callable[[str], str], dict[str, str] | None]] = []
         for column, kind in schema.fields.items():
             norm: Callable[[str], str]
             if kind == "phone":
@@ -81,8 +82,10 @@ class RecordFingerprinter:
                     return _phone(value, region)
             else:
                 norm = normalise.NORMALISERS[kind]
-            cache = {} if kind in _CACHED_KINDS else None
-            self._plan.append((pos[column], column, kind, norm, cache))
+            cache: dict[str, str] | None = {} if kind in _CACHED_KINDS else None
+            action = (_GLOBAL if kind in GLOBAL_KINDS else _DATE if kind == "date"
+                      else _NAME if kind in ("last_name", "first_name") else _EXACT)
+            self._plan.append((pos[column], column, action, kind, norm, cache))
         self._global = h._global
         self._exact = h._exact
         self._gram = h._gram
@@ -104,9 +107,9 @@ class RecordFingerprinter:
         scoped: dict[str, bytes] = {}
         names: dict[str, str] = {}
         birth: str | None = None
-        for i, column, kind, norm, cache in self._plan:
+        for i, column, action, kind, norm, cache in self._plan:
             raw = values[i]
-            if not raw or not raw.strip():
+            if not raw or raw.isspace():
                 continue
             value = cache.get(raw) if cache is not None else None
             if value is None:
@@ -118,21 +121,21 @@ class RecordFingerprinter:
                     if len(cache) >= self.CACHE_LIMIT:
                         cache.clear()
                     cache[raw] = value
-            if kind in GLOBAL_KINDS:
+            if action == _GLOBAL:
                 g = self._global[kind].copy()
                 g.update(value.encode())
                 global_fps.append((kind, g.digest()))
-            elif kind == "date":
-                if birth is None:
-                    birth = value
-                    scoped["date"] = self._scoped_exact("date", salt, value)
-            elif kind in ("last_name", "first_name"):
+            elif action == _NAME:
                 if kind in scoped:
                     continue  # a second column of the same kind: the first one is the record's name
                 scoped[kind] = self._scoped_qgrams(kind, salt, value)
                 names[kind] = value
                 if kind == "first_name":
                     scoped["first_initial"] = self._scoped_exact("first_initial", salt, value[0])
+            elif action == _DATE:
+                if birth is None:
+                    birth = value
+                    scoped["date"] = self._scoped_exact("date", salt, value)
             else:
                 scoped[kind] = self._scoped_exact(kind, salt, value)
         if birth and len(names) == 2:
@@ -179,6 +182,7 @@ class RecordFingerprinter:
         return b"".join(out)
 
 
+_GLOBAL, _DATE, _NAME, _EXACT = range(4)
 _CACHED_KINDS = frozenset({"last_name", "first_name", "date", "postcode", "city"})
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import phonenumberutil as _util
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
@@ -76,8 +77,7 @@ def phone(value: str, region: str = "FR") -> str:
     plain = _plain_number(value, region)
     if plain is not None:
         cc, national = plain
-        if not phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=int(cc),
-                                                                     national_number=int(national))):
+        if not _is_valid(phonenumbers.PhoneNumber(country_code=int(cc), national_number=int(national))):
             raise InvalidValue("phone: not a valid number")
         return f"+{cc}{national}"
     return phone_parsed(value, region)
@@ -102,6 +102,27 @@ def _plain_number(value: str, region: str) -> tuple[str, str] | None:
     if cc and expected and len(digits) == expected and digits[0] == "0" and digits[1] != "0":
         return cc, digits[1:]
     return None
+
+
+def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    """``phonenumbers.is_valid_number``, trying the fixed-line and mobile patterns first.
+
+    phonenumbers finds a number valid when it matches its region's general pattern and the pattern
+    of some number type, which it tries in order: premium rate, toll free, ... and fixed line and
+    mobile last. Most numbers are fixed line or mobile, so when the calling code has one region and
+    either pattern matches, the answer is the same yes without the eight other patterns; any other
+    number gets phonenumbers' own answer.
+    """
+    regions = _util.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code)
+    if regions is not None and len(regions) == 1:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+        if meta is not None and number.country_code == meta.country_code:
+            nsn = phonenumbers.national_significant_number(number)
+            if _util._is_number_matching_desc(nsn, meta.general_desc) and (
+                    _util._is_number_matching_desc(nsn, meta.fixed_line)
+                    or _util._is_number_matching_desc(nsn, meta.mobile)):
+                return True
+    return bool(phonenumbers.is_valid_number(number))
 
 
 def phone_parsed(value: str, region: str = "FR") -> str:
