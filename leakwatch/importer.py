@@ -421,17 +421,17 @@ class DatasetWriter:
                 for n, ref, salt, blob in zip(range(first, self.count), refs, salts, scoped, strict=True)])
 
     def finish(self, skipped: int = 0) -> None:
-        for kind, parts in self._hashes.items():
-            h = np.concatenate(parts)
-            r = np.concatenate(self._recs[kind])
+        for kind in list(self._hashes):  # one kind at a time, each kind's parts freed once joined
+            h = np.concatenate(self._hashes.pop(kind))
+            r = np.concatenate(self._recs.pop(kind))
             order = np.argsort(h, kind="stable")
             h, r = h[order], r[order]
+            del order
             rows = [{"dataset_id": self.dataset_id, "kind": kind, "chunk_no": i // CHUNK_ENTRIES,
                      "hashes": h[i : i + CHUNK_ENTRIES].tobytes(), "rec_nos": r[i : i + CHUNK_ENTRIES].tobytes()}
                     for i in range(0, len(h), CHUNK_ENTRIES)]
             self.conn.execute(insert(FingerprintChunk.__table__), rows)  # type: ignore[attr-defined]
-        self._hashes.clear()
-        self._recs.clear()
+            del h, r, rows
         table = DatasetRow.__table__  # type: ignore[attr-defined]
         self.conn.execute(table.update().where(table.c.id == self.dataset_id).values(
             record_count=self.count, skipped_rows=skipped))
