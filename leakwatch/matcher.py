@@ -37,7 +37,6 @@ MAX_SPAN_WORDS = 3
 MAX_BLOCK = 50
 """Name + date matching compares names only when a blocking key is shared by at most this many records."""
 NEAR_WORDS = 5
-NAME_DATE_OTHER = 0.65
 _ROW_BREAK = re.compile(r"\)\s*,\s*\(")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
@@ -242,7 +241,7 @@ class _DatasetScan:
 
     def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
         """With no identifier, the names must be nearly certain: one written exactly (after case and
-        accents), the other at least ``NAME_DATE_OTHER`` similar (one typo in a five-letter name).
+        accents), the other exactly, with one letter replaced, or within ``name_threshold``.
         The exact one is looked for first, hashing only phrases of the name's very length: most
         candidates sharing a blocking key by chance are dismissed at that cost."""
         words = [w for w, _ in self._words_in(lo, hi)]
@@ -250,19 +249,28 @@ class _DatasetScan:
         if len(targets) < 2:
             return False
         for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
-            if self._exact_name(info, exact, words, targets[exact]):
-                return self._best_similarity(info, other, words, targets[other], NAME_DATE_OTHER) > 0
+            if self._same_length_name(info, exact, words, targets[exact], typos=0):
+                return (self._same_length_name(info, other, words, targets[other], typos=1)
+                        or self._best_similarity(info, other, words, targets[other],
+                                                 self.m.options.name_threshold) > 0)
         return False
 
-    def _exact_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+    def _same_length_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
+                          typos: int) -> bool:
+        """A phrase of the name's length written exactly (``typos=0``) or with one letter replaced
+        (``typos=1``: the differing bigrams are the one or two that hold that letter). A short name
+        with one wrong letter falls under the similarity threshold; this accepts that typo only."""
         for i in range(len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
                 length += len(words[j]) + 1
                 if length > len(target):
                     break
-                if length == len(target) and [g for k in range(i, j + 1)
-                                              for g in self._qgrams(info, kind, words[k])] == target:
+                if length < len(target):
+                    continue
+                seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
+                wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
+                if not wrong or (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1):
                     return True
         return False
 

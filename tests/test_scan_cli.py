@@ -364,3 +364,23 @@ def test_a_file_that_starts_as_html_loses_nothing_written_after_it(imported: Cli
     docs = scan_json(imported, str(leak))
     assert set(found(docs)) == {p.ipp for p in html_rows + csv_rows}
     assert len(docs) == 1
+
+
+def test_name_and_birth_date_alone_tolerate_one_wrong_letter_not_two(imported: Cli, crowd: list[Person],
+                                                                   tmp_path: Path) -> None:
+    from synth import fr_date, strip_accents
+
+    short = [p for p in crowd if len(strip_accents(p.last_name)) == 5 and " " not in p.last_name][:2]
+    assert len(short) == 2
+    one, two = short
+
+    def swap(name: str, *at: int) -> str:
+        chars = list(strip_accents(name).upper())
+        for i in at:
+            chars[i] = "Q" if chars[i] != "Q" else "W"
+        return "".join(chars)
+
+    leak = tmp_path / "names.txt"
+    leak.write_text(f"{swap(one.last_name, 2)} {one.first_name} {fr_date(one.birth)}\n"
+                    f"{swap(two.last_name, 1, 3)} {two.first_name} {fr_date(two.birth)}\n")
+    assert set(found(scan_json(imported, str(leak)))) == {one.ipp}
