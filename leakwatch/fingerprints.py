@@ -134,8 +134,13 @@ class DatasetIndex:
             return [empty] * len(fps)
         hashes, recs = arrays
         query = np.fromiter(fps, dtype=np.uint64, count=len(fps))
-        left = np.searchsorted(hashes, query, side="left")
-        right = np.searchsorted(hashes, query, side="right")
+        # Sorted queries walk a large array in order: far fewer cache misses at millions of entries.
+        order = np.argsort(query, kind="stable")
+        ordered = query[order]
+        left = np.empty(len(query), dtype=np.int64)
+        right = np.empty(len(query), dtype=np.int64)
+        left[order] = np.searchsorted(hashes, ordered, side="left")
+        right[order] = np.searchsorted(hashes, ordered, side="right")
         return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
 
     def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
