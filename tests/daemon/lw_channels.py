@@ -33,7 +33,30 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, every: float =
         time.sleep(every)
 
 
-class Receiver:
+class _QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 that tests start, stop and start again on one port."""
+
+    port: int
+    _server: ThreadingHTTPServer | None = None
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class Receiver(_LoopbackServer):
     """A webhook receiver recording POST bodies. ``stop()`` closes the port (connections refused)
     and ``start()`` reopens the same one; ``status`` other than 200 makes it answer errors."""
 
@@ -54,7 +77,7 @@ class Receiver:
     def start(self) -> None:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.hang:
@@ -73,18 +96,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._serve(Handler)
 
     def messages(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -116,7 +128,7 @@ def write_config(home: Path, text: str) -> None:
     (home / "config.toml").write_text(text, encoding="utf-8")
 
 
-class Listing:
+class Listing(_LoopbackServer):
     """A leak index on 127.0.0.1 for the ``json_api`` driver: ``/list.json`` lists the entries
     (title, date, url), each served as a file at its own path."""
 
@@ -137,7 +149,7 @@ class Listing:
     def start(self) -> None:
         listing = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 body = json.dumps(listing.entries).encode() if self.path == "/list.json" \
                     else listing.files.get(self.path)
@@ -153,15 +165,4 @@ class Listing:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._serve(Handler)
