@@ -61,9 +61,6 @@ class Hasher:
         h.update(salt)
         return h
 
-    def scoped_qgram(self, kind: str, salt: bytes, gram: str) -> bytes:
-        return gram_fp(self.salted(kind, salt), gram)
-
     def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
         state = self.salted(kind, salt)
         return b"".join(gram_fp(state, g) for g in qgrams(normal_name))

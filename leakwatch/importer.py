@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from leakwatch import normalise
+from leakwatch import normalise, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
 from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, Hasher, block_keys, encode_scoped
@@ -371,11 +371,7 @@ class DatasetWriter:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
         old = self.conn.execute(select(table.c.id).where(table.c.name == self.name)).scalar()
         if old is not None:
-            self.conn.execute(delete(FingerprintChunk.__table__).where(  # type: ignore[attr-defined]
-                FingerprintChunk.__table__.c.dataset_id == old))  # type: ignore[attr-defined]
-            self.conn.execute(delete(RecordRow.__table__).where(  # type: ignore[attr-defined]
-                RecordRow.__table__.c.dataset_id == old))  # type: ignore[attr-defined]
-            self.conn.execute(delete(table).where(table.c.id == old))
+            store.delete_dataset_rows(self.conn, old)
         self.dataset_id = self.conn.execute(insert(table).values(
             name=self.name, purpose=self.purpose, label=self.label, ref_field=self.ref_field,
             kinds=",".join(self.schema_kinds), record_count=0, skipped_rows=0, imported_at=utcnow(),

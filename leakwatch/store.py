@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Column, LargeBinary, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
@@ -124,19 +124,21 @@ def dataset_by_name(engine: Engine, name: str) -> DatasetRow | None:
         return s.exec(select(DatasetRow).where(DatasetRow.name == name)).first()
 
 
-def delete_dataset_rows(s: Session, dataset_id: int) -> None:
-    s.exec(delete(FingerprintChunk).where(FingerprintChunk.dataset_id == dataset_id))  # type: ignore[call-overload]
-    s.exec(delete(RecordRow).where(RecordRow.dataset_id == dataset_id))  # type: ignore[call-overload]
+def delete_dataset_rows(conn: Connection | Session, dataset_id: int) -> None:
+    """A dataset's fingerprints, records and row, inside the caller's transaction."""
+    chunk, record, dataset = FingerprintChunk.__table__, RecordRow.__table__, DatasetRow.__table__  # type: ignore[attr-defined]
+    conn.execute(delete(chunk).where(chunk.c.dataset_id == dataset_id))
+    conn.execute(delete(record).where(record.c.dataset_id == dataset_id))
+    conn.execute(delete(dataset).where(dataset.c.id == dataset_id))
 
 
 def delete_dataset(engine: Engine, name: str) -> bool:
-    with session(engine) as s:
-        row = s.exec(select(DatasetRow).where(DatasetRow.name == name)).first()
-        if row is None or row.id is None:
+    with engine.begin() as conn:
+        table = DatasetRow.__table__  # type: ignore[attr-defined]
+        dataset_id = conn.execute(select(table.c.id).where(table.c.name == name)).scalar()
+        if dataset_id is None:
             return False
-        delete_dataset_rows(s, row.id)
-        s.delete(row)
-        s.commit()
+        delete_dataset_rows(conn, dataset_id)
         return True
 
 

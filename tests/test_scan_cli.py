@@ -384,3 +384,13 @@ def test_name_and_birth_date_alone_tolerate_one_wrong_letter_not_two(imported: C
     leak.write_text(f"{swap(one.last_name, 2)} {one.first_name} {fr_date(one.birth)}\n"
                     f"{swap(two.last_name, 1, 3)} {two.first_name} {fr_date(two.birth)}\n")
     assert set(found(scan_json(imported, str(leak)))) == {one.ipp}
+
+
+def test_delete_removes_a_dataset_and_its_fingerprints(imported: Cli, crowd: list[Person], tmp_path: Path) -> None:
+    leak = tmp_path / "leak.csv"
+    leak.write_text(leak_csv_semicolon(crowd[:2]))
+    imported("scan", str(leak), check=1)
+    imported("fingerprints", "delete", "patients", check=0)
+    assert imported("fingerprints", "list", "--json", check=0).stdout == ""
+    assert imported("scan", str(leak), "--json", check=0).stdout == ""
+    assert "no dataset named 'patients'" in imported("fingerprints", "delete", "patients", check=2).stderr
