@@ -34,13 +34,6 @@ class Services:
     def index(self) -> Index:
         return load_index(self.engine, self.master_key)
 
-    def reload_index(self) -> Index:
-        """Load the fingerprints again (after an import); workers holding the old ones are stopped."""
-        self.__dict__.pop("index", None)
-        self.extras.pop("matcher", None)
-        self.close()
-        return self.index
-
     def close(self, wait: bool = True) -> None:
         """Stop what runs beside this process (the scan workers), before exit. ``wait=False``
         does not wait for a part being matched (the daemon's shutdown has its own deadline)."""
