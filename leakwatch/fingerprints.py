@@ -4,7 +4,9 @@ Three forms (see fingerprints/README.md for the threat model):
 - global identifier fingerprints: ``MAC(subkey(dataset, kind), value)``, 8 bytes, looked up globally;
 - the date blocking key: the same form for ``date``, the only low-entropy global index;
 - record-scoped fingerprints: ``MAC(subkey(dataset, kind), salt + value)`` for names (as q-gram
-  sequences), first initial, postcode and city, compared only against one known record.
+  sequences), first initial, postcode and city, compared only against one known record;
+- the known names: the set of every last name and every first name the dataset holds, in the global
+  form, deduplicated and linked to no record.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 GLOBAL_KINDS = IDENTIFIER_KINDS
 BLOCK_KIND = "date_names"
 """Blocking key for name + birth date matching: the date and the first two letters of each name."""
+KNOWN_NAME_KINDS = {"last_name": "known_last_name", "first_name": "known_first_name"}
+"""Per name kind, the kind of the dataset's set of known names. With no identifier, a near spelling
+of a record's name that is itself a name the dataset holds is taken for another person's name (Julien
+for Julie, Dias for Diaz), not for a typo."""
 SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city", "date")
 _SCOPED_CODE = {k: i for i, k in enumerate(SCOPED_KINDS)}
 QGRAM_BYTES = 4
@@ -39,7 +45,7 @@ class Hasher:
 
     def __init__(self, master: bytes, dataset: str) -> None:
         self.dataset = dataset
-        kinds = (*GLOBAL_KINDS, BLOCK_KIND, *SCOPED_KINDS)
+        kinds = (*GLOBAL_KINDS, BLOCK_KIND, *KNOWN_NAME_KINDS.values(), *SCOPED_KINDS)
         keys = {k: derive(master, dataset, k) for k in kinds}
         self._global = {k: hashlib.blake2b(key=keys[k], digest_size=8) for k in kinds}
         self._exact = {k: hashlib.blake2b(key=keys[k], digest_size=EXACT_BYTES) for k in kinds}
@@ -139,6 +145,16 @@ class DatasetIndex:
         left[order] = np.searchsorted(hashes, ordered, side="left")
         right[order] = np.searchsorted(hashes, ordered, side="right")
         return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
+
+    def knows_name(self, kind: str, normal_name: str) -> bool:
+        """Whether some record of this dataset has this normal ``last_name`` or ``first_name``."""
+        arrays = self.arrays.get(KNOWN_NAME_KINDS[kind])
+        if arrays is None:
+            return False
+        hashes = arrays[0]
+        fp = np.uint64(self.hasher.global_fp(KNOWN_NAME_KINDS[kind], normal_name))
+        i = int(np.searchsorted(hashes, fp))
+        return i < len(hashes) and hashes[i] == fp
 
     def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
         """Records by number, fetched from the database once and cached for the process."""

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from leakwatch import normalise, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
-from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, Hasher, block_keys, encode_scoped
+from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher, block_keys, encode_scoped
 from leakwatch.normalise import InvalidValue, qgrams
 from leakwatch.schema import Schema
 from leakwatch.store import DatasetRow, FingerprintChunk, RecordRow, utcnow
@@ -90,6 +90,7 @@ class RecordFingerprinter:
         self._exact = h._exact
         self._gram = h._gram
         self._headers: dict[tuple[str, int], bytes] = {}
+        self._known: dict[str, dict[str, bytes]] = {kind: {} for kind in KNOWN_NAME_KINDS}
 
     def fingerprint(self, line: int, row: dict[str, str]) -> Fingerprinted:
         values = tuple("" if (v := row.get(c)) is None else str(v) for c in self.columns)
@@ -146,6 +147,8 @@ class RecordFingerprinter:
                 global_fps.append((BLOCK_KIND, g.digest()))
         if not global_fps:
             raise RowError(line, "no identifier, and not last name + first name + date, in this row")
+        for kind, value in names.items():
+            global_fps.append(self._known_name(kind, value))
         # The same bytes as encode_scoped(scoped), with the per-kind headers packed once.
         headers = self._headers
         parts = []
@@ -156,6 +159,19 @@ class RecordFingerprinter:
             parts.append(header)
             parts.append(blob)
         return ref, salt, b"".join(parts), global_fps
+
+    def _known_name(self, kind: str, normal_name: str) -> tuple[str, bytes]:
+        """The known-name fingerprint of a normal name (names repeat: cached)."""
+        known = KNOWN_NAME_KINDS[kind]
+        cache = self._known[kind]
+        digest = cache.get(normal_name)
+        if digest is None:
+            if len(cache) >= self.CACHE_LIMIT:
+                cache.clear()
+            g = self._global[known].copy()
+            g.update(normal_name.encode())
+            digest = cache[normal_name] = g.digest()
+        return known, digest
 
     def _scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
         h = self._exact[kind].copy()
@@ -183,6 +199,7 @@ class RecordFingerprinter:
 
 
 _GLOBAL, _DATE, _NAME, _EXACT = range(4)
+_KNOWN_NAMES = frozenset(KNOWN_NAME_KINDS.values())
 _CACHED_KINDS = frozenset({"last_name", "first_name", "date", "postcode", "city"})
 
 
@@ -420,9 +437,13 @@ class DatasetWriter:
         for kind in list(self._hashes):  # one kind at a time, each kind's parts freed once joined
             h = np.concatenate(self._hashes.pop(kind))
             r = np.concatenate(self._recs.pop(kind))
-            order = np.argsort(h, kind="stable")
-            h, r = h[order], r[order]
-            del order
+            if kind in _KNOWN_NAMES:
+                h = np.unique(h)  # a set of names: no count, no record
+                r = np.zeros(len(h), dtype="<u4")
+            else:
+                order = np.argsort(h, kind="stable")
+                h, r = h[order], r[order]
+                del order
             rows = [{"dataset_id": self.dataset_id, "kind": kind, "chunk_no": i // CHUNK_ENTRIES,
                      "hashes": h[i : i + CHUNK_ENTRIES].tobytes(), "rec_nos": r[i : i + CHUNK_ENTRIES].tobytes()}
                     for i in range(0, len(h), CHUNK_ENTRIES)]

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel
@@ -250,16 +250,27 @@ class _DatasetScan:
             return False
         for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
             if self._same_length_name(info, exact, words, targets[exact], typos=0):
-                return (self._same_length_name(info, other, words, targets[other], typos=1)
-                        or self._best_similarity(info, other, words, targets[other],
-                                                 self.m.options.name_threshold) > 0)
+                return self._near_name(info, other, words, targets[other])
         return False
 
+    def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+        """The record's name written exactly, or a near spelling that is no name the dataset knows:
+        "Julien" near the record's "Julie" is another person's first name, not a typo."""
+        if self._same_length_name(info, kind, words, target, typos=0):
+            return True
+
+        def known(phrase: str) -> bool:
+            return self.ds.knows_name(kind, phrase)
+
+        return (self._same_length_name(info, kind, words, target, typos=1, skip=known)
+                or self._best_similarity(info, kind, words, target, self.m.options.name_threshold, skip=known) > 0)
+
     def _same_length_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
-                          typos: int) -> bool:
+                          typos: int, skip: Callable[[str], bool] | None = None) -> bool:
         """A phrase of the name's length written exactly (``typos=0``) or with one letter replaced
         (``typos=1``: the differing bigrams are the one or two that hold that letter). A short name
-        with one wrong letter falls under the similarity threshold; this accepts that typo only."""
+        with one wrong letter falls under the similarity threshold; this accepts that typo only.
+        A near phrase for which ``skip`` is true does not count."""
         for i in range(len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
@@ -270,7 +281,10 @@ class _DatasetScan:
                     continue
                 seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
                 wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
-                if not wrong or (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1):
+                if not wrong:
+                    return True
+                if (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1
+                        and not (skip and skip(" ".join(words[i : j + 1])))):
                     return True
         return False
 
@@ -336,11 +350,12 @@ class _DatasetScan:
         return self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0
 
     def _best_similarity(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
-                         floor: float) -> float:
+                         floor: float, skip: Callable[[str], bool] | None = None) -> float:
         """The best similarity, at least ``floor`` (else 0), of a run of 1 to 3 words to the record's
         name, compared as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its
         words' bigrams, so each word is hashed once; phrases whose length alone, or whose shared
-        bigrams, cannot reach ``floor`` are skipped before any comparison."""
+        bigrams, cannot reach ``floor`` are skipped before any comparison, and so are inexact
+        phrases for which ``skip`` is true."""
         size = len(target)
         target_set = set(target)
         best = 0.0
@@ -364,6 +379,8 @@ class _DatasetScan:
                     continue
                 seq = [g for k in range(i, j + 1) for g in seqs[k]]
                 score = Indel.normalized_similarity(seq, target)
+                if score < 1.0 and skip and score >= floor and skip(" ".join(words[i : j + 1])):
+                    continue
                 if score >= floor and score > best:
                     best = score
                     if best == 1.0:

@@ -394,3 +394,35 @@ def test_delete_removes_a_dataset_and_its_fingerprints(imported: Cli, crowd: lis
     assert imported("fingerprints", "list", "--json", check=0).stdout == ""
     assert imported("scan", str(leak), "--json", check=0).stdout == ""
     assert "no dataset named 'patients'" in imported("fingerprints", "delete", "patients", check=2).stderr
+
+
+def test_a_near_name_that_another_record_bears_is_another_person(cli: Cli, crowd: list[Person],
+                                                                tmp_path: Path) -> None:
+    """With no identifier, "Julien" born on Julie Vallet's birthday is not Julie: Julien is a first
+    name the dataset holds, so it is another person's name, not a typo. Near spellings that are
+    nobody's name in the dataset still match."""
+    from dataclasses import replace
+
+    from synth import fr_date
+
+    julie = replace(crowd[0], last_name="Vallet", first_name="Julie")
+    julien = replace(crowd[1], first_name="Julien")  # another patient: "Julien" is a known first name
+    diaz = replace(crowd[2], last_name="Diaz", first_name="Aurélie")
+    dias = replace(crowd[3], last_name="Dias")
+    marcelle = replace(crowd[4], last_name="Labbé", first_name="Marcelle")
+    records = [julie, julien, diaz, dias, marcelle] + [p for p in crowd[5:80]
+                                                       if p.first_name not in ("Marcel", "Julien")]
+    cli("init", check=0)
+    csv_path = tmp_path / "patients.csv"
+    csv_path.write_text(to_csv(records), encoding="utf-8")
+    cli("fingerprints", "import", str(csv_path), "--schema", str(SCHEMA), check=0)
+
+    strangers = tmp_path / "strangers.txt"
+    strangers.write_text(f"VALLET Julien {fr_date(julie.birth)}\n"        # another known first name
+                         f"DIAS Aurélie {fr_date(diaz.birth)}\n")         # another known last name
+    assert cli("scan", str(strangers), "--json", check=0).stdout == ""
+
+    typos = tmp_path / "typos.txt"
+    typos.write_text(f"VALLET Juxie {fr_date(julie.birth)}\n"          # a letter replaced
+                     f"LABBE Marcel {fr_date(marcelle.birth)}\n")     # nobody here is called Marcel
+    assert set(found(scan_json(cli, str(typos)))) == {julie.ipp, marcelle.ipp}
