@@ -2,8 +2,10 @@
 
 Everything is drawn from one seeded ``random.Random``: the same arguments give the same files.
 Records and strangers are drawn from one generator whose NIRs, phones and e-mails never repeat, so a
-stranger can only collide with a record through names and a birth date (a genuine homonym), never
-through an identifier.
+stranger can only collide with a record through names and a birth date, never through an identifier.
+A stranger who would bear a record's very names and birth date (an exact homonym, which no matcher
+holding names and dates can tell from the record: it *is* that record's name + date exposure) gets
+other names, and the redraws are counted.
 """
 
 from __future__ import annotations
@@ -113,6 +115,15 @@ def _local(s: str) -> str:
     return ascii_fold(s).lower().replace(" ", "-").replace("'", "")
 
 
+def identity(birth: dt.date, last: str, first: str) -> int:
+    """A hash of names (as the scanner compares them: case, accents and hyphens aside) and birth date."""
+    return hash((birth.toordinal(), _fold_name(last), _fold_name(first)))
+
+
+def _fold_name(s: str) -> str:
+    return " ".join(ascii_fold(s).lower().replace("-", " ").replace("'", " ").split())
+
+
 class People:
     """Draws people with identifiers unique across every person drawn (records and strangers)."""
 
@@ -121,7 +132,9 @@ class People:
         self.names = NamePool(random.Random(seed + 1))
         self._nirs: set[str] = set()
         self._phones: set[str] = set()
+        self._record_identities: set[int] = set()
         self.count = 0
+        self.homonyms_redrawn = 0
 
     def draw(self, prefix: str = "P") -> Person:
         rng = self.rng
@@ -145,6 +158,12 @@ class People:
                 break
         last = self.names.last(rng)
         first = self.names.first(rng)
+        if prefix == "P":
+            self._record_identities.add(identity(birth, last, first))
+        else:
+            while identity(birth, last, first) in self._record_identities:
+                self.homonyms_redrawn += 1
+                last, first = self.names.last(rng), self.names.first(rng)
         f, l_ = _local(first), _local(last)
         style = rng.randrange(4)
         local = (f"{f}.{l_}{n}", f"{f[0]}{l_}{n}", f"{l_}.{f}{n}", f"{f}{n}")[style]
