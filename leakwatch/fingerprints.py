@@ -28,8 +28,9 @@ BLOCK_KIND = "date_names"
 """Blocking key for name + birth date matching: the date and the first two letters of each name."""
 KNOWN_NAME_KINDS = {"last_name": "known_last_name", "first_name": "known_first_name"}
 """Per name kind, the kind of the dataset's set of known names. With no identifier, a near spelling
-of a record's name that is itself a name the dataset holds is taken for another person's name (Julien
-for Julie, Dias for Diaz), not for a typo."""
+of a record's name that is itself a name the dataset holds, first or last, is taken for another
+person's name (Julien for Julie, Dias for Diaz, the last name Gillet for the first name Gilles), not
+for a typo."""
 SCOPED_KINDS = ("last_name", "first_name", "first_initial", "postcode", "city", "date")
 _SCOPED_CODE = {k: i for i, k in enumerate(SCOPED_KINDS)}
 QGRAM_BYTES = 4
@@ -146,15 +147,19 @@ class DatasetIndex:
         right[order] = np.searchsorted(hashes, ordered, side="right")
         return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
 
-    def knows_name(self, kind: str, normal_name: str) -> bool:
-        """Whether some record of this dataset has this normal ``last_name`` or ``first_name``."""
-        arrays = self.arrays.get(KNOWN_NAME_KINDS[kind])
-        if arrays is None:
-            return False
-        hashes = arrays[0]
-        fp = np.uint64(self.hasher.global_fp(KNOWN_NAME_KINDS[kind], normal_name))
-        i = int(np.searchsorted(hashes, fp))
-        return i < len(hashes) and hashes[i] == fp
+    def knows_name(self, normal_name: str) -> bool:
+        """Whether some record of this dataset bears this normal name, as last or as first name
+        (names are matched in either order, so a first name near a last name is a name too)."""
+        for known in KNOWN_NAME_KINDS.values():
+            arrays = self.arrays.get(known)
+            if arrays is None:
+                continue
+            hashes = arrays[0]
+            fp = np.uint64(self.hasher.global_fp(known, normal_name))
+            i = int(np.searchsorted(hashes, fp))
+            if i < len(hashes) and hashes[i] == fp:
+                return True
+        return False
 
     def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
         """Records by number, fetched from the database once and cached for the process."""

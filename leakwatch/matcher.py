@@ -254,14 +254,12 @@ class _DatasetScan:
         return False
 
     def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
-        """The record's name written exactly, or a near spelling that is no name the dataset knows:
-        "Julien" near the record's "Julie" is another person's first name, not a typo."""
+        """The record's name written exactly, or a near spelling that is no name the dataset knows,
+        first or last: "Julien" near the record's "Julie" is another person's name, not a typo."""
         if self._same_length_name(info, kind, words, target, typos=0):
             return True
 
-        def known(phrase: str) -> bool:
-            return self.ds.knows_name(kind, phrase)
-
+        known = self.ds.knows_name
         return (self._same_length_name(info, kind, words, target, typos=1, skip=known)
                 or self._best_similarity(info, kind, words, target, self.m.options.name_threshold, skip=known) > 0)
 

@@ -410,8 +410,10 @@ def test_a_near_name_that_another_record_bears_is_another_person(cli: Cli, crowd
     diaz = replace(crowd[2], last_name="Diaz", first_name="Aurélie")
     dias = replace(crowd[3], last_name="Dias")
     marcelle = replace(crowd[4], last_name="Labbé", first_name="Marcelle")
-    records = [julie, julien, diaz, dias, marcelle] + [p for p in crowd[5:80]
-                                                       if p.first_name not in ("Marcel", "Julien")]
+    gilles = replace(crowd[5], last_name="Marie", first_name="Gilles")
+    gillet = replace(crowd[6], last_name="Gillet")  # a known last name, near the first name Gilles
+    records = [julie, julien, diaz, dias, marcelle, gilles, gillet] + [
+        p for p in crowd[7:80] if p.first_name not in ("Marcel", "Julien")]
     cli("init", check=0)
     csv_path = tmp_path / "patients.csv"
     csv_path.write_text(to_csv(records), encoding="utf-8")
@@ -419,7 +421,8 @@ def test_a_near_name_that_another_record_bears_is_another_person(cli: Cli, crowd
 
     strangers = tmp_path / "strangers.txt"
     strangers.write_text(f"VALLET Julien {fr_date(julie.birth)}\n"        # another known first name
-                         f"DIAS Aurélie {fr_date(diaz.birth)}\n")         # another known last name
+                         f"DIAS Aurélie {fr_date(diaz.birth)}\n"          # another known last name
+                         f"GILLET;MARIE;{fr_date(gilles.birth)}\n")       # names swapped, one known
     assert cli("scan", str(strangers), "--json", check=0).stdout == ""
 
     typos = tmp_path / "typos.txt"
