@@ -15,6 +15,7 @@ import hashlib
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -25,7 +26,7 @@ from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
 GLOBAL_KINDS = IDENTIFIER_KINDS
 BLOCK_KIND = "date_names"
-"""Blocking key for name + birth date matching: the date and the first two letters of each name."""
+"""Blocking key for name + birth date matching: the date and the first, or last, letters of each name."""
 KNOWN_NAME_KINDS = {"last_name": "known_last_name", "first_name": "known_first_name"}
 """Per name kind, the kind of the dataset's set of known names. With no identifier, a near spelling
 of a record's name that is itself a name the dataset holds, first or last, is taken for another
@@ -79,11 +80,24 @@ def gram_fp(salted: hashlib._Hash, gram: str) -> bytes:
     return h.digest()
 
 
+@lru_cache(maxsize=100_000)
+def name_affixes(normal_name: str) -> tuple[str, str]:
+    """The letters of a normal name that blocking keys use: its first three when its first word
+    has six or more letters (else two), and its last three when its last word has five or more
+    (else two). In a word of four letters or more the two never overlap, so one letter replaced
+    leaves one of them intact; three letters where the word allows keep strangers out of the block."""
+    first_word = normal_name.split(" ", 1)[0]
+    last_word = normal_name.rsplit(" ", 1)[-1]
+    return (normal_name[: 3 if len(first_word) >= 6 else 2],
+            normal_name[-3:] if len(last_word) >= 5 else normal_name[-2:])
+
+
 def block_keys(iso_date: str, last_name: str, first_name: str) -> tuple[str, str]:
-    """The name + date blocking values: the date with the first two letters of each normal name,
-    and with the last two. Selective enough that at 1.4 million records a probe almost never meets
-    a stranger; two keys so that one typo in a name still leaves one intact."""
-    return (f"{iso_date}|<{last_name[:2]}|{first_name[:2]}", f"{iso_date}|>{last_name[-2:]}|{first_name[-2:]}")
+    """The name + date blocking values: the date with the first letters of each normal name, and
+    with the last letters (``name_affixes``). Selective enough that at 1.4 million records a probe
+    seldom meets a stranger; two keys so that one typo in a name still leaves one intact."""
+    (last_head, last_tail), (first_head, first_tail) = name_affixes(last_name), name_affixes(first_name)
+    return f"{iso_date}|<{last_head}|{first_head}", f"{iso_date}|>{last_tail}|{first_tail}"
 
 
 def encode_scoped(parts: dict[str, bytes]) -> bytes:

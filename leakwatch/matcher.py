@@ -2,7 +2,7 @@
 
 Identifier candidates are hashed and looked up exactly; names and dates near each hit corroborate it
 (compared as record-scoped fingerprints, fuzzily for names). Last name + first name + birth date
-found together match without any identifier: the date and two letters of each name make a blocking
+found together match without any identifier: the date and a few letters of each name make a blocking
 key, and names are compared only with the one or two records that share it.
 """
 
@@ -214,7 +214,7 @@ class _DatasetScan:
                        confidence=confidence, label=self.ds.label)  # type: ignore[arg-type]
 
     def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int]) -> list[Finding]:
-        """Last name + first name + birth date with no identifier. The blocking key (the date and two
+        """Last name + first name + birth date with no identifier. The blocking key (the date and a few
         letters of each name) narrows 1.4 million records to about one; only those are compared."""
         ds = self.ds
         if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
