@@ -60,6 +60,10 @@ class Pool:
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
+    def retire(self) -> None:
+        """Take no new work; the workers exit once the parts already submitted are matched."""
+        self._executor.shutdown(wait=False, cancel_futures=False)
+
 
 def workers_for(settings: Settings) -> int:
     return settings.scan_workers or os.cpu_count() or 1

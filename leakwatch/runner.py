@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from leakwatch.app import Services
 from leakwatch.errors import LeakwatchError
+from leakwatch.log import event as log_event
 from leakwatch.models import Finding, Item, ItemRef, ScanResult
 from leakwatch.pipeline import scan_item, scan_stream
 from leakwatch.sources import DRIVERS, http
@@ -136,6 +137,8 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
     run = _Run(services, spec, sink, commit, state, report)
     ctx: SourceContext | None = None
     try:
+        if services.refresh():
+            log_event("reloaded", source=spec.name, why="datasets or watch terms changed in the database")
         params = spec.driver_params()
         driver: Driver = DRIVERS[spec.driver]()
         ctx = SourceContext(services, spec, http.client(services), dict(state.validators))

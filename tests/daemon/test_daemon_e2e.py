@@ -24,6 +24,7 @@ from lw_channels import Listing, Receiver, SmtpSink, free_port, wait_for, write_
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql
 
 LEAKWATCH = [sys.executable, "-m", "leakwatch"]
+SCHEMA_TEXT = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
 pytestmark = pytest.mark.slow
 
 
@@ -306,3 +307,47 @@ def test_sigterm_mid_scan_finishes_or_rolls_back_the_item(imported: Any, tmp_pat
         con.close()
     found = [(r, s) for _, r, s in db_incidents(cli.home)]
     assert (seen, found) == ((0, []) if rolled_back else (1, [(50, 1)]))
+
+
+def test_a_running_daemon_picks_up_new_fingerprints_and_terms(imported: Any, tmp_path: Path) -> None:
+    """An import and a watch term added while the daemon runs are used at the next poll, no restart."""
+    from synth import people, to_csv
+
+    cli = imported
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_config(cli.home, f"""
+[daemon]
+jitter = 0.0
+shutdown_timeout = 3.0
+
+[[sources]]
+name = "drop"
+driver = "folder"
+enabled = true
+interval = "1s"
+params = {{ path = "{drop}", min_age = 0 }}
+""")
+    daemon = Daemon(cli, tmp_path / "daemon.log")
+    try:
+        daemon.start()
+        # A first scan, so that the index and the terms are loaded before they change.
+        (drop / "hello.txt").write_text("Bonjour, rien à signaler.\n", encoding="utf-8")
+        wait_for(lambda: "scanned=1" in daemon.log(), 30)
+        newcomers = people(6, seed=77)
+        schema = tmp_path / "newcomers.toml"
+        schema.write_text(SCHEMA_TEXT.read_text(encoding="utf-8").replace('name = "patients"', 'name = "newcomers"'),
+                          encoding="utf-8")
+        csv_path = tmp_path / "newcomers.csv"
+        csv_path.write_text(to_csv(newcomers), encoding="utf-8")
+        cli("fingerprints", "import", str(csv_path), "--schema", str(schema), check=0)
+        cli("terms", "add", "Clinique des Lilas", "--kind", "org", check=0)
+        (drop / "dump.csv").write_text("Fuite Clinique des Lilas\n" + leak_csv_semicolon(newcomers), encoding="utf-8")
+        wait_for(lambda: db_incidents(cli.home), 60)
+        shown = json.loads(cli("incidents", "show", "1", "--json", check=0).stdout)
+        assert sorted(r["ref"] for r in shown["refs"]) == sorted(p.ipp for p in newcomers)
+        assert {r["dataset"] for r in shown["refs"]} == {"newcomers"}
+        assert shown["terms"] == ["Clinique des Lilas"]
+        assert "event=reloaded" in daemon.log()
+    finally:
+        daemon.stop()
