@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from leakwatch import keys, log
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
 _BATCH = 900
+_FOLD_LOCK = 0x6C6B7701
+"""PostgreSQL advisory lock key taken by every fold: daemons sharing a database fold one at a time."""
 
 
 class IncidentRow(SQLModel, table=True):
@@ -262,6 +264,11 @@ def fold(session: Session, settings: Settings, master: bytes, item: Item, result
     seen = seen_at or utcnow()
     ckey = content_key(master, item)
     keys_ = sorted(refs)
+    if session.get_bind().dialect.name == "postgresql":
+        # Held until the item's transaction ends: another daemon folding the same dump at the same
+        # instant waits, then finds this incident instead of making a second one. (On SQLite the
+        # runner's item transaction holds the one write lock from its first insert, before this.)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FOLD_LOCK})
     incident = _match(session, keys_, ckey, settings.severity.overlap)
     new = incident is None
     if incident is None:

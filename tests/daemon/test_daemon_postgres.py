@@ -42,3 +42,45 @@ def test_incidents_and_outbox_on_postgresql(cli: Any, pg_url: str, crowd: list[P
     assert outbox.deliver_due(svc).sent == 0
     assert len(receiver.messages()) == 2
     assert outbox.counts(svc) == {"pending": 0, "sent": 2, "failed": 0}
+
+
+@pytest.mark.postgres
+def test_daemons_sharing_postgresql_fold_one_dump_into_one_incident(cli: Any, pg_url: str, crowd: list[Person],
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same dump seen at the same instant by several daemons (here: connections committing at
+    once) makes one incident with one sighting each, not one incident each."""
+    import threading
+
+    cli.env["LEAKWATCH_DATABASE_URL"] = pg_url
+    cli("init", check=0)
+    src = tmp_path / "patients.csv"
+    src.write_text(to_csv(crowd[:30]), encoding="utf-8")
+    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
+    monkeypatch.setenv("LEAKWATCH_HOME", str(cli.home))
+    svc = build(database_url=pg_url)
+    text = leak_csv_semicolon(crowd[:30]).encode()
+    items = [Item(source=f"mirror{n}", key="dump", content=text, url=f"https://mirror{n}.example/dump")
+             for n in range(6)]
+    results = [scan_item(svc, item) for item in items]
+    start = threading.Barrier(len(items))
+    errors: list[BaseException] = []
+
+    def record(item: Item, result: Any) -> None:
+        try:
+            with session(svc.engine) as s:
+                start.wait(10)
+                IncidentSink(svc).record(s, item, result)
+                s.commit()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=pair) for pair in zip(items, results, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with session(svc.engine) as s:
+        found = [(i.records, i.sightings) for i in list_incidents(s)]
+    assert found == [(30, 6)]
