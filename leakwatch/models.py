@@ -68,7 +68,8 @@ class Finding:
     """One exposure found in one document. Never holds a matched value.
 
     ``record``: a record of a dataset (``ref``, matched ``fields``, ``confidence``).
-    ``term``: a watch term (``term``, ``term_kind``, ``score``, ``count``).
+    ``term``: a watch term (``term``, ``term_kind``, ``score``, ``count``; for look-alike domains,
+    ``hosts``: the look-alike host names seen, defanged: attacker infrastructure, not protected data).
     ``canary``: a canary record (``label``, ``ref``, ``fields``).
     """
 
@@ -83,6 +84,7 @@ class Finding:
     score: float | None = None
     count: int = 1
     label: str | None = None
+    hosts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -95,6 +97,8 @@ class Finding:
         if self.type == "term":
             out.update(term=self.term, kind=self.term_kind, score=round(self.score or 0.0, 1),
                        count=self.count)
+            if self.hosts:
+                out["hosts"] = list(self.hosts)
         return out
 
 

@@ -293,8 +293,9 @@ class TermMatcher:
             return []
         norm = fold(text)
         hits: dict[tuple[int, How], list[float]] = defaultdict(list)
+        lookalikes: dict[int, set[str]] = defaultdict(set)
         if self.domains:
-            self._hosts(norm, hits)
+            self._hosts(norm, hits, lookalikes)
         for i, pattern, bounds in self.exact:
             for m in pattern.finditer(norm):
                 parts = [len(p) for p in TOKEN.findall(m.group())]
@@ -306,13 +307,14 @@ class TermMatcher:
         self._truncated(norm, hits)
         return [
             Finding(type="term", target=target, term=self.terms[i].text, term_kind=self.terms[i].kind,
-                    score=round(max(scores), 1), count=len(scores), fields=(where, how))
+                    score=round(max(scores), 1), count=len(scores), fields=(where, how),
+                    hosts=_defanged(lookalikes[i]) if how == "lookalike" else ())
             for (i, how), scores in sorted(hits.items())
         ]
 
     # -- domains --
 
-    def _hosts(self, norm: str, hits: dict[tuple[int, How], list[float]]) -> None:
+    def _hosts(self, norm: str, hits: dict[tuple[int, How], list[float]], lookalikes: dict[int, set[str]]) -> None:
         for (at, host), n in Counter(_HOST.findall(norm)).items():
             for i, term in self.domains:
                 found = _domain_match(host, term.compact)
@@ -321,6 +323,8 @@ class TermMatcher:
                 how, score = found
                 if how == "mention" and at:
                     how = "email"
+                elif how == "lookalike":
+                    lookalikes[i].add(host)
                 hits[i, how].extend([score] * n)
 
     # -- names and keywords --
@@ -475,6 +479,15 @@ def exact_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 def _min_prefix(compact: str) -> int:
     """How much of a term a truncated title must show to name it: 60 %, and 5 characters."""
     return max(5, math.ceil(0.6 * len(compact)))
+
+
+MAX_HOSTS = 20
+"""Look-alike hosts named per finding; a document listing more says how many in ``count``."""
+
+
+def _defanged(hosts: set[str]) -> tuple[str, ...]:
+    """Host names as an analyst can paste them without making a link: ``aphp-login[.]com``."""
+    return tuple(h.replace(".", "[.]") for h in sorted(hosts)[:MAX_HOSTS])
 
 
 def _domain_match(host: str, watched: str) -> tuple[How, float] | None:

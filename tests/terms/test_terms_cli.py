@@ -74,6 +74,8 @@ def test_defanged_and_spaced_mentions_are_found(watching, tmp_path: Path) -> Non
     assert got[("aphp.fr", "email")]["count"] == 2
     assert got[("aphp.fr", "mention")]["count"] == 1
     assert got[("aphp.fr", "lookalike")]["kind"] == "domain"
+    assert got[("aphp.fr", "lookalike")]["hosts"] == ["aphp-connexion[.]com"]  # which look-alike, defanged
+    assert "hosts" not in got[("aphp.fr", "mention")]
     assert got[("srv-dpi-prod", "mention")]["kind"] == "keyword"
     for secret in ("jean.dupont", "marie.curie", "Winter2024", "azerty"):
         assert secret not in result.stdout and secret not in result.stderr
