@@ -6,10 +6,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import alerts, outbox
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
-from leakwatch.incidents import as_utc
-from leakwatch.store import utcnow
 
 app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", no_args_is_help=True)
 
@@ -20,6 +17,9 @@ def test(as_json: bool = JSON_OPTION) -> None:
     """Send a test message to every route URL now, and say which failed and why (URLs shown masked).
 
     Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
+    from leakwatch import alerts
+    from leakwatch.store import utcnow
+
     svc = services()
     urls = list(dict.fromkeys(url for route in svc.settings.alerts.routes for url in route.urls))
     if not urls:
@@ -50,6 +50,8 @@ def list_(
 ) -> None:
     """Alert deliveries, one per alert and route: pending (with the next attempt and last error),
     sent, or failed for good (route removed, URL invalid)."""
+    from leakwatch import outbox
+
     if status not in (None, *outbox.STATUSES):
         raise fail(f"--status: expected one of {', '.join(outbox.STATUSES)}, got {status!r}")
     rows = outbox.rows(services(), status, limit)
@@ -72,5 +74,7 @@ def list_(
 
 
 def _when(value: object) -> str:
+    from leakwatch.incidents import as_utc
+
     v = as_utc(value) if value is not None else None  # type: ignore[arg-type]
     return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""

@@ -10,9 +10,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import canary
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, services
-from leakwatch.schema import load_schema
+
+# leakwatch.canary.MAX_COUNT, copied so that building the CLI does not import leakwatch.canary
+# (sqlalchemy, numpy); keep the two equal.
+MAX_COUNT = 10_000
 
 app = typer.Typer(help="Canary records: plant them in an export; any sighting is a critical finding.",
                   no_args_is_help=True)
@@ -23,7 +25,7 @@ app = typer.Typer(help="Canary records: plant them in an export; any sighting is
 def create(
     label: str = typer.Option(..., "--label", "-l",
                               help="Names the channel the canaries go to (e.g. crm-export-2026-03)."),
-    count: int = typer.Option(5, "--count", "-n", help=f"How many records (1 to {canary.MAX_COUNT})."),
+    count: int = typer.Option(5, "--count", "-n", help=f"How many records (1 to {MAX_COUNT})."),
     schema_path: Path | None = typer.Option(None, "--schema", "-s",
                                             help="Dataset schema (TOML) the records must fit; default: patients."),
 ) -> None:
@@ -34,6 +36,9 @@ def create(
     now. E-mails use the canary_domain setting (a domain you control). Any later sighting, even of
     a single identifier, is a critical finding naming LABEL.
     """
+    from leakwatch import canary
+    from leakwatch.schema import load_schema
+
     schema = load_schema(schema_path) if schema_path is not None else canary.default_schema()
     svc = services()
     batch = canary.create(svc.engine, svc.master_key, schema, label, count, svc.settings.canary_domain,
@@ -50,6 +55,8 @@ def create(
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
     """Canary labels with their record counts and creation dates."""
+    from leakwatch import canary
+
     rows = canary.datasets(services().engine)
     if as_json:
         for r in rows:

@@ -7,14 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from leakwatch.app import Services, build
 from leakwatch.errors import LeakwatchError
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -26,6 +28,8 @@ JSON_OPTION = typer.Option(False, "--json", help="One JSON object per line, for 
 
 
 def services() -> Services:
+    from leakwatch.app import build
+
     return build()
 
 

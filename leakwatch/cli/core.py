@@ -7,17 +7,19 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import keys, store
-from leakwatch.app import Services
+from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
 from leakwatch.errors import InputError
 from leakwatch.models import Finding, Item, ScanResult
-from leakwatch.pipeline import scan_stream
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
 
 URL_PREFIXES = ("http://", "https://")
 
@@ -34,6 +36,8 @@ def init() -> None:
 
     The key file may be elsewhere (LEAKWATCH_KEY_FILE, or a systemd credential named
     leakwatch-key): keep it off the database's volume."""
+    from leakwatch import store
+
     svc = services()
     home = svc.settings.home
     home.mkdir(parents=True, exist_ok=True)
@@ -67,6 +71,8 @@ def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
 
 def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
+    from leakwatch.pipeline import scan_stream
+
     if target == "-":
         item = Item(source="cli", key="stdin", content=b"", name="stdin")
         return scan_stream(svc, item, sys.stdin.buffer, None)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from leakwatch import alerts, daemon, keys, store
+from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, one_line_errors, out, print_json, services
 from leakwatch.errors import LeakwatchError
 
@@ -31,6 +31,8 @@ def run(once: bool = typer.Option(False, "--once", help="Run every enabled sourc
     With no source enabled it watches the drop folder $LEAKWATCH_HOME/drop: put a file there and
     it is scanned. Logs go to stdout, one key=value line per event, never a leaked value. Under
     systemd it speaks sd_notify (Type=notify, WatchdogSec): see docs/systemd.md."""
+    from leakwatch import daemon
+
     raise typer.Exit(daemon.run(services(), once=once))
 
 
@@ -48,6 +50,8 @@ def _check(results: list[dict[str, object]], name: str, what: str, probe: Callab
 def doctor(as_json: bool = JSON_OPTION) -> None:
     """Check the key file and its permissions, the database, each enabled source and each alert
     route (apprise can parse it). One line per check; exit 1 if any fails."""
+    from leakwatch import alerts, daemon, store
+
     svc = services()
     settings = svc.settings
     results: list[dict[str, object]] = []

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from leakwatch import daemon
 from leakwatch.cli import incidents as incidents_cli
 from leakwatch.cli.common import err, one_line_errors, out, services
-from leakwatch.demo import DATASET, PATIENTS, prepare
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +24,9 @@ def demo(
     watch term, and three sample leaks in the drop folder, scanned and folded into incidents.
 
     Everything is synthetic and stays in --dir; delete it when done."""
+    from leakwatch import daemon
+    from leakwatch.demo import DATASET, PATIENTS, prepare
+
     os.environ["LEAKWATCH_HOME"] = str(directory.resolve())
     svc = services()
     plan = prepare(svc)

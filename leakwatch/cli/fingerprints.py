@@ -9,10 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import store
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, progress, services
-from leakwatch.importer import import_file
-from leakwatch.schema import load_schema
 
 app = typer.Typer(help="Import, list and delete datasets of salted fingerprints.", no_args_is_help=True)
 
@@ -34,6 +31,9 @@ def import_(
     a bad row stops it with FILE:LINE and exit 2 (or is skipped with --skip-invalid), and
     importing a dataset again replaces it atomically. Delete the plaintext file once imported.
     """
+    from leakwatch.importer import import_file
+    from leakwatch.schema import load_schema
+
     svc = services()
     schema = load_schema(schema_path)
     size = file.stat().st_size if file.exists() else 0
@@ -62,6 +62,8 @@ def import_(
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
     """Datasets with their record counts, kinds and import time."""
+    from leakwatch import store
+
     rows = store.datasets(services().engine)
     if as_json:
         for r in rows:
@@ -81,6 +83,8 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
     """Delete a dataset and all its fingerprints."""
+    from leakwatch import store
+
     if not store.delete_dataset(services().engine, name):
         raise fail(f"no dataset named {name!r}")
     out.print(f"deleted dataset {escape(name)}")

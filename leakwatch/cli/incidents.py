@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import incidents
 from leakwatch.cli.common import JSON_OPTION, fail, one_line_errors, out, print_json, services
-from leakwatch.incidents import IncidentRow, as_utc
-from leakwatch.store import session
+
+if TYPE_CHECKING:
+    from leakwatch.incidents import IncidentRow
 
 app = typer.Typer(help="Incidents: exposures of your records, each with its sightings.", no_args_is_help=True)
 
 
 def _when(value: dt.datetime | None) -> str:
+    from leakwatch.incidents import as_utc
+
     v = as_utc(value)
     return v.strftime("%Y-%m-%d %H:%M") if v else ""
 
@@ -32,6 +35,9 @@ def _after(seconds: float | None) -> str:
 
 
 def _get(incident_id: int) -> IncidentRow:
+    from leakwatch.incidents import IncidentRow
+    from leakwatch.store import session
+
     with session(services().engine) as s:
         incident = s.get(IncidentRow, incident_id)
     if incident is None:
@@ -48,6 +54,9 @@ def list_(
 ) -> None:
     """Incidents, latest activity first: severity, dataset, records, sightings, last seen
     (``incidents show ID`` or --json for kinds, first seen and time to detection)."""
+    from leakwatch import incidents
+    from leakwatch.store import session
+
     if status not in (None, "open", "acked"):
         raise fail(f"--status: expected open or acked, got {status!r}")
     with session(services().engine) as s:
@@ -76,6 +85,10 @@ def show(
 ) -> None:
     """One incident: its sightings (source, URL, published, seen) and the refs of the exposed records,
     with the kinds of field that matched. Look the refs up in your own systems."""
+    from leakwatch import incidents
+    from leakwatch.incidents import as_utc
+    from leakwatch.store import session
+
     incident = _get(incident_id)
     with session(services().engine) as s:
         sightings = incidents.sightings_of(s, incident_id)
@@ -126,6 +139,9 @@ def ack(incident_id: int = typer.Argument(..., metavar="ID", help="Incident id."
         as_json: bool = JSON_OPTION) -> None:
     """Mark an incident as handled. A later sighting still updates it, and alerts again only if its
     severity rises."""
+    from leakwatch import incidents
+    from leakwatch.store import session
+
     _get(incident_id)
     with session(services().engine) as s:
         incident = incidents.ack(s, incident_id)

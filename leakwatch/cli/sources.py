@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from leakwatch.app import Services
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
-from leakwatch.runner import RunReport, run_source
-from leakwatch.sources import http
-from leakwatch.sources.spec import format_duration, get_spec, load_specs
-from leakwatch.sources.state import all_states
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
+    from leakwatch.runner import RunReport
 
 app = typer.Typer(help="Where leakwatch looks: source definitions, their health, a poll now.",
                   no_args_is_help=True)
@@ -22,6 +22,9 @@ app = typer.Typer(help="Where leakwatch looks: source definitions, their health,
 @one_line_errors
 def list_sources(as_json: bool = JSON_OPTION) -> None:
     """Every definition (shipped, sources.d, config): driver, enabled, last run, health, last error."""
+    from leakwatch.sources.spec import format_duration, load_specs
+    from leakwatch.sources.state import all_states
+
     svc = services()
     specs = load_specs(svc.settings)
     states = all_states(svc.engine)
@@ -47,6 +50,10 @@ def list_sources(as_json: bool = JSON_OPTION) -> None:
 
 
 async def _check(svc: Services, name: str, commit: bool) -> RunReport:
+    from leakwatch.runner import run_source
+    from leakwatch.sources import http
+    from leakwatch.sources.spec import get_spec
+
     try:
         return await run_source(svc, get_spec(svc.settings, name), sink=None, commit=commit)
     finally:
@@ -64,6 +71,8 @@ def check(
     and the source's state is left unchanged unless --commit.
 
     Exit status: 0 nothing found, 1 something found, 2 the poll failed."""
+    from leakwatch.sources.spec import get_spec
+
     svc = services()
     get_spec(svc.settings, name)  # an unknown name is a usage error before anything runs
     report = asyncio.run(_check(svc, name, commit))

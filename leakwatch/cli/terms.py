@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leakwatch import terms
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
 from leakwatch.errors import InputError
+
+if TYPE_CHECKING:
+    from leakwatch import terms
 
 app = typer.Typer(help="Watch terms: names, acronyms, domains and keywords to find in leaks (not secret).",
                   no_args_is_help=True)
@@ -29,6 +33,8 @@ def add(
     """Watch a term. Matching ignores case, accents, punctuation and spacing; a domain also matches
     defanged (aphp[.]fr, hxxps://), as a sub-domain, in e-mail addresses (counted, never printed)
     and as look-alike domains. Terms made only of common words are refused."""
+    from leakwatch import terms
+
     if kind is not None and kind not in terms.KINDS:
         raise InputError(f"--kind must be one of {', '.join(terms.KINDS)}, not {kind!r}")
     row, what = terms.add_term(services().engine, term, kind)
@@ -49,6 +55,8 @@ def add(
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
     """Watched terms, by kind."""
+    from leakwatch import terms
+
     rows = terms.list_terms(services().engine)
     if as_json:
         for row in rows:
@@ -70,6 +78,8 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 def remove(term: str = typer.Argument(..., help="The term, written in any of the forms it matches."),
            as_json: bool = JSON_OPTION) -> None:
     """Stop watching a term."""
+    from leakwatch import terms
+
     row = terms.remove_term(services().engine, term)
     if row is None:
         raise fail(f"no watch term matching {term!r} (see: leakwatch terms list)")
