@@ -16,16 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import apprise
-
 if TYPE_CHECKING:
+    import apprise
+
     from leakwatch.incidents import Folded, IncidentRefRow
 
 MAX_REFS = 200
 _SEND_LOCK = threading.Lock()
 """apprise.LogCapture hooks a process-wide logger: one send at a time keeps each reason its own."""
-_NOTIFY_TYPE = {"low": apprise.NotifyType.INFO, "medium": apprise.NotifyType.WARNING,
-                "high": apprise.NotifyType.FAILURE, "critical": apprise.NotifyType.FAILURE}
+_NOTIFY_TYPE = {"low": "INFO", "medium": "WARNING", "high": "FAILURE", "critical": "FAILURE"}
+"""apprise's NotifyType by severity, by name: apprise is imported only to send or check a route."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,8 @@ def test_alert(when: dt.datetime) -> Alert:
 # ---- route URLs ------------------------------------------------------------------------------
 
 def _plugin(url: str) -> apprise.plugins.NotifyBase | None:  # type: ignore[name-defined]
+    import apprise
+
     asset = apprise.AppriseAsset(storage_mode="memory")
     try:
         return apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
@@ -186,6 +188,8 @@ def scrub(text: str, url: str) -> str:
 def send(url: str, title: str, body: str, severity: str = "low", timeout: float = 20.0) -> str | None:
     """Deliver one message to one route URL. None when delivered, else the reason, one line,
     without the URL's secrets. Never raises."""
+    import apprise
+
     plugin = _plugin(url)
     if plugin is None:
         return check_url(url)
@@ -196,8 +200,8 @@ def send(url: str, title: str, body: str, severity: str = "low", timeout: float 
     notifier.add(plugin)
     with _SEND_LOCK, apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as captured:
         try:
-            ok = notifier.notify(body=body, title=title, notify_type=_NOTIFY_TYPE.get(severity, "info"),
-                                 body_format=apprise.NotifyFormat.TEXT)
+            ok = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
+                                 notify_type=getattr(apprise.NotifyType, _NOTIFY_TYPE.get(severity, "INFO")))
         except Exception as exc:
             return scrub(f"{exc.__class__.__name__} while sending", url)
         logged = captured.getvalue()

@@ -132,3 +132,13 @@ def test_bad_input_is_one_line_and_exit_2(planted) -> None:  # type: ignore[no-u
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("leakwatch: error: "), args
     assert "crm-export-2026" in cli("canary", "list", check=0).stdout
+
+
+def test_count_help_states_the_real_limit(cli) -> None:  # type: ignore[no-untyped-def]
+    """The CLI copies canary.MAX_COUNT for its help text (building the CLI imports no database code)."""
+    from leakwatch import canary
+    from leakwatch.cli import canary as canary_cli
+
+    assert canary_cli.MAX_COUNT == canary.MAX_COUNT
+    cli("init", check=0)
+    cli("canary", "create", "--label", "x", "--count", str(canary.MAX_COUNT + 1), check=2)
