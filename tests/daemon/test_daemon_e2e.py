@@ -85,15 +85,30 @@ def planted_values(people: list[Person]) -> Iterator[str]:
         yield from (p.nir, p.phone, p.email, p.email.upper(), p.last_name, p.first_name, p.last_name.upper())
 
 
+DAEMON = """
+[daemon]
+jitter = 0.0
+shutdown_timeout = 3.0
+"""
+
+
+def drop_source(drop: Path) -> str:
+    """The drop folder polled every second, files taken as soon as they appear."""
+    return f"""
+[[sources]]
+name = "drop"
+driver = "folder"
+enabled = true
+interval = "1s"
+params = {{ path = "{drop}", min_age = 0 }}
+"""
+
+
 def config(home: Path, drop: Path, listing: Listing, urls: list[str], metrics_port: int) -> str:
     return f"""
 allow_private_urls = ["127.0.0.1"]
 metrics_address = "127.0.0.1:{metrics_port}"
-
-[daemon]
-jitter = 0.0
-shutdown_timeout = 3.0
-
+{DAEMON}
 [alerts]
 retry_initial = 0.5
 retry_max = 1.0
@@ -103,14 +118,7 @@ delivery_interval = 0.3
 [[alerts.routes]]
 min_severity = "medium"
 urls = {json.dumps(urls)}
-
-[[sources]]
-name = "drop"
-driver = "folder"
-enabled = true
-interval = "1s"
-params = {{ path = "{drop}", min_age = 0 }}
-
+{drop_source(drop)}
 [[sources]]
 name = "index"
 driver = "json_api"
@@ -316,18 +324,7 @@ def test_a_running_daemon_picks_up_new_fingerprints_and_terms(imported: Any, tmp
     cli = imported
     drop = tmp_path / "drop"
     drop.mkdir()
-    write_config(cli.home, f"""
-[daemon]
-jitter = 0.0
-shutdown_timeout = 3.0
-
-[[sources]]
-name = "drop"
-driver = "folder"
-enabled = true
-interval = "1s"
-params = {{ path = "{drop}", min_age = 0 }}
-""")
+    write_config(cli.home, DAEMON + drop_source(drop))
     daemon = Daemon(cli, tmp_path / "daemon.log")
     try:
         daemon.start()

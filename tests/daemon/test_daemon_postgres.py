@@ -19,15 +19,22 @@ from leakwatch.store import session
 SCHEMA = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
 
 
-@pytest.mark.postgres
-def test_incidents_and_outbox_on_postgresql(cli: Any, pg_url: str, crowd: list[Person], tmp_path: Path,
-                                            receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def import_on_postgresql(cli: Any, pg_url: str, people: list[Person], tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A home whose database is ``pg_url``, with ``people`` imported through the CLI; this process's
+    services (``build``) use that home too."""
     cli.env["LEAKWATCH_DATABASE_URL"] = pg_url
     cli("init", check=0)
     src = tmp_path / "patients.csv"
-    src.write_text(to_csv(crowd[:60]), encoding="utf-8")
+    src.write_text(to_csv(people), encoding="utf-8")
     cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
     monkeypatch.setenv("LEAKWATCH_HOME", str(cli.home))
+
+
+@pytest.mark.postgres
+def test_incidents_and_outbox_on_postgresql(cli: Any, pg_url: str, crowd: list[Person], tmp_path: Path,
+                                            receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import_on_postgresql(cli, pg_url, crowd[:60], tmp_path, monkeypatch)
     svc = build(database_url=pg_url, alerts={"routes": [{"urls": [receiver.url]}], "retry_initial": 0.1})
     for key, text in (("a", leak_csv_semicolon(crowd[:20])), ("b", leak_csv_semicolon(crowd[:20])),
                       ("c", leak_json(crowd[2:20])), ("d", leak_csv_semicolon(crowd[40:45]))):
@@ -52,12 +59,7 @@ def test_daemons_sharing_postgresql_fold_one_dump_into_one_incident(cli: Any, pg
     once) makes one incident with one sighting each, not one incident each."""
     import threading
 
-    cli.env["LEAKWATCH_DATABASE_URL"] = pg_url
-    cli("init", check=0)
-    src = tmp_path / "patients.csv"
-    src.write_text(to_csv(crowd[:30]), encoding="utf-8")
-    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
-    monkeypatch.setenv("LEAKWATCH_HOME", str(cli.home))
+    import_on_postgresql(cli, pg_url, crowd[:30], tmp_path, monkeypatch)
     svc = build(database_url=pg_url)
     text = leak_csv_semicolon(crowd[:30]).encode()
     items = [Item(source=f"mirror{n}", key="dump", content=text, url=f"https://mirror{n}.example/dump")
