@@ -1,6 +1,6 @@
 """Keyed fingerprints of normalised values, and the in-memory index the scanner looks them up in.
 
-Three forms (see fingerprints/README.md for the threat model):
+Four forms (see fingerprints/README.md for the threat model):
 - global identifier fingerprints: ``MAC(subkey(dataset, kind), value)``, 8 bytes, looked up globally;
 - the date blocking key: the same form for ``date``, the only low-entropy global index;
 - record-scoped fingerprints: ``MAC(subkey(dataset, kind), salt + value)`` for names (as q-gram
