@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -22,7 +23,7 @@ from leakwatch.app import Services
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.settings import Settings
-from leakwatch.sources.health import SourceProblem
+from leakwatch.sources.health import SourceProblem, unreadable
 from leakwatch.sources.http import HttpClient, RequestOptions, Response
 from leakwatch.sources.spec import SourceSpec
 from leakwatch.sources.state import SourceState
@@ -153,6 +154,15 @@ def text_value(value: Any, unescape: bool = True) -> str | None:
     if unescape:
         text = html.unescape(text)
     return " ".join(text.split()) or None
+
+
+def parse_json(where: str, body: bytes, reason: str) -> Any:
+    """A JSON listing or answer; if it does not parse, a block page served in its place (fatal) or
+    ``reason`` (malformed, retried at the next poll)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise unreadable(where, body, SourceProblem(where, reason, kind="malformed", fatal=False)) from None
 
 
 def problem_shape(where: str, reason: str) -> SourceProblem:

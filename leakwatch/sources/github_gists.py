@@ -7,7 +7,6 @@ for the reset, or fails the poll (transient) when the reset is past the retry bu
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -15,8 +14,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakwatch.models import Item, ItemRef
-from leakwatch.sources.base import SourceContext, after_cursor, cursor_of, parse_date, problem_shape, text_value
-from leakwatch.sources.health import SourceProblem, unreadable
+from leakwatch.sources.base import (
+    SourceContext,
+    after_cursor,
+    cursor_of,
+    parse_date,
+    parse_json,
+    problem_shape,
+    text_value,
+)
 from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
@@ -60,11 +66,7 @@ class GithubGists:
                 except FetchError as exc:
                     later = exc  # the pages read so far are still worth scanning
                     break
-            try:
-                gists = json.loads(resp.content)
-            except ValueError:
-                raise unreadable(url, resp.content, SourceProblem(url, "the listing is not JSON", kind="malformed",
-                                                                  fatal=False)) from None
+            gists = parse_json(url, resp.content, "the listing is not JSON")
             if not isinstance(gists, list) or any(not isinstance(g, dict) or "id" not in g
                                                   or not isinstance(g.get("files") or {}, dict) for g in gists):
                 raise problem_shape(url, "expected a list of gists with an id and files")

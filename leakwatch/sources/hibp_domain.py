@@ -8,7 +8,6 @@ the list of addresses of a breach changes, a new item is made for it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -16,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
-from leakwatch.sources.base import SourceContext, problem_shape, sha256
-from leakwatch.sources.health import SourceProblem, unreadable
+from leakwatch.sources.base import SourceContext, parse_json, problem_shape, sha256
 from leakwatch.sources.http import FetchError
 from leakwatch.sources.state import SourceState
 
@@ -46,11 +44,7 @@ class HibpDomain:
                 if exc.kind == "not_found":
                     continue  # HIBP answers 404 for a domain with no breached address
                 raise
-            try:
-                answer = json.loads(resp.content)
-            except ValueError:
-                raise unreadable(url, resp.content, SourceProblem(url, "the answer is not JSON", kind="malformed",
-                                                                  fatal=False)) from None
+            answer = parse_json(url, resp.content, "the answer is not JSON")
             if not isinstance(answer, dict) or any(not isinstance(v, list) for v in answer.values()):
                 raise problem_shape(url, "expected an object of alias -> list of breaches")
             by_breach: dict[str, list[str]] = {}

@@ -7,7 +7,6 @@ The scraping API answers only from an IP address whitelisted on a PRO account
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import ClassVar
@@ -15,8 +14,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakwatch.models import Item, ItemRef
-from leakwatch.sources.base import SourceContext, cursor_of, parse_date, problem_shape, text_value
-from leakwatch.sources.health import SourceProblem, pastebin_denied, unreadable
+from leakwatch.sources.base import SourceContext, cursor_of, parse_date, parse_json, problem_shape, text_value
+from leakwatch.sources.health import SourceProblem, pastebin_denied
 from leakwatch.sources.state import SourceState
 
 KEY = re.compile(r"^[A-Za-z0-9]{4,16}$")
@@ -38,11 +37,7 @@ class Pastebin:
         sep = "&" if "?" in params.list_url else "?"
         url = f"{params.list_url}{sep}limit={params.limit}"
         resp = await ctx.get_listing(url, max_bytes=4 * 1024 * 1024)
-        try:
-            listing = json.loads(resp.content)
-        except ValueError:
-            raise unreadable(url, resp.content, SourceProblem(url, "the listing is not JSON (truncated?)",
-                                                              kind="malformed", fatal=False)) from None
+        listing = parse_json(url, resp.content, "the listing is not JSON (truncated?)")
         if not isinstance(listing, list) or any(not isinstance(e, dict) or "key" not in e for e in listing):
             raise problem_shape(url, "expected a list of objects with a key")
         refs = []
