@@ -19,9 +19,13 @@ from leakwatch.terms import TermMatcher, load_terms
 _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
 
 
-def limits(services: Services) -> Limits:
+def limits(services: Services, item: Item | None = None) -> Limits:
+    """The settings' limits; the item's ``meta["passwords"]`` (``scan --password``, a source's
+    ``passwords``) are tried on encrypted archives and documents."""
     s = services.settings
-    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth)
+    passwords = tuple(str(p) for p in (item.meta.get("passwords") or ())) if item is not None else ()
+    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth,
+                  passwords=passwords, spool_dir=str(s.home / "spool"))
 
 
 def matcher(services: Services) -> TextMatcher:
@@ -45,13 +49,13 @@ def term_matcher(services: Services) -> TermMatcher:
 
 def scan_item(services: Services, item: Item) -> ScanResult:
     """Scan one item held in memory: no I/O but the fingerprint index's record look-ups."""
-    docs = documents(item.content, item.target, limits(services), item.title)
+    docs = documents(item.content, item.target, limits(services, item), item.title)
     return scan_documents(services, item, docs)
 
 
 def scan_stream(services: Services, item: Item, fh: IO[bytes], size: int | None) -> ScanResult:
     """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty."""
-    return scan_documents(services, item, stream_documents(fh, item.target, limits(services), size,
+    return scan_documents(services, item, stream_documents(fh, item.target, limits(services, item), size,
                                                            item.title))
 
 
