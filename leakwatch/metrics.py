@@ -67,6 +67,8 @@ class Metrics:
         self.bytes = Counter("leakwatch_bytes_scanned", "Bytes of items scanned.", ["source"], registry=r)
         self.findings = Counter("leakwatch_findings", "Findings (records, terms, canaries).", ["source", "type"],
                                 registry=r)
+        self.skipped = Counter("leakwatch_parts_skipped", "Parts of items not scanned (encrypted, truncated, "
+                               "over a limit, binary...), by reason.", ["source", "reason"], registry=r)
         self.source_errors = Counter("leakwatch_source_errors", "Failed polls of a source.", ["source"], registry=r)
         self.last_success = Gauge("leakwatch_source_last_success_timestamp_seconds",
                                   "When a source was last polled without error.", ["source"], registry=r)
@@ -86,6 +88,8 @@ class Metrics:
         self.bytes.labels(source).inc(result.bytes_scanned or size)
         for f in result.findings:
             self.findings.labels(source, f.type).inc()
+        for part in result.skipped:
+            self.skipped.labels(source, skip_reason(part.reason)).inc()
 
     def detected(self, seconds: float) -> None:
         self.detection.observe(max(0.0, seconds))
@@ -119,6 +123,17 @@ class Metrics:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+def skip_reason(reason: str) -> str:
+    """A skipped note's reason as a label of few values."""
+    low = reason.lower()
+    for label in ("encrypted", "truncated", "binary", "nested", "corrupt", "unreadable"):
+        if label in low:
+            return label
+    if "expands beyond" in low or "larger than" in low or "took over" in low:
+        return "limit"
+    return "other"
 
 
 def of(services: Services) -> Metrics:

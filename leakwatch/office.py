@@ -184,6 +184,8 @@ def _word(src: IO[bytes], kind: str, target: str, limits: Limits) -> Iterator[Do
         tag = node.tag  # type: ignore[attr-defined]
         if closing:
             if tag in _CELL_END:
+                if parts and parts[-1] == " ":
+                    parts.pop()  # the cell's last paragraph end
                 parts.append(" | ")
                 in_cell -= 1
             elif tag in _LINE_END:

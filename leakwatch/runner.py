@@ -221,6 +221,10 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             fresh_json = findings_to_json(result.findings, item.target)
             run.memo[content_hash] = fresh_json
         report.findings += len(result.findings)
+        for part in result.skipped:  # never silent: a log line here, a metric in the sink
+            log.warning("%s: %s: skipped: %s", run.spec.name, part.target, part.reason)
+            if part.reason.startswith("encrypted"):  # a password to add to the source: said in its report
+                report.errors.append(f"{part.target}: skipped: {part.reason}")
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
                                         [f"{s.target}: {s.reason}" for s in result.skipped]))
         _commit_item(run, ref, item, content_hash, result, fresh_json)
@@ -245,9 +249,11 @@ async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[
 
 
 def _scan_file(services: Services, item: Item) -> ScanResult:
+    from leakwatch import volumes
+
     path = Path(item.meta["path"])
-    with path.open("rb") as fh:
-        return scan_stream(services, item, fh, path.stat().st_size)
+    with volumes.open_volumes(path) as fh:
+        return scan_stream(services, item, fh, volumes.total_size(path))
 
 
 def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from leakwatch import volumes
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, log
@@ -31,6 +32,8 @@ class FolderParams(BaseModel):
     pattern: str = "**/*"
     min_age: float = 5.0
     """Seconds since a file's last change before it is taken: a copy in progress is left alone."""
+    passwords: list[str] = []
+    """Tried in order on encrypted archives and PDFs (leak sites print them beside the link)."""
 
 
 def _dir(ctx: SourceContext, value: str) -> Path:
@@ -51,8 +54,8 @@ class Folder:
         now = time.time()
         files = []
         for path in root.glob(params.pattern):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+            if not path.is_file() or path.name.startswith(".") or volumes.is_later_volume(path):
+                continue  # a FIFO or device is not a file; x.7z.002 is read with x.7z.001
             if done is not None and done in path.resolve().parents:
                 continue
             st = path.stat()
@@ -69,23 +72,27 @@ class Folder:
         path = Path(ref.meta["path"])
         digest = hashlib.sha256()
         try:
-            with path.open("rb") as fh:
+            with volumes.open_volumes(path) as fh:
                 for chunk in iter(lambda: fh.read(1024 * 1024), b""):
                     digest.update(chunk)
-            size = path.stat().st_size
+            size = volumes.total_size(path)
         except OSError as exc:  # taken away since it was listed, or unreadable: not retried
             raise FetchError(f"file:{ref.meta['rel']}", f"cannot read: {exc.strerror}", kind="not_found") from None
         return Item(source=ref.source, key=ref.key, content=b"", name=ref.meta["rel"],
-                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": size})
+                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": size,
+                          "passwords": list(params.passwords)})
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""
         if not params.done:
             return
-        rel = item.name or Path(item.meta["path"]).name
-        target = _dir(ctx, params.done) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.move(item.meta["path"], target)
-        except OSError as exc:
-            log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel, target.parent, exc.strerror)
+        first = Path(item.meta["path"])
+        rel = Path(item.name or first.name)
+        for part in volumes.parts(first):  # a split archive's later volumes go with the first
+            target = _dir(ctx, params.done) / rel.parent / part.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.move(part, target)
+            except OSError as exc:
+                log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel.parent / part.name, target.parent,
+                            exc.strerror)
