@@ -88,8 +88,9 @@ class Metrics:
         self.bytes.labels(source).inc(result.bytes_scanned or size)
         for f in result.findings:
             self.findings.labels(source, f.type).inc()
-        for part in result.skipped:
-            self.skipped.labels(source, skip_reason(part.reason)).inc()
+
+    def skipped_part(self, source: str, reason: str) -> None:
+        self.skipped.labels(source, skip_reason(reason)).inc()
 
     def detected(self, seconds: float) -> None:
         self.detection.observe(max(0.0, seconds))

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from leakwatch import metrics
 from leakwatch.app import Services
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
@@ -219,10 +220,14 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
                 result = await asyncio.to_thread(scan_item, run.services, item)
             report.scanned += 1
             fresh_json = findings_to_json(result.findings, item.target)
-            run.memo[content_hash] = fresh_json
+            if any(part.reason.startswith("encrypted") for part in result.skipped):
+                fresh_json = None  # not the content's final word: met again with a password, it is scanned again
+            else:
+                run.memo[content_hash] = fresh_json
         report.findings += len(result.findings)
-        for part in result.skipped:  # never silent: a log line here, a metric in the sink
+        for part in result.skipped:  # never silent: a log line and a metric
             log.warning("%s: %s: skipped: %s", run.spec.name, part.target, part.reason)
+            metrics.of(run.services).skipped_part(run.spec.name, part.reason)
             if part.reason.startswith("encrypted"):  # a password to add to the source: said in its report
                 report.errors.append(f"{part.target}: skipped: {part.reason}")
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
