@@ -12,7 +12,9 @@ import json
 import lzma
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import libarchive
@@ -133,6 +135,56 @@ def test_bombs_still_stop_at_the_limits(tmp_path: Path) -> None:
     assert any("nested deeper than 3 levels" in n.reason for n in notes)
 
 
+def _rar_block(htype: int, flags: int, body: bytes) -> bytes:
+    head = struct.pack("<BHH", htype, flags, 7 + len(body)) + body
+    return struct.pack("<H", zlib.crc32(head) & 0xFFFF) + head
+
+
+def rar4(members: dict[str, bytes]) -> bytes:
+    """A RAR 4 archive of stored files, from the format's block layout (no RAR writer is free)."""
+    out = b"Rar!\x1a\x07\x00" + _rar_block(0x73, 0, b"\0" * 6)
+    for name, data in members.items():
+        n = name.encode()
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 0, zlib.crc32(data), 0x5A000000, 20, 0x30, len(n),
+                           0x20) + n
+        out += _rar_block(0x74, 0x8000, body) + data
+    return out + _rar_block(0x7B, 0x4000, b"")
+
+
+def _vint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _rar5_block(*fields: bytes) -> bytes:
+    body = b"".join(fields)
+    sized = _vint(len(body)) + body
+    return struct.pack("<I", zlib.crc32(sized)) + sized
+
+
+def rar5(members: dict[str, bytes]) -> bytes:
+    """A RAR 5 archive of stored files, from the format's header layout."""
+    out = b"Rar!\x1a\x07\x01\x00" + _rar5_block(_vint(1), _vint(0), _vint(0))
+    for name, data in members.items():
+        n = name.encode()
+        out += _rar5_block(_vint(2), _vint(0x0002), _vint(len(data)), _vint(0x0004), _vint(len(data)), _vint(0x20),
+                           struct.pack("<I", zlib.crc32(data)), _vint(0), _vint(0), _vint(len(n)), n) + data
+    return out + _rar5_block(_vint(5), _vint(0), _vint(0))
+
+
+@pytest.mark.parametrize("make", [rar4, rar5])
+def test_rar_4_and_5_are_read_alone_and_inside_a_zip(make) -> None:  # type: ignore[no-untyped-def]
+    data = make({"export/patients.csv": ROWS.encode()})
+    texts, notes = read(data, "dump.rar")
+    assert "jeanne.dupont@example.fr" in texts["dump.rar!export/patients.csv"] and notes == []
+    texts, notes = read(zipped({"dump.rar": data}), "outer.zip")
+    assert "paul.martin@example.fr" in texts["outer.zip!dump.rar!export/patients.csv"] and notes == []
+
+
 # ---- office documents and PDF ---------------------------------------------------------------
 
 def xlsx(rows: list[list[str]], garbage: bool = False) -> bytes:
@@ -189,6 +241,41 @@ def pdf(lines: list[str]) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+_ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"')
+
+
+def odf(kind: str, body: str) -> bytes:
+    """An OpenDocument file: ``mimetype`` stored first, then the content."""
+    mime = f"application/vnd.oasis.opendocument.{kind}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", mime)
+        zf.writestr("META-INF/manifest.xml", '<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:'
+                    'names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry '
+                    f'manifest:full-path="/" manifest:media-type="{mime}"/><manifest:file-entry manifest:full-path='
+                    '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>', zipfile.ZIP_DEFLATED)
+        zf.writestr("content.xml", f'<?xml version="1.0"?><office:document-content {_ODF_NS}><office:body>'
+                    f"{body}</office:body></office:document-content>", zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def test_opendocument_spreadsheet_and_text_are_read() -> None:
+    rows = [["nom", "email"], ["MARTIN", "paul.martin@example.fr"]]
+    cells = "".join("<table:table-row>" + "".join(f'<table:table-cell office:value-type="string"><text:p>{v}'
+                                                  "</text:p></table:table-cell>" for v in row)
+                    + "</table:table-row>" for row in rows)
+    ods = odf("spreadsheet", f'<office:spreadsheet><table:table table:name="Feuille1">{cells}</table:table>'
+                             "</office:spreadsheet>")
+    texts, notes = read(ods, "export.ods")
+    assert texts == {"export.ods!Feuille1": "nom,email\nMARTIN,paul.martin@example.fr\n"} and notes == []
+    odt = odf("text", '<office:text><text:p>Patient <text:span>MARTIN</text:span><text:s/>Paul, '
+                      "paul.martin@example.fr</text:p></office:text>")
+    texts, notes = read(odt, "lettre.odt")
+    assert texts == {"lettre.odt": "Patient MARTIN Paul, paul.martin@example.fr"} and notes == []
 
 
 def test_a_spreadsheet_is_read_as_csv_rows_under_their_header() -> None:
