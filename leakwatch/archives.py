@@ -226,11 +226,59 @@ def explain(exc: BaseException, kind: str) -> tuple[str, bool]:
         return "encrypted: no password given (scan --password P, or passwords = [...] in the source)", True
     if "incorrect passphrase" in low:
         return "encrypted: none of the passwords given opens it", True
+    if "encrypt" in low and kind == "7z":
+        return "encrypted: no password given (scan --password P, or passwords = [...] in the source)", True
     if "encrypt" in low:
         return (f"encrypted {kind} that libarchive cannot decrypt: extract it with its own tool "
-                "(7z x -pPASSWORD) and scan the files"), True
+                "(unrar x -pPASSWORD) and scan the files"), True
     if "unsupported zip compression method" in low:
         return f"compression that libarchive cannot read ({msg})", True
     if isinstance(exc, EOFError) or any(w in low for w in ("truncated", "premature end", "unexpected end")):
         return f"truncated: {msg}; everything before it was scanned", False
     return f"corrupt {kind}: {msg}", False
+
+
+def is_deflate64(exc: BaseException) -> bool:
+    return "deflation-64" in error_text(exc).lower()
+
+
+class _Deflate64:
+    """A zip member compressed with Deflate64 (method 9), which libarchive cannot inflate: read
+    from its place in the zip with ``inflate64``, in small steps so that a bomb meets the budget
+    before it meets memory."""
+
+    def __init__(self, src: IO[bytes], start: int, length: int) -> None:
+        import inflate64
+
+        self.src, self.pos, self.left = src, start, length
+        self.inflater = inflate64.Inflater()
+
+    def read(self, n: int) -> bytes:
+        while self.left > 0:
+            self.src.seek(self.pos)
+            chunk = self.src.read(min(self.left, 16 * 1024))
+            if not chunk:
+                raise EOFError("zip member cut short")
+            self.pos += len(chunk)
+            self.left -= len(chunk)
+            out = self.inflater.inflate(chunk)
+            if out:
+                return bytes(out)
+        return b""
+
+
+def deflate64_members(src: IO[bytes], names: set[str]) -> Iterator[tuple[str, _Deflate64]]:
+    """The Deflate64 members named, from the zip's central directory."""
+    import struct
+    import zipfile
+
+    src.seek(0)
+    with zipfile.ZipFile(src) as zf:
+        infos = [i for i in zf.infolist() if i.filename in names and i.compress_type == 9]
+    for info in infos:
+        src.seek(info.header_offset)
+        local = src.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise EOFError("zip local header missing")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        yield info.filename, _Deflate64(src, info.header_offset + 30 + name_len + extra_len, info.compress_size)

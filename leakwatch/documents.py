@@ -79,7 +79,8 @@ class Input(io.RawIOBase):
     the item's budget; an error of the archive it comes from ends it, kept in ``error``, so that
     everything before the damage is still scanned."""
 
-    def __init__(self, fh: IO[bytes] | archives.Entry | archives._StdEntry, budget: _Budget | None = None) -> None:
+    def __init__(self, fh: IO[bytes] | archives.Entry | archives._StdEntry | archives._Deflate64,
+                 budget: _Budget | None = None) -> None:
         self.fh = fh
         self.budget = budget
         self.ahead = bytearray()
@@ -194,6 +195,8 @@ def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int
 
 def _archive(src: IO[bytes], kind: str, target: str, limits: Limits, budget: _Budget, depth: int,
              title: str | None) -> Iterator[Document | Skipped]:
+    decrypt = kind == "7z" and bool(limits.passwords)  # libarchive cannot decrypt 7z: py7zr can
+    deflate64: set[str] = set()  # nor inflate Deflate64: inflate64 can, once libarchive is done
     try:
         with archives.open_archive(src, kind, limits.passwords) as entries:
             for entry in entries:
@@ -203,19 +206,56 @@ def _archive(src: IO[bytes], kind: str, target: str, limits: Limits, budget: _Bu
                                   target.rsplit("!", 1)[-1].rsplit("/", 1)[-1]) or "data"
                 member = f"{target}!{name}"
                 child = Input(entry, budget)
+                if decrypt:
+                    child.head(1)
+                    if child.error is not None and "encrypt" in archives.error_text(child.error).lower():
+                        break
                 yield from _expand(child, member, limits, budget, depth + 1, title, None)
+                if child.error is not None and kind == "zip" and archives.is_deflate64(child.error) \
+                        and not child.done and src.seekable():
+                    deflate64.add(entry.name)
+                    continue
                 if child.error is not None:
                     note, go_on = archives.explain(child.error, kind)
                     at = f"after {child.done} bytes: " if child.done else ""
                     yield Skipped(member, at + note)  # after the documents: all that was readable is scanned
                     if not go_on:
                         return
+            else:
+                if deflate64:
+                    yield from _deflate64(src, deflate64, target, limits, budget, depth, title)
+                return  # every member read: no decryption needed
     except LimitExceeded:
         raise
     except Exception as exc:
         if not archives.is_archive_error(exc) and not isinstance(exc, (*archives.DATA_ERRORS, ValueError)):
             raise
-        yield Skipped(target, archives.explain(exc, kind)[0])
+        if not (decrypt and "encrypt" in archives.error_text(exc).lower()):
+            yield Skipped(target, archives.explain(exc, kind)[0])
+            return
+    yield from _encrypted_7z(src, target, limits, budget, depth, title)
+
+
+def _deflate64(src: IO[bytes], names: set[str], target: str, limits: Limits, budget: _Budget, depth: int,
+               title: str | None) -> Iterator[Document | Skipped]:
+    for name, reader in archives.deflate64_members(src, names):
+        member = f"{target}!{name}"
+        child = Input(reader, budget)
+        yield from _expand(child, member, limits, budget, depth + 1, title, None)
+        if child.error is not None:
+            yield Skipped(member, f"after {child.done} bytes: " + archives.explain(child.error, "zip")[0])
+
+
+def _encrypted_7z(src: IO[bytes], target: str, limits: Limits, budget: _Budget, depth: int,
+                  title: str | None) -> Iterator[Document | Skipped]:
+    from leakwatch import sevenzip
+
+    try:
+        for name, fh in sevenzip.members(src, limits.passwords, budget.take, limits.max_item_bytes,
+                                         limits.spool_dir):
+            yield from _expand(Input(fh), f"{target}!{name}", limits, budget, depth + 1, title, None)
+    except sevenzip.NoPassword:
+        yield Skipped(target, "encrypted: none of the passwords given opens it")
 
 
 # ---- text -------------------------------------------------------------------------------

@@ -115,6 +115,46 @@ def test_an_encrypted_zip_is_a_note_without_its_password_and_read_with_it(tmp_pa
     assert "jeanne.dupont@example.fr" in "".join(texts.values()) and notes == []
 
 
+@pytest.mark.parametrize("encrypted_header", [False, True])
+def test_an_encrypted_7z_is_read_with_its_password(encrypted_header: bool) -> None:
+    import py7zr
+
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w", password="infected") as z:
+        z.set_encrypted_header(encrypted_header)
+        z.writestr(ROWS.encode(), "export/patients.csv")
+    texts, notes = read(buf.getvalue(), "d.7z")
+    assert texts == {} and notes[0].reason.startswith("encrypted: no password given")
+    texts, notes = read(buf.getvalue(), "d.7z", passwords=("wrong",))
+    assert texts == {} and [n.reason for n in notes] == ["encrypted: none of the passwords given opens it"]
+    texts, notes = read(buf.getvalue(), "d.7z", passwords=("wrong", "infected"))
+    assert "jeanne.dupont@example.fr" in texts["d.7z!export/patients.csv"] and notes == []
+
+
+def deflate64_zip(name: str, data: bytes) -> bytes:
+    """A zip whose member is compressed with Deflate64 (method 9), as Windows Explorer writes."""
+    import inflate64
+
+    deflater = inflate64.Deflater()
+    packed = deflater.deflate(data) + deflater.flush()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(name, packed)
+    raw = bytearray(buf.getvalue())
+    for sig, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = raw.index(sig)
+        crc_at = method_at + 6
+        struct.pack_into("<H", raw, at + method_at, 9)
+        struct.pack_into("<III", raw, at + crc_at, zlib.crc32(data), len(packed), len(data))
+    return bytes(raw)
+
+
+def test_a_deflate64_zip_member_is_read() -> None:
+    data = deflate64_zip("export/patients.csv", ROWS.encode() * 50)
+    texts, notes = read(data, "d.zip")
+    assert "jeanne.dupont@example.fr" in texts["d.zip!export/patients.csv"] and notes == []
+
+
 def test_a_large_nested_archive_is_spooled_to_an_unnamed_private_file(tmp_path: Path) -> None:
     big = ROWS.encode() + os.urandom(300_000).hex().encode()  # incompressible: the 7z stays large
     inner = archive("7zip", {"big.csv": big}, tmp_path)
