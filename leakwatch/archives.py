@@ -261,7 +261,10 @@ class _Deflate64:
                 raise EOFError("zip member cut short")
             self.pos += len(chunk)
             self.left -= len(chunk)
-            out = self.inflater.inflate(chunk)
+            try:
+                out = self.inflater.inflate(chunk)
+            except Exception as exc:  # inflate64 raises a bare error on bad data
+                raise EOFError(f"Deflate64 data is corrupt ({exc.__class__.__name__})") from None
             if out:
                 return bytes(out)
         return b""

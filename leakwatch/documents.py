@@ -12,6 +12,7 @@ import codecs
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -238,12 +239,15 @@ def _archive(src: IO[bytes], kind: str, target: str, limits: Limits, budget: _Bu
 
 def _deflate64(src: IO[bytes], names: set[str], target: str, limits: Limits, budget: _Budget, depth: int,
                title: str | None) -> Iterator[Document | Skipped]:
-    for name, reader in archives.deflate64_members(src, names):
-        member = f"{target}!{name}"
-        child = Input(reader, budget)
-        yield from _expand(child, member, limits, budget, depth + 1, title, None)
-        if child.error is not None:
-            yield Skipped(member, f"after {child.done} bytes: " + archives.explain(child.error, "zip")[0])
+    try:
+        for name, reader in archives.deflate64_members(src, names):
+            member = f"{target}!{name}"
+            child = Input(reader, budget)
+            yield from _expand(child, member, limits, budget, depth + 1, title, None)
+            if child.error is not None:
+                yield Skipped(member, f"after {child.done} bytes: " + archives.explain(child.error, "zip")[0])
+    except (zipfile.BadZipFile, *archives.DATA_ERRORS, ValueError) as exc:
+        yield Skipped(target, f"corrupt zip (Deflate64 members): {archives.error_text(exc)}")
 
 
 def _encrypted_7z(src: IO[bytes], target: str, limits: Limits, budget: _Budget, depth: int,

@@ -100,7 +100,10 @@ def read(src: IO[bytes], kind: str, target: str, limits: Limits) -> Iterator[Doc
             yield from _pdf(src, target, limits)
     except _Unreadable as exc:
         yield Skipped(target, str(exc))
-    except Exception as exc:  # a hostile document must not stop the scan: a note, never a silent zero
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        # a hostile document must not stop the scan: a note, never a silent zero
         yield Skipped(target, f"unreadable {kind} document ({exc.__class__.__name__})")
 
 

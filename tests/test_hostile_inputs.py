@@ -6,6 +6,7 @@ with AES), office documents and PDFs from their minimal XML and PDF syntax."""
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import json
@@ -356,14 +357,42 @@ def test_a_broken_document_is_a_note_never_a_silent_zero() -> None:
 
 # ---- properties ------------------------------------------------------------------------------
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096) | st.sampled_from([b"PK\x03\x04", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07\x00",
                                                      b"\x1f\x8b\x08", b"BZh9", b"%PDF-1.4", b"\xd0\xcf\x11\xe0"
                                                      b"\xa1\xb1\x1a\xe1"]).flatmap(
     lambda magic: st.binary(max_size=2048).map(lambda tail: magic + tail)))
 def test_any_bytes_give_documents_or_notes_never_an_exception(data: bytes) -> None:
+    for passwords in ((), ("infected",)):
+        try:
+            for d in documents(data, "x", Limits(passwords=passwords)):
+                assert isinstance(d, Document | Skipped)
+        except LeakwatchError:
+            pass
+
+
+@functools.cache
+def _seven() -> bytes:
+    import py7zr
+
+    seven = io.BytesIO()
+    with py7zr.SevenZipFile(seven, "w", password="infected") as z:
+        z.writestr(ROWS.encode(), "a.csv")
+    return seven.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_damaged_archives_and_documents_give_notes_never_an_exception(data: st.DataObject) -> None:
+    """Real archives and documents with bytes flipped or cut: the parsers' deeper paths."""
+    base = data.draw(st.sampled_from([_seven(), zipped({"a.csv": ROWS.encode()}), rar4({"a.csv": b"x"}),
+                                      rar5({"a.csv": b"x"}), xlsx([["a", "b"], ["1", "2"]]), pdf(["a b c"]),
+                                      gzip.compress(ROWS.encode()), deflate64_zip("a.csv", ROWS.encode())]))
+    damaged = bytearray(base[: data.draw(st.integers(min_value=1, max_value=len(base)))])
+    for at in data.draw(st.lists(st.integers(min_value=0, max_value=len(damaged) - 1), max_size=4)):
+        damaged[at] ^= 0xFF
     try:
-        for d in documents(data, "x", Limits()):
+        for d in documents(bytes(damaged), "x", Limits(passwords=("infected",))):
             assert isinstance(d, Document | Skipped)
     except LeakwatchError:
         pass
