@@ -201,9 +201,13 @@ def open_archive(src: IO[bytes], kind: str, passwords: tuple[str, ...]
         ffi.get_read_filter_function("all")(pointer)
         for fmt in _FORMATS.get(kind, ("raw",)):
             ffi.get_read_format_function(fmt)(pointer)
-        if src.seekable():
-            ffi.read_set_seek_callback(pointer, seek_c)
-        archive.call(lambda: ffi.read_open(pointer, None, ffi.NO_OPEN_CB, read_c, ffi.NO_CLOSE_CB))
+        volumes = getattr(src, "volume_paths", None) or getattr(getattr(src, "fh", None), "volume_paths", None)
+        if kind == "rar" and volumes:  # a RAR set: libarchive switches volumes itself
+            _open_filenames(pointer, volumes)
+        else:
+            if src.seekable():
+                ffi.read_set_seek_callback(pointer, seek_c)
+            archive.call(lambda: ffi.read_open(pointer, None, ffi.NO_OPEN_CB, read_c, ffi.NO_CLOSE_CB))
 
         def entries() -> Iterator[Entry]:
             while True:
@@ -216,6 +220,18 @@ def open_archive(src: IO[bytes], kind: str, passwords: tuple[str, ...]
         yield entries()
     finally:
         ffi.read_free(pointer)
+
+
+def _open_filenames(pointer: int, paths: list[str]) -> None:
+    from libarchive import ffi
+
+    fn = ffi.libarchive.archive_read_open_filenames
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    names = (ctypes.c_char_p * (len(paths) + 1))(*[os.fsencode(p) for p in paths], None)
+    if fn(pointer, names, 64 * 1024) < 0:
+        raise _archive_error(ffi.error_string(pointer).decode("utf-8", "replace") if ffi.error_string(pointer)
+                             else "cannot open the RAR volumes")
 
 
 def explain(exc: BaseException, kind: str) -> tuple[str, bool]:

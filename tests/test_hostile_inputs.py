@@ -192,6 +192,21 @@ def rar4(members: dict[str, bytes]) -> bytes:
     return out + _rar_block(0x7B, 0x4000, b"")
 
 
+def rar4_volumes(name: str, data: bytes, count: int) -> list[bytes]:
+    """A RAR 4 multi-volume set holding one stored file split across ``count`` volumes."""
+    n = name.encode()
+    step = -(-len(data) // count)
+    volumes = []
+    for i in range(count):
+        part, first, last = data[i * step:(i + 1) * step], i == 0, i == count - 1
+        body = struct.pack("<IIBIIBBHI", len(part), len(data), 0, zlib.crc32(data if last else part), 0x5A000000, 20,
+                           0x30, len(n), 0x20) + n
+        volumes.append(b"Rar!\x1a\x07\x00" + _rar_block(0x73, 0x0001 | (0x0100 if first else 0), b"\0" * 6)
+                       + _rar_block(0x74, 0x8000 | (0 if first else 0x01) | (0 if last else 0x02), body) + part
+                       + _rar_block(0x7B, 0x4000 | (0 if last else 0x0001), b""))
+    return volumes
+
+
 def _vint(n: int) -> bytes:
     out = bytearray()
     while True:
@@ -224,6 +239,25 @@ def test_rar_4_and_5_are_read_alone_and_inside_a_zip(make) -> None:  # type: ign
     assert "jeanne.dupont@example.fr" in texts["dump.rar!export/patients.csv"] and notes == []
     texts, notes = read(zipped({"dump.rar": data}), "outer.zip")
     assert "paul.martin@example.fr" in texts["outer.zip!dump.rar!export/patients.csv"] and notes == []
+
+
+def test_split_7z_and_a_rar_volume_set_are_read_from_their_first_part(tmp_path: Path) -> None:
+    from leakwatch import volumes
+    from leakwatch.documents import stream_documents
+
+    rows = ROWS.encode() * 20
+    seven = archive("7zip", {"a.csv": rows}, tmp_path)
+    (tmp_path / "s.7z.001").write_bytes(seven[:50])
+    (tmp_path / "s.7z.002").write_bytes(seven[50:])
+    for i, vol in enumerate(rar4_volumes("b.csv", rows, 3), 1):
+        (tmp_path / f"r.part{i}.rar").write_bytes(vol)
+    for first, member in (("s.7z.001", "a.csv"), ("r.part1.rar", "b.csv")):
+        path = tmp_path / first
+        assert volumes.is_later_volume(path.with_name(first.replace("001", "002").replace("part1", "part2")))
+        with volumes.open_volumes(path) as fh:
+            docs = list(stream_documents(fh, first, Limits(), volumes.total_size(path)))
+        assert [type(d) for d in docs] == [Document] and docs[0].target == f"{first}!{member}"
+        assert docs[0].text == rows.decode()
 
 
 # ---- office documents and PDF ---------------------------------------------------------------

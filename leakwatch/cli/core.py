@@ -146,7 +146,7 @@ def scan(
     """Check documents for exposure of your records, watch terms and canaries.
 
     Reads any text encoding; expands 7z, RAR, zip, tar, cpio, ISO, gz, bz2, xz and zstd (split
-    volumes .7z.001... too) within size and ratio limits; reads spreadsheets (xlsx, xls, ods),
+    volumes .7z.001 and .part1.rar too) within size and ratio limits; reads spreadsheets (xlsx, xls, ods),
     docx, odt and PDF text; skips binaries with a note. Prints which records were found (their
     refs, the kinds of field that matched and a confidence), never a matched value.
 
