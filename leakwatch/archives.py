@@ -17,6 +17,7 @@ import bz2
 import ctypes
 import gzip
 import io
+import logging
 import lzma
 import os
 import tempfile
@@ -36,6 +37,10 @@ _FORMATS = {"zip": ("zip",), "7z": ("7zip",), "rar": ("rar", "rar5"), "tar": ("t
             "iso9660": ("iso9660",), "cab": ("cab",), "lha": ("lha",), "xar": ("xar",)}
 _BLOCK = 1024 * 1024
 _FATAL = -30
+
+# libarchive-c logs libarchive's warnings; the damage they tell of reaches the user as a note, so
+# they go only where logging is set up (the daemon's log), never raw onto scan's stderr.
+logging.getLogger("libarchive").addHandler(logging.NullHandler())
 
 
 class LimitExceeded(Exception):
@@ -100,8 +105,9 @@ class Entry:
     def read(self, n: int) -> bytes:
         a = self.archive
         r = a.call(lambda: _ffi().read_data(a.pointer, a.buffer, min(n, _BLOCK)))
-        if r < 0:
-            raise _archive_error(f"read error {r}")
+        if r < 0:  # a warning (the data is damaged): libarchive-c returns it as a count
+            message = _ffi().error_string(a.pointer)
+            raise _archive_error(message.decode("utf-8", "replace") if message else f"read error {r}")
         return ctypes.string_at(a.buffer, r)
 
 

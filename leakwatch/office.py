@@ -71,9 +71,7 @@ def _ole_kind(src: IO[bytes]) -> str | None:
     src.seek(0)
     if _ENCRYPTED_PACKAGE in head:
         return "encrypted-ooxml"
-    if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:
-        return "xls"
-    return None
+    return "xls"  # or a legacy .doc/.ppt, which calamine refuses: then a note says so
 
 
 def read(src: IO[bytes], kind: str, target: str, limits: Limits) -> Iterator[Document | Skipped]:
@@ -104,7 +102,9 @@ def read(src: IO[bytes], kind: str, target: str, limits: Limits) -> Iterator[Doc
         raise
     except BaseException as exc:
         # a hostile document must not stop the scan: a note, never a silent zero
-        yield Skipped(target, f"unreadable {kind} document ({exc.__class__.__name__})")
+        what = "OLE document (not a readable .xls; legacy .doc and .ppt are not read)" if kind == "xls" \
+            else f"{kind} document"
+        yield Skipped(target, f"unreadable {what} ({exc.__class__.__name__})")
 
 
 class _Unreadable(Exception):
