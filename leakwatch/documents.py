@@ -172,7 +172,7 @@ def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int
     if kind is None:
         yield from _text_documents(inp, target, title, limits, size)
         return
-    if depth >= limits.max_depth:
+    if depth >= limits.max_depth and kind not in office.KINDS:  # a PDF holds no archive: no deeper
         yield Skipped(target, f"{kind} archive nested deeper than {limits.max_depth} levels")
         return
     src: IO[bytes] = inp
