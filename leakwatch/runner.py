@@ -201,6 +201,8 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         else:
             _commit_item(run, ref, None, "", None, None)  # gone or refused for good: never retried
         return
+    if run.spec.passwords:
+        item.meta["passwords"] = list(run.spec.passwords)
     streamed = "path" in item.meta and not item.content
     content_hash = str(item.meta["sha256"]) if streamed else sha256(item.content)
     async with _content_lock(run.services, content_hash):

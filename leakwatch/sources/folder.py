@@ -32,8 +32,6 @@ class FolderParams(BaseModel):
     pattern: str = "**/*"
     min_age: float = 5.0
     """Seconds since a file's last change before it is taken: a copy in progress is left alone."""
-    passwords: list[str] = []
-    """Tried in order on encrypted archives and PDFs (leak sites print them beside the link)."""
 
 
 def _dir(ctx: SourceContext, value: str) -> Path:
@@ -79,8 +77,7 @@ class Folder:
         except OSError as exc:  # taken away since it was listed, or unreadable: not retried
             raise FetchError(f"file:{ref.meta['rel']}", f"cannot read: {exc.strerror}", kind="not_found") from None
         return Item(source=ref.source, key=ref.key, content=b"", name=ref.meta["rel"],
-                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": size,
-                          "passwords": list(params.passwords)})
+                    meta={"path": str(path), "sha256": digest.hexdigest(), "size": size})
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""

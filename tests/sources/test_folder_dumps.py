@@ -69,7 +69,7 @@ def test_an_encrypted_archive_is_said_logged_and_counted_then_read_with_the_pass
     assert skipped == 1
 
     sink = RecordingSink()
-    again = spec("drop2", "folder", expect_new=False, params={"path": "drop", "passwords": ["wrong", "infected"]})
+    again = spec("drop2", "folder", expect_new=False, passwords=["wrong", "infected"], params={"path": "drop"})
     report = poll(svc, again, sink=sink)  # the same content, not taken for a duplicate of the locked scan
     assert report.scanned == 1 and _terms_found(sink) == 1 and report.errors == []
 
