@@ -227,16 +227,40 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             else:
                 run.memo[content_hash] = fresh_json
         report.findings += len(result.findings)
-        for part in result.skipped:  # never silent: a log line and a metric
-            log.warning("%s: %s: skipped: %s", run.spec.name, part.target, part.reason)
-            metrics.of(run.services).skipped_part(run.spec.name, part.reason)
-            if part.reason.startswith("encrypted"):  # a password to add to the source: said in its report
-                report.errors.append(f"{part.target}: skipped: {part.reason}")
+        _say_skipped(run, result)
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
                                         [f"{s.target}: {s.reason}" for s in result.skipped]))
         _commit_item(run, ref, item, content_hash, result, fresh_json)
     if run.commit and (done := getattr(driver, "done", None)) is not None:
         done(ctx, params, item)
+
+
+_SKIPS_LOGGED = 5
+
+
+def _say_skipped(run: _Run, result: ScanResult) -> None:
+    """Never silent: every part not scanned is a metric, and a log line up to a few per item, then
+    one line counting the rest by reason (a file server's dump holds thousands of images). An
+    encrypted part also goes into the poll's report: a password to add to the source."""
+    from collections import Counter
+
+    m = metrics.of(run.services)
+    encrypted = 0
+    for i, part in enumerate(result.skipped):
+        m.skipped_part(run.spec.name, part.reason)
+        if i < _SKIPS_LOGGED:
+            log.warning("%s: %s: skipped: %s", run.spec.name, part.target, part.reason)
+        if part.reason.startswith("encrypted"):
+            encrypted += 1
+            if encrypted <= _SKIPS_LOGGED:
+                run.report.errors.append(f"{part.target}: skipped: {part.reason}")
+    rest = result.skipped[_SKIPS_LOGGED:]
+    if rest:
+        by = Counter(metrics.skip_reason(p.reason) for p in rest)
+        log.warning("%s: %s: %d more part(s) skipped: %s", run.spec.name, result.item.target, len(rest),
+                    ", ".join(f"{n} {why}" for why, n in by.most_common()))
+    if encrypted > _SKIPS_LOGGED:
+        run.report.errors.append(f"{result.item.target}: {encrypted - _SKIPS_LOGGED} more encrypted part(s)")
 
 
 @asynccontextmanager

@@ -90,3 +90,27 @@ def test_a_split_7z_is_read_from_its_first_volume_and_moved_whole(home: Path, ma
     report = poll(svc, spec("drop", "folder", expect_new=False, params={"path": "drop", "done": "done"}), sink=sink)
     assert report.scanned == 1 and _terms_found(sink) == 1
     assert sorted(p.name for p in (home / "done").iterdir()) == ["dump.7z.001", "dump.7z.002"]
+
+
+def test_a_dump_full_of_images_is_one_summary_log_line_not_thousands(
+        home: Path, make_services, caplog: pytest.LogCaptureFixture) -> None:
+    svc = make_services()
+    drop = home / "drop"
+    drop.mkdir()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(40):
+            zf.writestr(f"photos/{i}.jpg", b"\xff\xd8\xff\xe0" + os.urandom(200) + b"\x00" * 16)
+        zf.writestr("users.txt", TERM_LINE)
+    (drop / "share.zip").write_bytes(buf.getvalue())
+    _age(drop / "share.zip")
+    terms.add_term(svc.engine, "chf-exemple.example.fr", "domain")
+    sink = RecordingSink()
+    with caplog.at_level(logging.WARNING, logger="leakwatch.runner"):
+        poll(svc, spec("drop", "folder", expect_new=False, params={"path": "drop"}), sink=sink)
+    assert _terms_found(sink) == 1
+    lines = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(lines) == 6 and lines[-1].endswith("share.zip: 35 more part(s) skipped: 35 binary")
+    counted = metrics.of(svc).registry.get_sample_value("leakwatch_parts_skipped_total",
+                                                        {"source": "drop", "reason": "binary"})
+    assert counted == 40
