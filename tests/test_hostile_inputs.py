@@ -488,5 +488,7 @@ def test_a_directory_of_hostile_files_is_scanned_with_a_note_for_each_skip(
     assert {r["ref"] for r in json.loads(piped.stdout)["records"]} == {a[0].ipp}
     piped = imported("scan", "-", "--json", input=seven, check=1)  # a 7z must seek: stdin cannot
     assert {r["ref"] for r in json.loads(piped.stdout)["records"]} == {d[0].ipp}
-    dangling = imported("scan", str(drop / "gone.csv"), str(drop / "leak.csv.bz2"), check=2)
-    assert dangling.stderr.strip().endswith("gone.csv: dangling symbolic link (to " f"{drop / 'nowhere.csv'})")
+    named = imported("scan", str(drop / "gone.csv"), str(drop / "leak.csv.bz2"), "--json", check=2)
+    assert named.stderr.strip() == f"leakwatch: error: {drop / 'gone.csv'}: dangling symbolic link (to " \
+                                   f"{drop / 'nowhere.csv'})"
+    assert {r["ref"] for r in json.loads(named.stdout)["records"]} == {a[0].ipp}  # the others still scanned

@@ -59,6 +59,8 @@ class _Walk:
     targets: list[tuple[str, Path | None]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     """(where, why) for what a directory holds but cannot be scanned: said, never silent."""
+    errors: list[str] = field(default_factory=list)
+    """Targets named on the command line that cannot be read at all: exit 2, the others scanned."""
 
 
 def _paths(args: list[str]) -> _Walk:
@@ -73,7 +75,9 @@ def _paths(args: list[str]) -> _Walk:
             walk.targets.append((arg, None))
             continue
         path = Path(arg)
-        if path.is_dir():
+        if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+            walk.errors.append(f"{arg}: cannot read the directory: Permission denied")
+        elif path.is_dir():
             def onerror(exc: OSError) -> None:
                 walk.notes.append((str(exc.filename), f"cannot read the directory: {exc.strerror}"))
 
@@ -89,9 +93,9 @@ def _paths(args: list[str]) -> _Walk:
         elif path.exists():
             walk.targets.append((arg, path))
         elif path.is_symlink():
-            raise InputError(f"{arg}: dangling symbolic link (to {os.readlink(path)})")
+            walk.errors.append(f"{arg}: dangling symbolic link (to {os.readlink(path)})")
         else:
-            raise InputError(f"{arg}: no such file or directory")
+            walk.errors.append(f"{arg}: no such file or directory")
     return walk
 
 
@@ -162,12 +166,14 @@ def scan(
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
                   "only watch terms are checked", markup=False)
     walk = _paths(targets)
+    for message in walk.errors:
+        err.print(f"leakwatch: error: {message}", markup=False)
     for where, why in walk.notes:
         err.print(f"leakwatch: note: {where}: skipped: {why}", markup=False)
     paths = walk.targets
     total = sum(_size(p) for _, p in paths if p is not None)
     found_any = False
-    failed = False
+    failed = bool(walk.errors)
     try:
         with progress() as bar:
             task = bar.add_task("scanning", total=total or None)
