@@ -81,7 +81,7 @@ params = {{ path = "{drop}", min_age = 0 }}
         rows: dict[str, list[dict[str, object]]] = {}
         tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         for table in tables:
-            cur = db.execute(f'SELECT * FROM "{table}"')  # noqa: S608
+            cur = db.execute(f'SELECT * FROM "{table}"')
             names = [d[0] for d in cur.description]
             rows[table] = [{n: _json(v) for n, v in zip(names, row, strict=True)} for row in cur]
         (HERE / "rows.json").write_text(json.dumps(rows, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
