@@ -87,48 +87,56 @@ class Hasher:
     def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
         """The record-scoped q-gram sequence of a normal name (the encoded name is sliced once
         when it is ASCII: the same bytes as hashing each of ``qgrams``)."""
-        state = self.salted(kind, salt)
+        state = self._gram[kind].copy()
+        state.update(salt)
         padded = f" {normal_name} "
+        out = []
         if padded.isascii():
             data = padded.encode()
-            return b"".join(gram_fp_bytes(state, data[i : i + 2]) for i in range(len(data) - 1))
-        return b"".join(gram_fp(state, g) for g in qgrams(normal_name))
+            for i in range(len(data) - 1):
+                h = state.copy()
+                h.update(data[i : i + 2])
+                out.append(h.digest())
+        else:
+            for gram in qgrams(normal_name):
+                h = state.copy()
+                h.update(gram.encode())
+                out.append(h.digest())
+        return b"".join(out)
 
     def record_scoped(self, salt: bytes, values: dict[str, str]) -> bytes:
-        """The packed record-scoped forms of one record (``encode_scoped``): from normal values by
-        kind (names, ``postcode``, ``city``, ``date``), names as q-grams, the first name's initial
-        added, every other kind exact. Order of ``values`` is kept."""
-        parts: dict[str, bytes] = {}
-        for kind, value in values.items():
-            if kind in NAME_KINDS:
-                parts[kind] = self.scoped_qgrams(kind, salt, value)
-                if kind == "first_name":
-                    parts["first_initial"] = self.scoped_exact("first_initial", salt, value[0])
-            else:
-                parts[kind] = self.scoped_exact(kind, salt, value)
-        return self.encode(parts)
-
-    def encode(self, parts: dict[str, bytes]) -> bytes:
-        """``encode_scoped`` with each (kind, length) header packed once per process."""
+        """The packed record-scoped forms of one record (the bytes of ``encode_scoped``): from normal
+        values by kind (names, ``postcode``, ``city``, ``date``), names as q-grams with the first
+        name's initial after it, every other kind exact, in the order of ``values``. Called once per
+        record by the importer: each (kind, length) header is packed once per process."""
         headers = self._headers
         out = []
-        for kind, blob in parts.items():
+        for kind, value in values.items():
+            if kind in NAME_KINDS:
+                blob = self.scoped_qgrams(kind, salt, value)
+            else:
+                h = self._exact[kind].copy()
+                h.update(salt + value.encode())
+                blob = h.digest()
             header = headers.get((kind, len(blob)))
             if header is None:
                 header = headers[(kind, len(blob))] = _header(kind, len(blob))
             out.append(header)
             out.append(blob)
+            if kind == "first_name":
+                h = self._exact["first_initial"].copy()
+                h.update(salt + value[0].encode())
+                initial = h.digest()
+                header = headers.get(("first_initial", len(initial)))
+                if header is None:
+                    header = headers[("first_initial", len(initial))] = _header("first_initial", len(initial))
+                out.append(header)
+                out.append(initial)
         return b"".join(out)
 
 
 def _header(kind: str, length: int) -> bytes:
     return struct.pack("<BH", SCOPED_CODES[kind], length)
-
-
-def gram_fp_bytes(salted: hashlib._Hash, gram: bytes) -> bytes:
-    h = salted.copy()
-    h.update(gram)
-    return h.digest()
 
 
 def gram_fp(salted: hashlib._Hash, gram: str) -> bytes:

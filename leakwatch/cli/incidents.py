@@ -112,6 +112,8 @@ def show(
     out.print(f"kinds     {', '.join(incident.kind_list)}")
     if incident.terms:
         out.print(f"terms     {escape(incident.terms)}")
+    if incident.hosts:
+        out.print(f"hosts     {escape(incident.hosts.replace(',', ', '))} (look-alike, defanged)")
     out.print(f"seen      {_when(incident.first_seen)} .. {_when(incident.last_seen)} UTC, "
               f"{incident.sightings} sighting(s)")
     if incident.detection_seconds is not None:
