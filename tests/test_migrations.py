@@ -122,9 +122,8 @@ def test_an_old_database_is_refused_then_upgraded_keeping_everything(old_home: t
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "new.txt").write_text("Fuite Clinique des Lilas chez https://cliniquedes-lilas.fr/x\n", encoding="utf-8")
-    (cli.home / "config.toml").write_text(
-        f'[[sources]]\nname = "drop2"\ndriver = "folder"\nenabled = true\nparams = {{ path = "{drop}", min_age = 0 }}\n',
-        encoding="utf-8")
+    (cli.home / "config.toml").write_text(f'[[sources]]\nname = "drop2"\ndriver = "folder"\nenabled = true\n'
+                                          f'params = {{ path = "{drop}", min_age = 0 }}\n', encoding="utf-8")
     cli("run", "--once", check=0)
     listed = [json.loads(line) for line in cli("incidents", "list", "--json", check=0).stdout.splitlines()]
     newest = max(listed, key=lambda i: i["id"])
