@@ -14,6 +14,7 @@ no alembic import; only an upgrade loads the migration scripts.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,22 @@ class SchemaState:
     """The database's revision; None when it has none."""
     tables: int
     """How many tables it has (0: empty)."""
+    versioned: bool = False
+    """It has the version table (alembic makes it before the first revision, fills it after)."""
 
     @property
     def empty(self) -> bool:
         return self.revision is None and self.tables == 0
 
     @property
+    def upgrading(self) -> bool:
+        """Another process is making it (or an upgrade on SQLite, whose DDL is not transactional, died)."""
+        return self.revision is None and self.versioned
+
+    @property
     def legacy(self) -> bool:
         """Made before migrations: tables, no version."""
-        return self.revision is None and self.tables > 0
+        return self.revision is None and self.tables > 0 and not self.versioned
 
     @property
     def current(self) -> bool:
@@ -76,7 +84,7 @@ def _state(conn: Connection) -> SchemaState:
     revision = None
     if VERSION_TABLE in names:
         revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608
-    return SchemaState(revision, len(names - {VERSION_TABLE}))
+    return SchemaState(revision, len(names - {VERSION_TABLE}), VERSION_TABLE in names)
 
 
 def state(engine: Engine, where: str) -> SchemaState:
@@ -88,9 +96,19 @@ def state(engine: Engine, where: str) -> SchemaState:
         raise ConfigError(f"{where}: cannot open database: {exc.__class__.__name__}") from None
 
 
+def _settled(engine: Engine, where: str, wait: float = 15.0) -> SchemaState:
+    """The state once no other process is making the schema (two first starts at once on SQLite)."""
+    found = state(engine, where)
+    deadline = time.monotonic() + wait
+    while found.upgrading and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = state(engine, where)
+    return found
+
+
 def ensure_current(engine: Engine, where: str) -> SchemaState:
     """Refuse a database whose schema is not this code's; make an empty one at the latest revision."""
-    found = state(engine, where)
+    found = _settled(engine, where)
     if found.empty:
         upgrade(engine, where)
         return state(engine, where)
@@ -128,7 +146,7 @@ def upgrade(engine: Engine, where: str) -> tuple[SchemaState, SchemaState]:
             with engine.begin() as conn:
                 command.upgrade(alembic_config(conn), "head")
         except SQLAlchemyError as exc:
-            again = state(engine, where)
+            again = _settled(engine, where)
             if not again.current:  # not another process that upgraded it at the same instant
                 raise ConfigError(f"{where}: database upgrade failed: {exc.__class__.__name__}: "
                                   f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}") from None

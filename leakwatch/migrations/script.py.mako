@@ -6,6 +6,7 @@ Create Date: ${create_date}
 """
 
 import sqlalchemy as sa
+import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString)
 from alembic import op
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
