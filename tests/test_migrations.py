@@ -192,3 +192,15 @@ def test_the_models_match_the_latest_revision(tmp_path: Path) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def test_alerts_name_the_look_alike_hosts_of_an_incident() -> None:
+    """What revision 0002 keeps reaches the analyst: the alert lists the hosts, defanged."""
+    from leakwatch.alerts import incident_alert
+    from leakwatch.incidents import Folded, IncidentRow, SightingRow
+
+    incident = IncidentRow(id=7, severity="low", terms="acme.fr", hosts="acme-login[.]fr,acrne[.]fr")
+    sighting = SightingRow(incident_id=7, source="paste", item_key="k", url="https://paste.example/k")
+    alert = incident_alert(Folded(incident, sighting, True, None, True), [])
+    assert "Look-alike hosts: acme-login[.]fr, acrne[.]fr" in alert.body
+    assert "acme-login.fr" not in alert.body
