@@ -71,7 +71,13 @@ class Hasher:
 
     def block_digests(self, iso_date: str, last_name: str, first_name: str) -> list[bytes]:
         """The name + date blocking forms of one record (``block_keys``)."""
-        return [self.global_digest(BLOCK_KIND, key) for key in block_keys(iso_date, last_name, first_name)]
+        state = self._global[BLOCK_KIND]
+        out = []
+        for key in block_keys(iso_date, last_name, first_name):
+            h = state.copy()
+            h.update(key.encode())
+            out.append(h.digest())
+        return out
 
     def scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
         h = self._exact[kind].copy()

@@ -102,7 +102,7 @@ class RecordFingerprinter:
         scoped: dict[str, str] = {}
         names: dict[str, str] = {}
         birth: str | None = None
-        h = self.hasher
+        digest = self.hasher.global_digest
         for i, column, action, kind, norm, cache in self._plan:
             raw = values[i]
             if not raw or raw.isspace():
@@ -118,7 +118,7 @@ class RecordFingerprinter:
                         cache.clear()
                     cache[raw] = value
             if action == _GLOBAL:
-                global_fps.append((kind, h.global_digest(kind, value)))
+                global_fps.append((kind, digest(kind, value)))
             elif action == _NAME:
                 if kind in scoped:
                     continue  # a second column of the same kind: the first one is the record's name
@@ -129,12 +129,13 @@ class RecordFingerprinter:
             else:
                 scoped[kind] = value
         if birth and len(names) == 2:
-            global_fps.extend((BLOCK_KIND, d) for d in h.block_digests(birth, names["last_name"], names["first_name"]))
+            for d in self.hasher.block_digests(birth, names["last_name"], names["first_name"]):
+                global_fps.append((BLOCK_KIND, d))
         if not global_fps:
             raise RowError(line, "no identifier, and not last name + first name + date, in this row")
         for kind, value in names.items():
             global_fps.append(self._known_name(kind, value))
-        return ref, salt, h.record_scoped(salt, scoped), global_fps
+        return ref, salt, self.hasher.record_scoped(salt, scoped), global_fps
 
     def _known_name(self, kind: str, normal_name: str) -> tuple[str, bytes]:
         """The known-name fingerprint of a normal name (names repeat: cached)."""
