@@ -14,13 +14,13 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 from charset_normalizer import from_bytes
 
 from leakwatch import archives, office
 from leakwatch.archives import LimitExceeded
+from leakwatch.limits import Limits
 from leakwatch.models import Document, Skipped
 
 SAMPLE = 64 * 1024
@@ -28,20 +28,6 @@ MAX_STRUCTURED = 64 * 1024 * 1024
 """HTML and JSON above this size are scanned as raw text rather than parsed."""
 
 __all__ = ["LimitExceeded", "Limits", "documents", "stream_documents"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_item_bytes: int = 50 * 1024 * 1024
-    max_expanded_bytes: int = 1024 * 1024 * 1024
-    max_expansion_ratio: int = 200
-    max_depth: int = 3
-    passwords: tuple[str, ...] = ()
-    """Tried on encrypted archives and documents, in order."""
-    spool_dir: str | None = None
-    """Private directory for unnamed temporary files; None: the system's."""
-    max_document_seconds: float = 120.0
-    """Time allowed to extract one office document's or PDF's text."""
 
 
 class _Budget:

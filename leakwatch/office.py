@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING
 from leakwatch.models import Document, Skipped
 
 if TYPE_CHECKING:
-    from leakwatch.documents import Limits
+    from leakwatch.limits import Limits
 
 KINDS = ("pdf", "ole")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -14,7 +14,7 @@ import libarchive
 import pytest
 from lw_sources import RecordingSink, poll, spec
 
-from leakwatch import metrics, terms
+from leakwatch import terms
 
 TERM_LINE = b"contact: admin@chf-exemple.example.fr\n"
 
@@ -64,7 +64,7 @@ def test_an_encrypted_archive_is_said_logged_and_counted_then_read_with_the_pass
     assert report.scanned == 1 and _terms_found(sink) == 0
     assert any("locked.zip!users.txt: skipped: encrypted: no password given" in e for e in report.errors)
     assert "locked.zip!users.txt: skipped: encrypted: no password given" in caplog.text
-    skipped = metrics.of(svc).registry.get_sample_value("leakwatch_parts_skipped_total",
+    skipped = svc.metrics.registry.get_sample_value("leakwatch_parts_skipped_total",
                                                         {"source": "drop", "reason": "encrypted"})
     assert skipped == 1
 
@@ -111,6 +111,6 @@ def test_a_dump_full_of_images_is_one_summary_log_line_not_thousands(
     assert _terms_found(sink) == 1
     lines = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(lines) == 6 and lines[-1].endswith("share.zip: 35 more part(s) skipped: 35 binary")
-    counted = metrics.of(svc).registry.get_sample_value("leakwatch_parts_skipped_total",
+    counted = svc.metrics.registry.get_sample_value("leakwatch_parts_skipped_total",
                                                         {"source": "drop", "reason": "binary"})
     assert counted == 40
