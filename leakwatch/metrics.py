@@ -57,6 +57,43 @@ class _DatabaseCollector(Collector):
         for severity, status, n in by:
             g.add_metric([severity, status], n)
         yield g
+        yield from _cluster_metrics(self.services)
+
+
+def _cluster_metrics(services: Services) -> Iterator[GaugeMetricFamily]:
+    """What ``leakwatch status`` shows, at scrape time: instances, leases, the scan queue, source lag."""
+    from leakwatch import cluster
+    from leakwatch.sources.spec import load_specs
+
+    try:
+        st = cluster.status(services, [s for s in load_specs(services.settings).values() if s.enabled])
+    except (SQLAlchemyError, ConfigError):
+        return
+    if cluster.shared(services):
+        g = GaugeMetricFamily("leakwatch_instances_alive", "Instances whose heartbeat is within the lease.")
+        g.add_metric([], sum(1 for i in st["instances"] if i["alive"]))
+        yield g
+        g = GaugeMetricFamily("leakwatch_leases_held", "Source and part leases held, by instance.",
+                              labels=["instance", "kind"])
+        for inst in st["instances"]:
+            g.add_metric([inst["id"], "source"], len(inst["sources"]))
+            g.add_metric([inst["id"], "part"], inst["parts"])
+        yield g
+        q = st["queue"]
+        g = GaugeMetricFamily("leakwatch_scan_queue_parts", "Parts of large items not yet scanned.",
+                              labels=["state"])
+        g.add_metric(["leased"], q["leased"])
+        g.add_metric(["waiting"], q["waiting"])
+        yield g
+        g = GaugeMetricFamily("leakwatch_scan_queue_oldest_seconds", "Age of the oldest part not yet scanned.")
+        g.add_metric([], q["oldest_seconds"])
+        yield g
+    g = GaugeMetricFamily("leakwatch_source_lag_seconds", "How late a source's poll is against its interval.",
+                          labels=["source"])
+    for src in st["sources"]:
+        if src["lag_seconds"] is not None:
+            g.add_metric([src["source"]], src["lag_seconds"])
+    yield g
 
 
 class Metrics:

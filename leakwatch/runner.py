@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from leakwatch import cluster
 from leakwatch.app import Services
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
@@ -78,6 +79,8 @@ class RunReport:
     new: int = 0
     scanned: int = 0
     skipped_duplicates: int = 0
+    queued: int = 0
+    """Large items shared out in parts to every instance (PostgreSQL); folded when their last part is done."""
     findings: int = 0
     errors: list[str] = field(default_factory=list)
     health: str = "ok"
@@ -95,12 +98,13 @@ class RunReport:
     def log_fields(self) -> dict[str, Any]:
         """Counts and health for a log line: no title, URL or content."""
         return {"listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
                 "errors": len(self.errors), "health": self.health}
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings, "errors": self.errors,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
+                "errors": self.errors,
                 "health": self.health, "health_reason": self.health_reason, "stopped": self.stopped}
 
 
@@ -145,7 +149,7 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
         async with aclosing(driver.list_new(ctx, params, state)) as refs:  # type: ignore[type-var]
             async for ref in refs:
                 report.listed += 1
-                if state.seen(ref.key):
+                if state.seen(ref.key) or (commit and cluster.is_queued(services, spec.name, ref.key)):
                     continue
                 if stop is not None and stop.is_set():  # between items: the one in hand is finished
                     report.stopped = True
@@ -213,6 +217,9 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             report.skipped_duplicates += 1
             fresh_json = None
         else:
+            if streamed and run.commit and await asyncio.to_thread(cluster.offer, run.services, item):
+                report.queued += 1  # scanned in parts by every instance, folded by the last one
+                return
             if streamed:
                 result = await asyncio.to_thread(_scan_file, run.services, item)
             else:
@@ -250,11 +257,15 @@ def _scan_file(services: Services, item: Item) -> ScanResult:
         return scan_stream(services, item, fh, path.stat().st_size)
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:
-    """INSERT that leaves an existing row alone (two sources may meet one content at once)."""
+def _insert_ignore_stmt(session: Session, model: type, values: dict[str, Any]) -> Any:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(model).values(**values).on_conflict_do_nothing())
+    return module.insert(model).values(**values).on_conflict_do_nothing()
+
+
+def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:
+    """INSERT that leaves an existing row alone (two sources may meet one content at once)."""
+    session.execute(_insert_ignore_stmt(session, model, values))
 
 
 def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, result: ScanResult | None,
@@ -264,19 +275,31 @@ def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, 
     if not run.commit:
         return
     with Session(run.services.engine) as s:
-        _insert_ignore(s, SeenItemRow, {"source": run.spec.name, "key": ref.key, "content_hash": content_hash,
-                                        "seen_at": utcnow()})
-        row = state_row(s, run.spec.name)
-        cursor = ref.meta.get("cursor")
-        if cursor:
-            row.cursor = str(cursor)
-        row.items_seen += 1
-        if fresh_json is not None:
-            _insert_ignore(s, ContentScanRow, {"content_hash": content_hash, "findings": fresh_json,
-                                               "first_source": run.spec.name, "scanned_at": utcnow()})
-        if run.sink is not None and item is not None and result is not None:
-            run.sink.record(s, item, result)
-        s.commit()
+        if record_item(s, run.spec.name, ref.key, content_hash, item, result, fresh_json, run.sink,
+                       cursor=ref.meta.get("cursor")):
+            s.commit()
+
+
+def record_item(s: Session, source: str, key: str, content_hash: str, item: Item | None, result: ScanResult | None,
+                fresh_json: str | None, sink: SightingSink | None, cursor: object = None) -> bool:
+    """Record one item in the caller's transaction; False (nothing recorded: roll back) when the
+    item was already recorded. The seen-item primary key carries exactly-once across instances
+    sharing a database: a second instance inserting the same key waits, then records nothing."""
+    inserted = s.execute(_insert_ignore_stmt(s, SeenItemRow, {"source": source, "key": key,
+                                                               "content_hash": content_hash, "seen_at": utcnow()}))
+    if inserted.rowcount == 0:  # type: ignore[attr-defined]
+        log_event("item_already_recorded", source=source, note="recorded by another instance; not folded again")
+        return False
+    row = state_row(s, source)
+    if cursor:
+        row.cursor = str(cursor)
+    row.items_seen += 1
+    if fresh_json is not None:
+        _insert_ignore(s, ContentScanRow, {"content_hash": content_hash, "findings": fresh_json,
+                                           "first_source": source, "scanned_at": utcnow()})
+    if sink is not None and item is not None and result is not None:
+        sink.record(s, item, result)
+    return True
 
 
 def _stale(run: _Run, now: dt.datetime) -> str | None:

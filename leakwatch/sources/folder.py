@@ -80,12 +80,17 @@ class Folder:
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""
-        if not params.done:
-            return
-        rel = item.name or Path(item.meta["path"]).name
-        target = _dir(ctx, params.done) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.move(item.meta["path"], target)
-        except OSError as exc:
-            log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel, target.parent, exc.strerror)
+        if params.done:
+            move_done(ctx.settings.home, ctx.spec.name, params.done, item)
+
+
+def move_done(home: Path, source: str, done: str, item: Item) -> None:
+    """Move a scanned file to the ``done`` folder (relative to ``home``), keeping its relative path."""
+    rel = item.name or Path(item.meta["path"]).name
+    folder = Path(done).expanduser()
+    target = (folder if folder.is_absolute() else home / folder) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.move(item.meta["path"], target)
+    except OSError as exc:
+        log.warning("%s: cannot move %s to %s: %s", source, rel, target.parent, exc.strerror)
