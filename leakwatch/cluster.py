@@ -155,8 +155,9 @@ class Member:
 
     def heartbeat(self) -> None:
         with self.engine.begin() as c:
-            done = c.execute(text("UPDATE instance SET heartbeat_at = now() WHERE id = :id"), {"id": self.id})
-            if done.rowcount == 0:
+            done = c.execute(text("UPDATE instance SET heartbeat_at = now() WHERE id = :id RETURNING id"),
+                             {"id": self.id}).first()
+            if done is None:
                 c.execute(text("INSERT INTO instance (id, host, pid, started_at, heartbeat_at) "
                                "VALUES (:id, :host, :pid, now(), now())"),
                           {"id": self.id, "host": socket.gethostname(), "pid": os.getpid()})
@@ -194,9 +195,9 @@ class Member:
     def renew_source(self, source: str) -> bool:
         with self.engine.begin() as c:
             done = c.execute(text("UPDATE source_lease SET expires_at = now() + make_interval(secs => :lease) "
-                                  "WHERE source = :s AND holder = :me"),
-                             {"s": source, "me": self.id, "lease": self.conf.lease})
-        return bool(done.rowcount)
+                                  "WHERE source = :s AND holder = :me RETURNING source"),
+                             {"s": source, "me": self.id, "lease": self.conf.lease}).first()
+        return done is not None
 
     def release_source(self, source: str) -> None:
         """The poll is over: free the lease and move ``due_at`` to the next slot of its cadence
@@ -227,9 +228,10 @@ class Member:
     def renew_part(self, part: Part) -> bool:
         with self.engine.begin() as c:
             done = c.execute(text("UPDATE scan_part SET lease_until = now() + make_interval(secs => :lease) "
-                                  "WHERE job_id = :j AND part_no = :p AND holder = :me AND state = 'queued'"),
-                             {"j": part.job_id, "p": part.part_no, "me": self.id, "lease": self.conf.lease})
-        return bool(done.rowcount)
+                                  "WHERE job_id = :j AND part_no = :p AND holder = :me AND state = 'queued' "
+                                  "RETURNING job_id"),
+                             {"j": part.job_id, "p": part.part_no, "me": self.id, "lease": self.conf.lease}).first()
+        return done is not None
 
     def scan_part(self, part: Part) -> ScanResult:
         """Scan one part's bytes (overlap included) through the one scanning path."""
@@ -252,10 +254,11 @@ class Member:
             s.execute(text("SELECT id FROM scan_job WHERE id = :j FOR UPDATE"), {"j": part.job_id})
             marked = s.execute(text(
                 "UPDATE scan_part SET state = 'done', findings = :f, holder = NULL, lease_until = NULL, "
-                "done_at = now(), done_by = :me WHERE job_id = :j AND part_no = :p AND state = 'queued'"),
+                "done_at = now(), done_by = :me WHERE job_id = :j AND part_no = :p AND state = 'queued' "
+                "RETURNING job_id"),
                 {"f": findings_to_json(result.findings, part.name), "me": self.id, "j": part.job_id,
-                 "p": part.part_no})
-            if marked.rowcount == 0:  # type: ignore[attr-defined]  # done meanwhile by a taker of a lapsed lease
+                 "p": part.part_no}).first()
+            if marked is None:  # done meanwhile by the taker of a lapsed lease: its result stands
                 s.rollback()
                 return False
             left = s.execute(text("SELECT count(*) FROM scan_part WHERE job_id = :j AND state <> 'done'"),

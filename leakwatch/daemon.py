@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,11 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.member = cluster.Member(services, specs) if cluster.shared(services) else None
         self.leased: set[asyncio.Task[Any]] = set()
+        self.coordinator = ThreadPoolExecutor(2, thread_name_prefix="lease")
+        """Lease renewals and heartbeats: never queued behind scans in the default executor."""
+
+    async def _db(self, func: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.coordinator, func, *args)
 
     async def run_source(self, spec: SourceSpec) -> None:
         """One run of one source, never raising: the runner records a source's failures itself."""
@@ -164,7 +170,7 @@ class Daemon:
         if self.member is None or self.stop.is_set():
             return
         try:
-            names = await asyncio.to_thread(self.member.claim_sources)
+            names = await self._db(self.member.claim_sources)
         except Exception as exc:  # the database away: the next tick tries again
             log.error("claim_failed", error=exc.__class__.__name__)
             return
@@ -182,7 +188,7 @@ class Daemon:
         finally:
             renewing.cancel()
             try:
-                await asyncio.to_thread(member.release_source, spec.name)
+                await self._db(member.release_source, spec.name)
             except Exception as exc:  # the lease then lapses by itself
                 log.error("lease_release_failed", source=spec.name, error=exc.__class__.__name__)
 
@@ -191,7 +197,7 @@ class Daemon:
         while True:
             await asyncio.sleep(period)
             try:
-                held = await asyncio.to_thread(renew)
+                held = await self._db(renew)
             except Exception as exc:
                 log.error("lease_renew_failed", lease=what, error=exc.__class__.__name__)
                 continue
@@ -210,7 +216,7 @@ class Daemon:
         done = 0
         try:
             while not self.stop.is_set():
-                part = await asyncio.to_thread(member.claim_part)
+                part = await self._db(member.claim_part)
                 if part is None:
                     break
                 renewing = asyncio.create_task(self._renew(lambda p=part: member.renew_part(p),  # type: ignore[misc]
@@ -243,7 +249,7 @@ class Daemon:
         if self.member is None:
             return
         try:
-            await asyncio.to_thread(self.member.heartbeat)
+            await self._db(self.member.heartbeat)
         except Exception as exc:
             log.error("heartbeat_failed", error=exc.__class__.__name__)
 

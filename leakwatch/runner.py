@@ -202,7 +202,7 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         if exc.transient:
             run.transient_item_errors += 1  # left unseen: the next poll tries again
         else:
-            _commit_item(run, ref, None, "", None, None)  # gone or refused for good: never retried
+            await asyncio.to_thread(_commit_item, run, ref, None, "", None, None)  # gone for good: never retried
         return
     streamed = "path" in item.meta and not item.content
     content_hash = str(item.meta["sha256"]) if streamed else sha256(item.content)
@@ -230,7 +230,9 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         report.findings += len(result.findings)
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
                                         [f"{s.target}: {s.reason}" for s in result.skipped]))
-        _commit_item(run, ref, item, content_hash, result, fresh_json)
+        # in a thread: on PostgreSQL the fold may wait for another instance's (advisory lock), and
+        # the event loop must keep renewing leases meanwhile
+        await asyncio.to_thread(_commit_item, run, ref, item, content_hash, result, fresh_json)
     if run.commit and (done := getattr(driver, "done", None)) is not None:
         done(ctx, params, item)
 
@@ -285,9 +287,9 @@ def record_item(s: Session, source: str, key: str, content_hash: str, item: Item
     """Record one item in the caller's transaction; False (nothing recorded: roll back) when the
     item was already recorded. The seen-item primary key carries exactly-once across instances
     sharing a database: a second instance inserting the same key waits, then records nothing."""
-    inserted = s.execute(_insert_ignore_stmt(s, SeenItemRow, {"source": source, "key": key,
-                                                               "content_hash": content_hash, "seen_at": utcnow()}))
-    if inserted.rowcount == 0:  # type: ignore[attr-defined]
+    values = {"source": source, "key": key, "content_hash": content_hash, "seen_at": utcnow()}
+    inserted = s.execute(_insert_ignore_stmt(s, SeenItemRow, values).returning(SeenItemRow.key))
+    if inserted.first() is None:
         log_event("item_already_recorded", source=source, note="recorded by another instance; not folded again")
         return False
     row = state_row(s, source)
