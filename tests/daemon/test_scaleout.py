@@ -20,12 +20,12 @@ from test_daemon_e2e import Daemon
 from test_daemon_postgres import import_on_postgresql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sources"))
-from lw_httpserver import Reply, Server  # noqa: E402
+from lw_httpserver import Reply, Server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 INTERVAL = 2.0
-LEASE = 2.0
+LEASE = 4.0
 
 
 def base_config(receiver: Receiver | None, extra: str = "") -> str:
@@ -167,13 +167,13 @@ def test_killed_instance_sources_taken_over_nothing_lost_or_doubled(cli: Any, pg
         victim = next(d for d in daemons if d.proc is not None and d.proc.pid == pid)
         victim.kill9()
         killed_at.append(time.monotonic())
-        wait_for(lambda: len(slow_hits) >= 2, 30)
-        takeover = slow_hits[1] - killed_at[0]
+        wait_for(lambda: slow_hits[-1] > killed_at[0], 30)
+        takeover = slow_hits[-1] - killed_at[0]
         print(f"\nkilled mid-poll; the source was polled again by another instance after {takeover:.1f}s")
         assert takeover <= LEASE + INTERVAL + 2.0
         wait_for(lambda: db(pg_url, "SELECT count(*) FROM source_seen_item")[0][0] >= 12, 30)
         wait_for(lambda: len(receiver.messages()) >= 12, 30)
-        time.sleep(3 * INTERVAL)  # more polls and delivery passes: nothing more may come
+        time.sleep(2 * INTERVAL)  # more polls and delivery passes: nothing more may come
     finally:
         for d in daemons:
             d.stop()
@@ -187,7 +187,7 @@ def test_killed_instance_sources_taken_over_nothing_lost_or_doubled(cli: Any, pg
     assert "lease_taken_over" in "".join(d.log() for d in daemons if d is not victim)
 
 
-PART = 256 * 1024
+PART = 128 * 1024
 
 
 def dump_with_planted(path: Path, planted: list[Person], strangers: list[Person], size: int) -> None:
@@ -232,7 +232,7 @@ params = {{ path = "{drop}", min_age = 0 }}
 """)
     planted = crowd[::5]  # 60 records
     dump = tmp_path / "dump.csv"
-    dump_with_planted(dump, planted, people(1500, seed=71), 6 * 1024 * 1024)
+    dump_with_planted(dump, planted, people(800, seed=71), 3 * 1024 * 1024)
     daemons = start_all(cli, tmp_path)
     try:
         os.replace(dump, drop / "dump.csv")
