@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, DateTime, UniqueConstraint, text
 from sqlmodel import Field, Session, SQLModel
 
-from leakwatch import log
+from leakwatch import keys, log
+from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ScanResult
 from leakwatch.store import utcnow
 
@@ -59,6 +60,9 @@ class InstanceRow(SQLModel, table=True):
     pid: int = 0
     started_at: dt.datetime | None = _ts()
     heartbeat_at: dt.datetime | None = _ts()
+    key_check: str = ""
+    """A one-way check value of the host's key (HMAC of a fixed label): instances holding different
+    keys would each match nothing the others imported, so a mismatch stops the newcomer."""
 
 
 class SourceLeaseRow(SQLModel, table=True):
@@ -115,6 +119,10 @@ class ScanPartRow(SQLModel, table=True):
     done_by: str | None = None
 
 
+def key_check(master: bytes) -> str:
+    return keys.derive(master, "_cluster", "key-check").hex()[:16]
+
+
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
@@ -142,10 +150,18 @@ class Member:
         spread by the daemon's jitter; an existing one keeps its schedule, its interval follows the
         definition)."""
         jitter = self.services.settings.daemon.jitter
+        check = key_check(self.services.master_key)
         with self.engine.begin() as c:
-            c.execute(text("INSERT INTO instance (id, host, pid, started_at, heartbeat_at) VALUES "
-                           "(:id, :host, :pid, now(), now()) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"),
-                      {"id": self.id, "host": socket.gethostname(), "pid": os.getpid()})
+            other = c.execute(text("SELECT id FROM instance WHERE key_check <> :k AND key_check <> '' "
+                                   "AND heartbeat_at > now() - make_interval(secs => :lease) LIMIT 1"),
+                              {"k": check, "lease": self.conf.lease}).scalar()
+            if other is not None:
+                raise ConfigError(f"{self.services.key_path}: this host's key differs from the key of instance "
+                                  f"{other} on the same database: it would match nothing the others imported; "
+                                  "give every host the same key (docs/deployment.md)")
+            c.execute(text("INSERT INTO instance (id, host, pid, started_at, heartbeat_at, key_check) VALUES "
+                           "(:id, :host, :pid, now(), now(), :k) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"),
+                      {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(), "k": check})
             for spec in self.specs.values():
                 c.execute(text("INSERT INTO source_lease (source, interval_seconds, due_at, polls) "
                                "VALUES (:s, :iv, now() + make_interval(secs => :j), 0) "
@@ -158,9 +174,10 @@ class Member:
             done = c.execute(text("UPDATE instance SET heartbeat_at = now() WHERE id = :id RETURNING id"),
                              {"id": self.id}).first()
             if done is None:
-                c.execute(text("INSERT INTO instance (id, host, pid, started_at, heartbeat_at) "
-                               "VALUES (:id, :host, :pid, now(), now())"),
-                          {"id": self.id, "host": socket.gethostname(), "pid": os.getpid()})
+                c.execute(text("INSERT INTO instance (id, host, pid, started_at, heartbeat_at, key_check) "
+                               "VALUES (:id, :host, :pid, now(), now(), :k)"),
+                          {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(),
+                           "k": key_check(self.services.master_key)})
             c.execute(text("DELETE FROM instance WHERE heartbeat_at < now() - interval '1 day'"))
 
     def leave(self) -> None:
@@ -431,7 +448,7 @@ def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
             beat = aware(inst.heartbeat_at)
             alive = beat is not None and (now - beat).total_seconds() <= conf.lease
             out["instances"].append({
-                "id": inst.id, "host": inst.host, "pid": inst.pid, "alive": alive,
+                "id": inst.id, "host": inst.host, "pid": inst.pid, "alive": alive, "key_check": inst.key_check,
                 "heartbeat_age": round((now - beat).total_seconds(), 1) if beat else None,
                 "sources": sorted(r.source for r in leases.values()
                                   if r.holder == inst.id and (aware(r.expires_at) or now) >= now),
