@@ -167,6 +167,8 @@ interval = "1s"
 params = {{ path = "{drop}", min_age = 0 }}
 """
         home = Home(tmp, db, records_csv, config)
+        index_bytes = db.query("SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['record', "
+                               "'fingerprint_chunk', 'dataset']::regclass[]) AS t")[0][0]
         procs = home.start(n)
         try:
             size = dump.stat().st_size
@@ -187,7 +189,8 @@ params = {{ path = "{drop}", min_age = 0 }}
         db.drop()
     return {"instances": n, "bytes": size, "seconds": round(seconds, 2), "mb_s": round(size / MB / seconds, 2),
             "parts": parts, "parts_by_instance": sorted(c for _, c in by), "incidents": incidents,
-            "planted_found": len(refs & planted), "planted": len(planted), "not_planted": len(refs - planted)}
+            "planted_found": len(refs & planted), "planted": len(planted), "not_planted": len(refs - planted),
+            "index_bytes_in_postgresql": int(index_bytes)}  # type: ignore[call-overload]
 
 
 def polls_run(tmp: Path, records_csv: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -281,11 +284,15 @@ def main() -> None:
                 f"{r['per_core_efficiency']:.0%} per core; parts {r['parts']} shared {r['parts_by_instance']}; "
                 f"{r['incidents']} incident, planted found {r['planted_found']}/{r['planted']}, "
                 f"others {r['not_planted']}; load average {os.getloadavg()[0]:.1f}")
+        per_gb = args.records / (runs[0]["index_bytes_in_postgresql"] / 1e9)  # type: ignore[operator]
+        log(f"index in PostgreSQL: {runs[0]['index_bytes_in_postgresql'] / 1e6:.1f} MB for {args.records} records "
+            f"(tables record, fingerprint_chunk, dataset with indexes): {per_gb / 1e6:.1f}M records per GB")
         polls = polls_run(tmp, records_csv, args)
         log(f"polls: {polls['sources']} sources every {polls['interval_s']} s on 3 instances: "
             f"{polls['polls_per_interval_mean']} listing fetches per source per interval "
             f"(min {polls['min']}, max {polls['max']}; ideal 1, 3 without leases)")
     figures = {"cores": cores, "dump_mb": args.mb, "part_mb": args.part_mb, "records": args.records,
+               "records_per_gb_of_index": round(per_gb),
                "runs": runs, "polls": polls, "bench_wall_s": round(time.perf_counter() - started, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -229,17 +229,22 @@ class Member:
     # ---- shared scan queue ------------------------------------------------------------------------
 
     def claim_part(self) -> Part | None:
+        """A free part of an item of a source this instance has enabled (so a host without the
+        drop folder's mount, which does not enable that source, leaves its parts to those that do)."""
+        if not self.specs:
+            return None
         with self.engine.begin() as c:
             row = c.execute(text(
                 "UPDATE scan_part AS p SET holder = :me, lease_until = now() + make_interval(secs => :lease), "
                 "attempts = p.attempts + 1 FROM ("
-                "  SELECT job_id, part_no FROM scan_part WHERE state = 'queued'"
-                "  AND (holder IS NULL OR lease_until < now()) ORDER BY job_id, part_no LIMIT 1"
-                "  FOR UPDATE SKIP LOCKED"
+                "  SELECT p.job_id, p.part_no FROM scan_part p JOIN scan_job j ON j.id = p.job_id"
+                "  WHERE p.state = 'queued' AND j.source = ANY(:names)"
+                "  AND (p.holder IS NULL OR p.lease_until < now()) ORDER BY p.job_id, p.part_no LIMIT 1"
+                "  FOR UPDATE OF p SKIP LOCKED"
                 ") AS free, scan_job AS j WHERE p.job_id = free.job_id AND p.part_no = free.part_no "
                 "AND j.id = p.job_id RETURNING p.job_id, p.part_no, p.scan_from, p.byte_to, p.attempts, "
                 "j.source, j.item_key, j.path, j.name, j.parts"),
-                {"me": self.id, "lease": self.conf.lease}).first()
+                {"me": self.id, "lease": self.conf.lease, "names": list(self.specs)}).first()
         return Part(*row) if row is not None else None
 
     def renew_part(self, part: Part) -> bool:

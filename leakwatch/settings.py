@@ -59,7 +59,8 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     jitter: float = 10.0
-    """Up to this many seconds added at random to each source's run time."""
+    """Up to this many seconds added at random to each source's run time. On PostgreSQL (several
+    instances), the spread of a new source's first poll; later polls keep its cadence."""
     shutdown_timeout: float = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """``debug`` also logs the daemon's polls that found nothing new."""
