@@ -272,7 +272,7 @@ class Member:
         from leakwatch.runner import record_item
         from leakwatch.sources.state import findings_from_json, findings_to_json
 
-        with Session(self.engine) as s:
+        with Session(self.engine, expire_on_commit=False) as s:
             s.execute(text("SELECT id FROM scan_job WHERE id = :j FOR UPDATE"), {"j": part.job_id})
             marked = s.execute(text(
                 "UPDATE scan_part SET state = 'done', findings = :f, holder = NULL, lease_until = NULL, "

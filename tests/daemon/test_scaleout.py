@@ -133,6 +133,7 @@ def test_each_source_polled_once_per_interval_across_three_instances(cli: Any, p
     # shared, not repeated: every instance did some of the polls, and all of them together no more
     # than one per source per interval over the instances' whole life
     assert all(re.search(r"event=run ", d.log()) for d in daemons)
+    assert not [d.log_path.name for d in daemons if "level=error" in d.log()]
     total = sum(n for (n,) in db(pg_url, "SELECT polls FROM source_lease"))
     assert total <= 20 * (lifetime / INTERVAL + 1), (total, lifetime)
     # what an operator checks: three instances alive, every source on time, the same figures in Prometheus
@@ -218,6 +219,7 @@ def test_killed_instance_sources_taken_over_nothing_lost_or_doubled(cli: Any, pg
     assert [(r, s) for _, r, s in incidents] == [(5, 1)] * 12
     assert incident_ids(receiver) == [i for i, _, _ in incidents]  # one alert per incident, once
     assert "lease_taken_over" in "".join(d.log() for d in daemons if d is not victim)
+    assert not [d.log_path.name for d in daemons if d is not victim and "level=error" in d.log()]
 
 
 PART = 128 * 1024
@@ -261,12 +263,13 @@ name = "drop"
 driver = "folder"
 enabled = true
 interval = "1s"
-params = {{ path = "{drop}", min_age = 0 }}
+params = {{ path = "{drop}", min_age = 0, done = "done" }}
 """)
     planted = crowd[::5]  # 60 records
     dump = tmp_path / "dump.csv"
     dump_with_planted(dump, planted, people(800, seed=71), 3 * 1024 * 1024)
     daemons = start_all(cli, tmp_path)
+    victim = None
     try:
         os.replace(dump, drop / "dump.csv")
         wait_for(lambda: db(pg_url, "SELECT count(*) FROM scan_part WHERE state = 'done'")
@@ -281,7 +284,8 @@ params = {{ path = "{drop}", min_age = 0 }}
         time.sleep(2)  # more polls and delivery passes: nothing more may come
     finally:
         for d in daemons:
-            d.stop()
+            if d is not victim:
+                d.terminate()
     parts = db(pg_url, "SELECT count(*), count(DISTINCT done_by), max(attempts) FROM scan_part WHERE state = 'done'")
     jobs = db(pg_url, "SELECT parts FROM scan_job")
     print(f"\nparts: {parts[0][0]} done by {parts[0][1]} instances; most attempts at one part: {parts[0][2]}")
@@ -292,3 +296,5 @@ params = {{ path = "{drop}", min_age = 0 }}
     assert sorted(r for (r,) in refs) == sorted(p.ipp for p in planted)
     assert incidents[0][1] == len(planted)
     assert incident_ids(receiver) == [incidents[0][0]]
+    assert (cli.home / "done" / "dump.csv").exists() and not (drop / "dump.csv").exists()  # moved once folded
+    assert not [d.log_path.name for d in daemons if d is not victim and "level=error" in d.log()]
