@@ -444,6 +444,7 @@ def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
         with Session(services.engine) as s:
             from sqlmodel import select
 
+            now = s.execute(text("SELECT now()")).scalar_one()  # the database's clock, as the leases use
             instances = list(s.exec(select(InstanceRow).order_by(InstanceRow.id)))
             leases = {row.source: row for row in s.exec(select(SourceLeaseRow))}
             parts = s.execute(text(

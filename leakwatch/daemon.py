@@ -137,7 +137,8 @@ class Daemon:
         try:
             report = await run_source(self.services, spec, sink=self.sink, stop=self.stop)
         except asyncio.CancelledError:
-            log.warning("run_cancelled", source=spec.name, note="the item in hand was rolled back")
+            log.warning("run_cancelled", source=spec.name,
+                        note="the item in hand was rolled back, or is committed whole if its recording had begun")
             raise
         except Exception as exc:  # a bug, not a source failure: keep the daemon and other sources up
             log.error("run_crashed", source=spec.name, error=exc.__class__.__name__)

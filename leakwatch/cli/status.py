@@ -39,7 +39,8 @@ def status(as_json: bool = JSON_OPTION) -> None:
         for inst in st["instances"]:
             table.add_row(inst["id"], "yes" if inst["alive"] else "NO", f"{inst['heartbeat_age']}s ago",
                           ", ".join(inst["sources"]) or "-", str(inst["parts"]))
-        out.print(table)
+        if st["instances"]:
+            out.print(table)
         q = st["queue"]
         out.print(f"Scan queue: {q['parts']} part(s) of {q['items']} item(s): {q['leased']} being scanned, "
                   f"{q['waiting']} waiting; oldest {format_duration(round(q['oldest_seconds']))}")
