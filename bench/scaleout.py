@@ -12,6 +12,8 @@ cores at most: the per-core ratio is the speed-up over one instance divided by m
 through it (bench/synthdata.py). The instances are started and idle before the dump is moved into
 the drop folder; the time runs from the move to the moment the item is folded (its last part done),
 so it includes the folder poll, hashing the file, queueing the parts, scanning them and the fold.
+The CPU seconds the instances spent meanwhile are read from /proc: MB per CPU-second is the
+per-core speed that wall time hides when other work shares the cores.
 The planted records found in the one incident are checked against those planted.
 
 **polls**: ``--sources`` JSON listings on a local HTTP server, polled every ``--interval`` seconds
@@ -106,6 +108,15 @@ class Home:
         return procs
 
 
+def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU seconds the instances used so far (from /proc; scan_workers = 1: no children)."""
+    total = 0
+    for p in procs:
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
         p.send_signal(signal.SIGTERM)
@@ -172,6 +183,7 @@ params = {{ path = "{drop}", min_age = 0 }}
         procs = home.start(n)
         try:
             size = dump.stat().st_size
+            cpu0 = cpu_seconds(procs)
             t0 = time.monotonic()
             os.link(dump, drop / "dump.csv")
             while not db.query("SELECT 1 FROM scan_job WHERE folded_at IS NOT NULL"):
@@ -179,6 +191,7 @@ params = {{ path = "{drop}", min_age = 0 }}
                     raise SystemExit(f"an instance exited: see {home.dir}")
                 time.sleep(0.1)
             seconds = time.monotonic() - t0
+            cpu = cpu_seconds(procs) - cpu0
         finally:
             stop(procs)
         by = db.query("SELECT done_by, count(*) FROM scan_part GROUP BY done_by ORDER BY done_by")
@@ -188,6 +201,7 @@ params = {{ path = "{drop}", min_age = 0 }}
     finally:
         db.drop()
     return {"instances": n, "bytes": size, "seconds": round(seconds, 2), "mb_s": round(size / MB / seconds, 2),
+            "cpu_seconds": round(cpu, 1), "mb_per_cpu_s": round(size / MB / cpu, 2),
             "parts": parts, "parts_by_instance": sorted(c for _, c in by), "incidents": incidents,
             "planted_found": len(refs & planted), "planted": len(planted), "not_planted": len(refs - planted),
             "index_bytes_in_postgresql": int(index_bytes)}  # type: ignore[call-overload]
@@ -281,7 +295,8 @@ def main() -> None:
             r["speedup"] = round(speedup, 2)
             r["per_core_efficiency"] = round(speedup / min(n, cores), 2)
             log(f"  {n} instance(s): {r['mb_s']} MB/s ({r['seconds']} s), x{r['speedup']} over one instance, "
-                f"{r['per_core_efficiency']:.0%} per core; parts {r['parts']} shared {r['parts_by_instance']}; "
+                f"{r['per_core_efficiency']:.0%} per core; {r['mb_per_cpu_s']} MB per CPU-second "
+                f"({r['cpu_seconds']} CPU-s in all); parts {r['parts']} shared {r['parts_by_instance']}; "
                 f"{r['incidents']} incident, planted found {r['planted_found']}/{r['planted']}, "
                 f"others {r['not_planted']}; load average {os.getloadavg()[0]:.1f}")
         per_gb = args.records / (runs[0]["index_bytes_in_postgresql"] / 1e9)  # type: ignore[operator]
