@@ -120,6 +120,7 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.member = cluster.Member(services, specs) if cluster.shared(services) else None
         self.leased: set[asyncio.Task[Any]] = set()
+        self.polling: set[str] = set()
         self.coordinator = ThreadPoolExecutor(2, thread_name_prefix="lease")
         """Lease renewals and heartbeats: never queued behind scans in the default executor."""
 
@@ -176,6 +177,8 @@ class Daemon:
             log.error("claim_failed", error=exc.__class__.__name__)
             return
         for name in names:
+            if name in self.polling:  # our own lease lapsed while we were stalled: the poll in hand goes on
+                continue
             task = asyncio.create_task(self.leased_run(self.member.specs[name]))
             self.leased.add(task)
             task.add_done_callback(self.leased.discard)
@@ -183,11 +186,13 @@ class Daemon:
     async def leased_run(self, spec: SourceSpec) -> None:
         assert self.member is not None
         member = self.member
+        self.polling.add(spec.name)
         renewing = asyncio.create_task(self._renew(lambda: member.renew_source(spec.name), f"source:{spec.name}"))
         try:
             await self.run_source(spec)
         finally:
             renewing.cancel()
+            self.polling.discard(spec.name)
             try:
                 await self._db(member.release_source, spec.name)
             except Exception as exc:  # the lease then lapses by itself
