@@ -123,6 +123,10 @@ def key_check(master: bytes) -> str:
     return keys.derive(master, "_cluster", "key-check").hex()[:16]
 
 
+MAX_ATTEMPTS = 5
+"""A part taken this many times without being done (each holder killed, or the scan crashing) is
+not taken again: ``leakwatch status`` counts it as stuck, rather than every instance retrying it."""
+
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
@@ -239,12 +243,16 @@ class Member:
                 "attempts = p.attempts + 1 FROM ("
                 "  SELECT p.job_id, p.part_no FROM scan_part p JOIN scan_job j ON j.id = p.job_id"
                 "  WHERE p.state = 'queued' AND j.source = ANY(:names)"
-                "  AND (p.holder IS NULL OR p.lease_until < now()) ORDER BY p.job_id, p.part_no LIMIT 1"
+                "  AND p.attempts < :tries AND (p.holder IS NULL OR p.lease_until < now())"
+                "  ORDER BY p.job_id, p.part_no LIMIT 1"
                 "  FOR UPDATE OF p SKIP LOCKED"
                 ") AS free, scan_job AS j WHERE p.job_id = free.job_id AND p.part_no = free.part_no "
                 "AND j.id = p.job_id RETURNING p.job_id, p.part_no, p.scan_from, p.byte_to, p.attempts, "
                 "j.source, j.item_key, j.path, j.name, j.parts"),
-                {"me": self.id, "lease": self.conf.lease, "names": list(self.specs)}).first()
+                {"me": self.id, "lease": self.conf.lease, "names": list(self.specs), "tries": MAX_ATTEMPTS}).first()
+        if row is not None and row[4] == MAX_ATTEMPTS:
+            log.warning("part_last_attempt", source=row[5], item=row[8], part=row[1], attempts=row[4],
+                        note="scanned and lost this many times (killed instances or a crash): not retried after this")
         return Part(*row) if row is not None else None
 
     def renew_part(self, part: Part) -> bool:
@@ -448,7 +456,7 @@ def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
             instances = list(s.exec(select(InstanceRow).order_by(InstanceRow.id)))
             leases = {row.source: row for row in s.exec(select(SourceLeaseRow))}
             parts = s.execute(text(
-                "SELECT p.holder, p.lease_until, p.state, p.queued_at, j.source, j.name, p.job_id, p.part_no "
+                "SELECT p.holder, p.lease_until, p.attempts, p.queued_at, j.source, j.name, p.job_id, p.part_no "
                 "FROM scan_part p JOIN scan_job j ON j.id = p.job_id WHERE p.state = 'queued'")).all()
         for inst in instances:
             beat = aware(inst.heartbeat_at)
@@ -461,7 +469,8 @@ def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
                 "parts": sum(1 for p in parts if p[0] == inst.id and (aware(p[1]) or now) >= now)})
         oldest = min((aware(p[3]) for p in parts if p[3] is not None), default=None)  # type: ignore[type-var]
         leased = sum(1 for p in parts if p[0] is not None and (aware(p[1]) or now) >= now)
-        out["queue"] = {"parts": len(parts), "leased": leased, "waiting": len(parts) - leased,
+        stuck = sum(1 for p in parts if p[2] >= MAX_ATTEMPTS and not (p[0] is not None and (aware(p[1]) or now) >= now))
+        out["queue"] = {"parts": len(parts), "leased": leased, "waiting": len(parts) - leased - stuck, "stuck": stuck,
                         "items": len({p[6] for p in parts}),
                         "oldest_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0}
     states = all_states(services.engine)

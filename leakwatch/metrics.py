@@ -80,10 +80,12 @@ def _cluster_metrics(services: Services) -> Iterator[GaugeMetricFamily]:
             g.add_metric([inst["id"], "part"], inst["parts"])
         yield g
         q = st["queue"]
-        g = GaugeMetricFamily("leakwatch_scan_queue_parts", "Parts of large items not yet scanned.",
+        g = GaugeMetricFamily("leakwatch_scan_queue_parts",
+                              "Parts of large items not yet scanned (stuck: given up after repeated losses).",
                               labels=["state"])
         g.add_metric(["leased"], q["leased"])
         g.add_metric(["waiting"], q["waiting"])
+        g.add_metric(["stuck"], q["stuck"])
         yield g
         g = GaugeMetricFamily("leakwatch_scan_queue_oldest_seconds", "Age of the oldest part not yet scanned.")
         g.add_metric([], q["oldest_seconds"])

@@ -43,7 +43,9 @@ def status(as_json: bool = JSON_OPTION) -> None:
             out.print(table)
         q = st["queue"]
         out.print(f"Scan queue: {q['parts']} part(s) of {q['items']} item(s): {q['leased']} being scanned, "
-                  f"{q['waiting']} waiting; oldest {format_duration(round(q['oldest_seconds']))}")
+                  f"{q['waiting']} waiting; oldest {format_duration(round(q['oldest_seconds']))}"
+                  + (f"; {q['stuck']} STUCK (taken and lost 5 times: see the logs, event=part_last_attempt)"
+                     if q["stuck"] else ""))
     table = Table(title_justify="left")
     for column in ("source", "interval", "holder", "last poll", "lag"):
         table.add_column(column)

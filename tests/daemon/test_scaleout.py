@@ -300,3 +300,38 @@ params = {{ path = "{drop}", min_age = 0, done = "done" }}
     assert incident_ids(receiver) == [incidents[0][0]]
     assert (cli.home / "done" / "dump.csv").exists() and not (drop / "dump.csv").exists()  # moved once folded
     assert not [d.log_path.name for d in daemons if d is not victim and "level=error" in d.log()]
+
+
+def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each taker killed mid-part (here: its lease left to lapse) five times: the part is given up,
+    said in the status and the log, instead of every instance retrying it for ever."""
+    import hashlib
+
+    from leakwatch import keys
+    from leakwatch.app import build
+    from leakwatch.cluster import MAX_ATTEMPTS, Member, offer, status
+    from leakwatch.models import Item
+    from leakwatch.sources.spec import parse_spec
+
+    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path))
+    keys.create_key(tmp_path / "key")
+    svc = build(database_url=pg_url, cluster={"lease": 0.05, "split_bytes": 1024, "part_bytes": 4096})
+    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(tmp_path)}}, "test")
+    dump = tmp_path / "dump.csv"
+    dump.write_bytes(b"".join(f"{n};DURAND;Paul;0{n % 9 + 1}/02/1980\n".encode() for n in range(300)))
+    data = dump.read_bytes()
+    item = Item(source="drop", key="dump", content=b"", name="dump.csv",
+                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    assert offer(svc, item)
+    assert offer(svc, item)  # queued once: the second offer finds it
+    assert db(pg_url, "SELECT count(*) FROM scan_job")[0][0] == 1
+    member = Member(svc, [spec])
+    taken = []
+    while (part := member.claim_part()) is not None:
+        taken.append(part.part_no)
+        time.sleep(0.06)  # its holder "killed": the lease lapses
+    parts = db(pg_url, "SELECT parts FROM scan_job")[0][0]
+    assert sorted(taken) == sorted(list(range(parts)) * MAX_ATTEMPTS)
+    queue = status(svc, [spec])["queue"]
+    assert queue["stuck"] == parts and queue["waiting"] == 0 and queue["leased"] == 0
