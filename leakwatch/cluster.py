@@ -30,20 +30,36 @@ import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Column, DateTime, UniqueConstraint, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
 
 from leakwatch import keys, log
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ScanResult
-from leakwatch.store import utcnow
+from leakwatch.pipeline import Scanning, merge, scan_stream
+from leakwatch.recording import SightingSink, record_item
+from leakwatch.store import as_utc, utcnow
 
 if TYPE_CHECKING:
-    from leakwatch.app import Services
-    from leakwatch.runner import SightingSink
+    from leakwatch.settings import ClusterSettings, Settings
     from leakwatch.sources.spec import SourceSpec
+
+
+class Services(Scanning, Protocol):
+    """What an instance sharing the database needs of the composition root (``app.Services``):
+    the scanning members for the parts it scans, the engine, and the key (its check value)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def master_key(self) -> bytes: ...
+
+    @property
+    def key_path(self) -> Path: ...
 
 
 def _ts(nullable: bool = True) -> Any:
@@ -130,9 +146,9 @@ not taken again: ``leakwatch status`` counts it as stuck, rather than every inst
 INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def shared(services: Services) -> bool:
+def shared(engine: Engine) -> bool:
     """True when instances may share the database (PostgreSQL)."""
-    return services.engine.dialect.name == "postgresql"
+    return engine.dialect.name == "postgresql"
 
 
 
@@ -265,8 +281,6 @@ class Member:
 
     def scan_part(self, part: Part) -> ScanResult:
         """Scan one part's bytes (overlap included) through the one scanning path."""
-        from leakwatch.pipeline import scan_stream
-
         item = Item(source=part.source, key=part.item_key, content=b"", name=part.name)
         with open(part.path, "rb") as fh:
             fh.seek(part.scan_from)
@@ -276,8 +290,6 @@ class Member:
     def complete_part(self, part: Part, result: ScanResult, sink: SightingSink | None) -> bool:
         """Mark the part done with its findings; the instance marking the last part folds the item
         (with its sighting and alerts) in the same transaction. True when this call folded it."""
-        from leakwatch.pipeline import merge
-        from leakwatch.runner import record_item
         from leakwatch.sources.state import findings_from_json, findings_to_json
 
         with Session(self.engine, expire_on_commit=False) as s:
@@ -357,23 +369,23 @@ class _Window(io.RawIOBase):
 
 # ---- queueing a large item ------------------------------------------------------------------------
 
-def is_queued(services: Services, source: str, key: str) -> bool:
+def is_queued(engine: Engine, source: str, key: str) -> bool:
     """True when the item is already shared out in parts (being scanned, or folded)."""
-    if not shared(services):
+    if not shared(engine):
         return False
-    with services.engine.connect() as c:
+    with engine.connect() as c:
         return c.execute(text("SELECT 1 FROM scan_job WHERE source = :s AND item_key = :k"),
                          {"s": source, "k": key}).first() is not None
 
 
-def offer(services: Services, item: Item) -> bool:
+def offer(engine: Engine, settings: Settings, item: Item) -> bool:
     """Queue a large text file in parts for every instance; False when it is scanned here whole
     (SQLite, small, an archive or UTF-16 text: those are not cut at byte offsets)."""
     from leakwatch.documents import SAMPLE, detect_encoding, is_binary, sniff_archive
 
-    conf = services.settings.cluster
+    conf = settings.cluster
     size = int(item.meta.get("size") or 0)
-    if not shared(services) or size <= conf.split_bytes or "path" not in item.meta:
+    if not shared(engine) or size <= conf.split_bytes or "path" not in item.meta:
         return False
     path = Path(item.meta["path"])
     with path.open("rb") as fh:
@@ -384,9 +396,9 @@ def offer(services: Services, item: Item) -> bool:
         log.event("not_split", source=item.source, item=item.name, why=why,
                   note="scanned whole by this instance")
         return False
-    overlap = max(4 * services.settings.proximity, 4096)  # proximity counts characters, up to 4 bytes each
+    overlap = max(4 * settings.proximity, 4096)  # proximity counts characters, up to 4 bytes each
     parts = cut(path, size, conf.part_bytes, overlap)
-    with services.engine.begin() as c:
+    with engine.begin() as c:
         job_id = c.execute(text(
             "INSERT INTO scan_job (source, item_key, path, name, sha256, size, parts, queued_at) "
             "VALUES (:s, :k, :path, :name, :sha, :size, :n, now()) ON CONFLICT (source, item_key) DO NOTHING "
@@ -439,17 +451,16 @@ def cut(path: Path, size: int, part_bytes: int, overlap: int) -> list[tuple[int,
 
 # ---- status ---------------------------------------------------------------------------------------
 
-def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
+def status(engine: Engine, conf: ClusterSettings, specs: list[SourceSpec]) -> dict[str, Any]:
     """Instances, their leases, the scan queue and each source's lag against its interval."""
-    from leakwatch.sources.state import all_states, aware
+    from leakwatch.sources.state import all_states
 
-    conf = services.settings.cluster
     now = utcnow()
-    out: dict[str, Any] = {"database": services.engine.dialect.name, "instances": [], "queue": {},
+    out: dict[str, Any] = {"database": engine.dialect.name, "instances": [], "queue": {},
                            "sources": []}
     leases: dict[str, SourceLeaseRow] = {}
-    if shared(services):
-        with Session(services.engine) as s:
+    if shared(engine):
+        with Session(engine) as s:
             from sqlmodel import select
 
             now = s.execute(text("SELECT now()")).scalar_one()  # the database's clock, as the leases use
@@ -459,29 +470,30 @@ def status(services: Services, specs: list[SourceSpec]) -> dict[str, Any]:
                 "SELECT p.holder, p.lease_until, p.attempts, p.queued_at, j.source, j.name, p.job_id, p.part_no "
                 "FROM scan_part p JOIN scan_job j ON j.id = p.job_id WHERE p.state = 'queued'")).all()
         for inst in instances:
-            beat = aware(inst.heartbeat_at)
+            beat = as_utc(inst.heartbeat_at)
             alive = beat is not None and (now - beat).total_seconds() <= conf.lease
             out["instances"].append({
                 "id": inst.id, "host": inst.host, "pid": inst.pid, "alive": alive, "key_check": inst.key_check,
                 "heartbeat_age": round((now - beat).total_seconds(), 1) if beat else None,
                 "sources": sorted(r.source for r in leases.values()
-                                  if r.holder == inst.id and (aware(r.expires_at) or now) >= now),
-                "parts": sum(1 for p in parts if p[0] == inst.id and (aware(p[1]) or now) >= now)})
-        oldest = min((aware(p[3]) for p in parts if p[3] is not None), default=None)  # type: ignore[type-var]
-        leased = sum(1 for p in parts if p[0] is not None and (aware(p[1]) or now) >= now)
-        stuck = sum(1 for p in parts if p[2] >= MAX_ATTEMPTS and not (p[0] is not None and (aware(p[1]) or now) >= now))
+                                  if r.holder == inst.id and (as_utc(r.expires_at) or now) >= now),
+                "parts": sum(1 for p in parts if p[0] == inst.id and (as_utc(p[1]) or now) >= now)})
+        oldest = min((as_utc(p[3]) for p in parts if p[3] is not None), default=None)  # type: ignore[type-var]
+        held = [p[0] is not None and (as_utc(p[1]) or now) >= now for p in parts]
+        leased = sum(held)
+        stuck = sum(1 for p, h in zip(parts, held, strict=True) if p[2] >= MAX_ATTEMPTS and not h)
         out["queue"] = {"parts": len(parts), "leased": leased, "waiting": len(parts) - leased - stuck, "stuck": stuck,
                         "items": len({p[6] for p in parts}),
                         "oldest_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0}
-    states = all_states(services.engine)
+    states = all_states(engine)
     for spec in specs:
         lease = leases.get(spec.name)
         state = states.get(spec.name)
-        last = aware(state.last_run_at) if state else None
+        last = as_utc(state.last_run_at) if state else None
         if lease is not None and lease.due_at is not None:
-            due = aware(lease.due_at)
+            due = as_utc(lease.due_at)
             assert due is not None
-            holder = lease.holder if (aware(lease.expires_at) or now) >= now else None
+            holder = lease.holder if (as_utc(lease.expires_at) or now) >= now else None
         else:
             due = last + dt.timedelta(seconds=spec.interval) if last else None
             holder = None

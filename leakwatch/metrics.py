@@ -21,14 +21,17 @@ from leakwatch.models import ScanResult
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from leakwatch.app import Services
+    from sqlalchemy.engine import Engine
+
+    from leakwatch.settings import Settings
 
 _DETECTION_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400)
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, engine: Engine, settings: Settings | None) -> None:
+        self.engine = engine
+        self.settings = settings
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # not queried at registration
@@ -42,8 +45,8 @@ class _DatabaseCollector(Collector):
         from leakwatch.store import session
 
         try:
-            alerts = outbox.counts(self.services)
-            with session(self.services.engine) as s:
+            alerts = outbox.counts(self.engine)
+            with session(self.engine) as s:
                 by = list(s.exec(select(IncidentRow.severity, IncidentRow.status, func.count())  # type: ignore[call-overload]
                                  .group_by(IncidentRow.severity, IncidentRow.status)))
         except SQLAlchemyError:
@@ -57,19 +60,20 @@ class _DatabaseCollector(Collector):
         for severity, status, n in by:
             g.add_metric([severity, status], n)
         yield g
-        yield from _cluster_metrics(self.services)
+        if self.settings is not None:
+            yield from _cluster_metrics(self.engine, self.settings)
 
 
-def _cluster_metrics(services: Services) -> Iterator[GaugeMetricFamily]:
+def _cluster_metrics(engine: Engine, settings: Settings) -> Iterator[GaugeMetricFamily]:
     """What ``leakwatch status`` shows, at scrape time: instances, leases, the scan queue, source lag."""
     from leakwatch import cluster
     from leakwatch.sources.spec import load_specs
 
     try:
-        st = cluster.status(services, [s for s in load_specs(services.settings).values() if s.enabled])
+        st = cluster.status(engine, settings.cluster, [s for s in load_specs(settings).values() if s.enabled])
     except (SQLAlchemyError, ConfigError):
         return
-    if cluster.shared(services):
+    if cluster.shared(engine):
         g = GaugeMetricFamily("leakwatch_instances_alive", "Instances whose heartbeat is within the lease.")
         g.add_metric([], sum(1 for i in st["instances"] if i["alive"]))
         yield g
@@ -99,7 +103,11 @@ def _cluster_metrics(services: Services) -> Iterator[GaugeMetricFamily]:
 
 
 class Metrics:
-    def __init__(self, services: Services) -> None:
+    """This process's metrics (one per ``Services``, built on first use). With ``settings``, what
+    ``leakwatch status`` shows of the enabled sources (and on PostgreSQL of the instances sharing
+    the database) is collected at scrape time too."""
+
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.items = Counter("leakwatch_items_fetched", "Items fetched and scanned.", ["source"], registry=r)
@@ -116,7 +124,7 @@ class Metrics:
                                    buckets=_DETECTION_BUCKETS, registry=r)
         self.alerts_sent = Counter("leakwatch_alerts_sent", "Alert deliveries that reached a channel.", ["kind"],
                                    registry=r)
-        r.register(_DatabaseCollector(services))
+        r.register(_DatabaseCollector(engine, settings))
         self.server: WSGIServer | None = None
         self.thread: Thread | None = None
 
@@ -158,12 +166,3 @@ class Metrics:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def of(services: Services) -> Metrics:
-    """This process's metrics, created on first use."""
-    m = services.extras.get("metrics")
-    if not isinstance(m, Metrics):
-        m = Metrics(services)
-        services.extras["metrics"] = m
-    return m

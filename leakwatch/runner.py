@@ -23,39 +23,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leakwatch import cluster
-from leakwatch.app import Services
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
 from leakwatch.models import Finding, Item, ItemRef, ScanResult
-from leakwatch.pipeline import scan_item, scan_stream
+from leakwatch.pipeline import Scanning, scan_item, scan_stream
+from leakwatch.recording import SightingSink, record_item
 from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.base import Driver, SourceContext, sha256
 from leakwatch.sources.health import DEGRADED, FAILING, Health, SourceProblem, Transition, after_poll, blocked_page
-from leakwatch.sources.http import FetchError
+from leakwatch.sources.http import FetchError, HttpClient
 from leakwatch.sources.spec import SourceSpec, format_duration
 from leakwatch.sources.state import (
     ContentScanRow,
-    SeenItemRow,
     SourceState,
-    aware,
     findings_from_json,
     findings_to_json,
     load_state,
     state_row,
 )
-from leakwatch.store import utcnow
+from leakwatch.store import as_utc, utcnow
 
 log = logging.getLogger("leakwatch.runner")
 
 
-class SightingSink(Protocol):
-    def record(self, session: Session, item: Item, result: ScanResult) -> None: ...
+class Services(Scanning, Protocol):
+    """What a run needs of the composition root (``app.Services``): this layer does not import it."""
 
-    def health_changed(self, session: Session, source: str, state: str, reason: str) -> None: ...
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def content_inflight(self) -> dict[str, list[Any]]: ...
+
+    def refresh(self) -> bool: ...
+
+    def http_client(self) -> HttpClient: ...
 
 
 @dataclass
@@ -90,10 +96,6 @@ class RunReport:
     problem: str | None = None
     """Why the poll as a whole failed (listing, block page, configuration); None when it worked."""
     items: list[ItemOutcome] = field(default_factory=list)
-
-    @property
-    def error(self) -> str | None:
-        return self.problem
 
     def log_fields(self) -> dict[str, Any]:
         """Counts and health for a log line: no title, URL or content."""
@@ -145,11 +147,11 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
             log_event("reloaded", source=spec.name, why="datasets or watch terms changed in the database")
         params = spec.driver_params()
         driver: Driver = DRIVERS[spec.driver]()
-        ctx = SourceContext(services, spec, http.client(services), dict(state.validators))
+        ctx = SourceContext(services.settings, spec, http.client(services), dict(state.validators))
         async with aclosing(driver.list_new(ctx, params, state)) as refs:  # type: ignore[type-var]
             async for ref in refs:
                 report.listed += 1
-                if state.seen(ref.key) or (commit and cluster.is_queued(services, spec.name, ref.key)):
+                if state.seen(ref.key) or (commit and cluster.is_queued(services.engine, spec.name, ref.key)):
                     continue
                 if stop is not None and stop.is_set():  # between items: the one in hand is finished
                     report.stopped = True
@@ -217,7 +219,9 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             report.skipped_duplicates += 1
             fresh_json = None
         else:
-            if streamed and run.commit and await asyncio.to_thread(cluster.offer, run.services, item):
+            services = run.services
+            if streamed and run.commit and await asyncio.to_thread(cluster.offer, services.engine,
+                                                                   services.settings, item):
                 report.queued += 1  # scanned in parts by every instance, folded by the last one
                 return
             if streamed:
@@ -241,7 +245,7 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
 async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[None]:
     """Held while one content is scanned and recorded: another source meeting the same content at
     the same time (the daemon polls sources concurrently) waits, then finds it recorded."""
-    inflight: dict[str, list[Any]] = services.extras.setdefault("content_inflight", {})  # type: ignore[assignment]
+    inflight = services.content_inflight
     entry = inflight.setdefault(content_hash, [asyncio.Lock(), 0])
     entry[1] += 1
     try:
@@ -259,17 +263,6 @@ def _scan_file(services: Services, item: Item) -> ScanResult:
         return scan_stream(services, item, fh, path.stat().st_size)
 
 
-def _insert_ignore_stmt(session: Session, model: type, values: dict[str, Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model).values(**values).on_conflict_do_nothing()
-
-
-def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:
-    """INSERT that leaves an existing row alone (two sources may meet one content at once)."""
-    session.execute(_insert_ignore_stmt(session, model, values))
-
-
 def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, result: ScanResult | None,
                  fresh_json: str | None) -> None:
     """Seen key, cursor, findings by content hash and the sink's sighting: one transaction."""
@@ -282,34 +275,12 @@ def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, 
             s.commit()
 
 
-def record_item(s: Session, source: str, key: str, content_hash: str, item: Item | None, result: ScanResult | None,
-                fresh_json: str | None, sink: SightingSink | None, cursor: object = None) -> bool:
-    """Record one item in the caller's transaction; False (nothing recorded: roll back) when the
-    item was already recorded. The seen-item primary key carries exactly-once across instances
-    sharing a database: a second instance inserting the same key waits, then records nothing."""
-    values = {"source": source, "key": key, "content_hash": content_hash, "seen_at": utcnow()}
-    inserted = s.execute(_insert_ignore_stmt(s, SeenItemRow, values).returning(SeenItemRow.key))
-    if inserted.first() is None:
-        log_event("item_already_recorded", source=source, note="recorded by another instance; not folded again")
-        return False
-    row = state_row(s, source)
-    if cursor:
-        row.cursor = str(cursor)
-    row.items_seen += 1
-    if fresh_json is not None:
-        _insert_ignore(s, ContentScanRow, {"content_hash": content_hash, "findings": fresh_json,
-                                           "first_source": source, "scanned_at": utcnow()})
-    if sink is not None and item is not None and result is not None:
-        sink.record(s, item, result)
-    return True
-
-
 def _stale(run: _Run, now: dt.datetime) -> str | None:
     """Why the source looks stopped: no new item for longer than it usually goes."""
     spec, row = run.spec, run.state.row
     if not spec.expect_new or run.report.new > 0 or row is None:
         return None
-    last_new = aware(row.last_new_at) or aware(row.last_ok_at)
+    last_new = as_utc(row.last_new_at) or as_utc(row.last_ok_at)
     if last_new is None:
         return None
     limit = spec.stale_after
@@ -343,7 +314,7 @@ def _finish(run: _Run, problem: str | None, fatal: bool, validators: dict[str, d
             if problem is None:
                 row.last_ok_at = now
             if report.new > 0 and report.scanned + report.skipped_duplicates > 0:
-                last_new = aware(row.last_new_at)
+                last_new = as_utc(row.last_new_at)
                 if last_new is not None:
                     gap = (now - last_new).total_seconds()
                     row.gap_mean = gap if row.gap_mean is None else 0.7 * row.gap_mean + 0.3 * gap

@@ -24,7 +24,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
 
     svc = services()
     specs = [s for s in load_specs(svc.settings).values() if s.enabled]
-    st = cluster.status(svc, specs)
+    st = cluster.status(svc.engine, svc.settings.cluster, specs)
     if as_json:
         print_json(st)
         return

@@ -323,8 +323,8 @@ def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_pa
     data = dump.read_bytes()
     item = Item(source="drop", key="dump", content=b"", name="dump.csv",
                 meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    assert offer(svc, item)
-    assert offer(svc, item)  # queued once: the second offer finds it
+    assert offer(svc.engine, svc.settings, item)
+    assert offer(svc.engine, svc.settings, item)  # queued once: the second offer finds it
     assert db(pg_url, "SELECT count(*) FROM scan_job")[0][0] == 1
     member = Member(svc, [spec])
     taken = []
@@ -333,5 +333,5 @@ def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_pa
         time.sleep(0.06)  # its holder "killed": the lease lapses
     parts = db(pg_url, "SELECT parts FROM scan_job")[0][0]
     assert sorted(taken) == sorted(list(range(parts)) * MAX_ATTEMPTS)
-    queue = status(svc, [spec])["queue"]
+    queue = status(svc.engine, svc.settings.cluster, [spec])["queue"]
     assert queue["stuck"] == parts and queue["waiting"] == 0 and queue["leased"] == 0
