@@ -97,7 +97,7 @@ class Services:
     def metrics(self) -> Metrics:
         from leakwatch.metrics import Metrics
 
-        return Metrics(self.engine)
+        return Metrics(self.engine, self.settings)
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
+    from leakwatch.settings import Settings
+
 _DETECTION_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400)
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None) -> None:
         self.engine = engine
+        self.settings = settings
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # not queried at registration
@@ -57,12 +60,54 @@ class _DatabaseCollector(Collector):
         for severity, status, n in by:
             g.add_metric([severity, status], n)
         yield g
+        if self.settings is not None:
+            yield from _cluster_metrics(self.engine, self.settings)
+
+
+def _cluster_metrics(engine: Engine, settings: Settings) -> Iterator[GaugeMetricFamily]:
+    """What ``leakwatch status`` shows, at scrape time: instances, leases, the scan queue, source lag."""
+    from leakwatch import cluster
+    from leakwatch.sources.spec import load_specs
+
+    try:
+        st = cluster.status(engine, settings.cluster, [s for s in load_specs(settings).values() if s.enabled])
+    except (SQLAlchemyError, ConfigError):
+        return
+    if cluster.shared(engine):
+        g = GaugeMetricFamily("leakwatch_instances_alive", "Instances whose heartbeat is within the lease.")
+        g.add_metric([], sum(1 for i in st["instances"] if i["alive"]))
+        yield g
+        g = GaugeMetricFamily("leakwatch_leases_held", "Source and part leases held, by instance.",
+                              labels=["instance", "kind"])
+        for inst in st["instances"]:
+            g.add_metric([inst["id"], "source"], len(inst["sources"]))
+            g.add_metric([inst["id"], "part"], inst["parts"])
+        yield g
+        q = st["queue"]
+        g = GaugeMetricFamily("leakwatch_scan_queue_parts",
+                              "Parts of large items not yet scanned (stuck: given up after repeated losses).",
+                              labels=["state"])
+        g.add_metric(["leased"], q["leased"])
+        g.add_metric(["waiting"], q["waiting"])
+        g.add_metric(["stuck"], q["stuck"])
+        yield g
+        g = GaugeMetricFamily("leakwatch_scan_queue_oldest_seconds", "Age of the oldest part not yet scanned.")
+        g.add_metric([], q["oldest_seconds"])
+        yield g
+    g = GaugeMetricFamily("leakwatch_source_lag_seconds", "How late a source's poll is against its interval.",
+                          labels=["source"])
+    for src in st["sources"]:
+        if src["lag_seconds"] is not None:
+            g.add_metric([src["source"]], src["lag_seconds"])
+    yield g
 
 
 class Metrics:
-    """This process's metrics (one per ``Services``, built on first use)."""
+    """This process's metrics (one per ``Services``, built on first use). With ``settings``, what
+    ``leakwatch status`` shows of the enabled sources (and on PostgreSQL of the instances sharing
+    the database) is collected at scrape time too."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.items = Counter("leakwatch_items_fetched", "Items fetched and scanned.", ["source"], registry=r)
@@ -81,7 +126,7 @@ class Metrics:
                                    buckets=_DETECTION_BUCKETS, registry=r)
         self.alerts_sent = Counter("leakwatch_alerts_sent", "Alert deliveries that reached a channel.", ["kind"],
                                    registry=r)
-        r.register(_DatabaseCollector(engine))
+        r.register(_DatabaseCollector(engine, settings))
         self.server: WSGIServer | None = None
         self.thread: Thread | None = None
 

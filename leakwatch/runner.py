@@ -23,15 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from leakwatch import cluster
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
 from leakwatch.metrics import Metrics, skip_reason
 from leakwatch.models import Finding, Item, ItemRef, ScanResult
 from leakwatch.pipeline import Scanning, scan_item, scan_stream
+from leakwatch.recording import SightingSink, record_item
 from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.base import Driver, SourceContext, sha256
 from leakwatch.sources.health import DEGRADED, FAILING, Health, SourceProblem, Transition, after_poll, blocked_page
@@ -39,7 +40,6 @@ from leakwatch.sources.http import FetchError, HttpClient
 from leakwatch.sources.spec import SourceSpec, format_duration
 from leakwatch.sources.state import (
     ContentScanRow,
-    SeenItemRow,
     SourceState,
     findings_from_json,
     findings_to_json,
@@ -68,12 +68,6 @@ class Services(Scanning, Protocol):
     def http_client(self) -> HttpClient: ...
 
 
-class SightingSink(Protocol):
-    def record(self, session: Session, item: Item, result: ScanResult) -> None: ...
-
-    def health_changed(self, session: Session, source: str, state: str, reason: str) -> None: ...
-
-
 @dataclass
 class ItemOutcome:
     key: str
@@ -95,6 +89,8 @@ class RunReport:
     new: int = 0
     scanned: int = 0
     skipped_duplicates: int = 0
+    queued: int = 0
+    """Large items shared out in parts to every instance (PostgreSQL); folded when their last part is done."""
     findings: int = 0
     errors: list[str] = field(default_factory=list)
     health: str = "ok"
@@ -108,12 +104,13 @@ class RunReport:
     def log_fields(self) -> dict[str, Any]:
         """Counts and health for a log line: no title, URL or content."""
         return {"listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
                 "errors": len(self.errors), "health": self.health}
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings, "errors": self.errors,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
+                "errors": self.errors,
                 "health": self.health, "health_reason": self.health_reason, "stopped": self.stopped}
 
 
@@ -158,7 +155,7 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
         async with aclosing(driver.list_new(ctx, params, state)) as refs:  # type: ignore[type-var]
             async for ref in refs:
                 report.listed += 1
-                if state.seen(ref.key):
+                if state.seen(ref.key) or (commit and cluster.is_queued(services.engine, spec.name, ref.key)):
                     continue
                 if stop is not None and stop.is_set():  # between items: the one in hand is finished
                     report.stopped = True
@@ -211,7 +208,7 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         if exc.transient:
             run.transient_item_errors += 1  # left unseen: the next poll tries again
         else:
-            _commit_item(run, ref, None, "", None, None)  # gone or refused for good: never retried
+            await asyncio.to_thread(_commit_item, run, ref, None, "", None, None)  # gone for good: never retried
         return
     if run.spec.passwords:
         item.meta["passwords"] = list(run.spec.passwords)
@@ -228,6 +225,11 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             report.skipped_duplicates += 1
             fresh_json = None
         else:
+            services = run.services
+            if streamed and run.commit and await asyncio.to_thread(cluster.offer, services.engine,
+                                                                   services.settings, item):
+                report.queued += 1  # scanned in parts by every instance, folded by the last one
+                return
             if streamed:
                 result = await asyncio.to_thread(_scan_file, run.services, item)
             else:
@@ -242,7 +244,9 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         _say_skipped(run, result)
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
                                         [f"{s.target}: {s.reason}" for s in result.skipped]))
-        _commit_item(run, ref, item, content_hash, result, fresh_json)
+        # in a thread: on PostgreSQL the fold may wait for another instance's (advisory lock), and
+        # the event loop must keep renewing leases meanwhile
+        await asyncio.to_thread(_commit_item, run, ref, item, content_hash, result, fresh_json)
     if run.commit and (done := getattr(driver, "done", None)) is not None:
         done(ctx, params, item)
 
@@ -299,13 +303,6 @@ def _scan_file(services: Services, item: Item) -> ScanResult:
         return scan_stream(services, item, fh, volumes.total_size(path))
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:
-    """INSERT that leaves an existing row alone (two sources may meet one content at once)."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(model).values(**values).on_conflict_do_nothing())
-
-
 def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, result: ScanResult | None,
                  fresh_json: str | None) -> None:
     """Seen key, cursor, findings by content hash and the sink's sighting: one transaction."""
@@ -313,19 +310,9 @@ def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, 
     if not run.commit:
         return
     with Session(run.services.engine) as s:
-        _insert_ignore(s, SeenItemRow, {"source": run.spec.name, "key": ref.key, "content_hash": content_hash,
-                                        "seen_at": utcnow()})
-        row = state_row(s, run.spec.name)
-        cursor = ref.meta.get("cursor")
-        if cursor:
-            row.cursor = str(cursor)
-        row.items_seen += 1
-        if fresh_json is not None:
-            _insert_ignore(s, ContentScanRow, {"content_hash": content_hash, "findings": fresh_json,
-                                               "first_source": run.spec.name, "scanned_at": utcnow()})
-        if run.sink is not None and item is not None and result is not None:
-            run.sink.record(s, item, result)
-        s.commit()
+        if record_item(s, run.spec.name, ref.key, content_hash, item, result, fresh_json, run.sink,
+                       cursor=ref.meta.get("cursor")):
+            s.commit()
 
 
 def _stale(run: _Run, now: dt.datetime) -> str | None:

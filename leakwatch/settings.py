@@ -59,11 +59,29 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     jitter: float = 10.0
-    """Up to this many seconds added at random to each source's run time."""
+    """Up to this many seconds added at random to each source's run time. On PostgreSQL (several
+    instances), the spread of a new source's first poll; later polls keep its cadence."""
     shutdown_timeout: float = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """``debug`` also logs the daemon's polls that found nothing new."""
     """On SIGTERM, seconds given to the item in hand before its transaction is rolled back."""
+
+
+class ClusterSettings(BaseModel):
+    """Several ``leakwatch run`` on one PostgreSQL: source leases, the shared scan queue, heartbeats.
+    Not used on SQLite (one instance)."""
+
+    model_config = ConfigDict(extra="forbid")
+    renew: float = Field(10.0, gt=0)
+    """Seconds between two renewals of a lease (source or part) and two heartbeats."""
+    lease: float = Field(30.0, gt=0)
+    """Seconds a lease lasts unrenewed: a killed instance's sources and parts are taken over after this."""
+    tick: float = Field(1.0, gt=0)
+    """Seconds between two looks for due sources and queued parts."""
+    split_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    """Drop-folder text files larger than this are split into parts that every instance scans."""
+    part_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    """Bytes per part (cut at a line end)."""
 
 
 class SeveritySettings(BaseModel):
@@ -132,6 +150,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     severity: SeveritySettings = Field(default_factory=SeveritySettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -34,9 +34,10 @@ class FolderParams(BaseModel):
     """Seconds since a file's last change before it is taken: a copy in progress is left alone."""
 
 
-def _dir(ctx: SourceContext, value: str) -> Path:
+def _dir(home: Path, value: str) -> Path:
+    """A folder setting: absolute, or relative to the home."""
     path = Path(value).expanduser()
-    return path if path.is_absolute() else ctx.settings.home / path
+    return path if path.is_absolute() else home / path
 
 
 class Folder:
@@ -45,10 +46,10 @@ class Folder:
 
     async def list_new(self, ctx: SourceContext, params: FolderParams, state: SourceState
                        ) -> AsyncIterator[ItemRef]:
-        root = _dir(ctx, params.path)
+        root = _dir(ctx.settings.home, params.path)
         if not root.is_dir():
             raise ConfigError(f"{ctx.spec.origin or ctx.spec.name}: params.path: {root} is not a directory")
-        done = _dir(ctx, params.done).resolve() if params.done else None
+        done = _dir(ctx.settings.home, params.done).resolve() if params.done else None
         now = time.time()
         files = []
         for path in root.glob(params.pattern):
@@ -81,15 +82,20 @@ class Folder:
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""
-        if not params.done:
-            return
-        first = Path(item.meta["path"])
-        rel = Path(item.name or first.name)
-        for part in volumes.parts(first):  # a split archive's later volumes go with the first
-            target = _dir(ctx, params.done) / rel.parent / part.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.move(part, target)
-            except OSError as exc:
-                log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel.parent / part.name, target.parent,
-                            exc.strerror)
+        if params.done:
+            move_done(ctx.settings.home, ctx.spec.name, params.done, item)
+
+
+def move_done(home: Path, source: str, done: str, item: Item) -> None:
+    """Move a scanned file to the ``done`` folder (relative to ``home``), keeping its relative path;
+    a split archive's later volumes go with the first."""
+    first = Path(item.meta["path"])
+    rel = Path(item.name or first.name)
+    base = _dir(home, done)
+    for part in volumes.parts(first):
+        target = base / rel.parent / part.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.move(part, target)
+        except OSError as exc:
+            log.warning("%s: cannot move %s to %s: %s", source, rel.parent / part.name, target.parent, exc.strerror)
