@@ -129,13 +129,19 @@ class RecordFingerprinter:
                 continue
             value = cache.get(raw) if cache is not None else None
             if value is None:
-                if is_placeholder(raw):
+                # A placeholder could pass some kinds' checks ("inconnu" is a name): those kinds ask
+                # first; the others (nir, email, phone, iban) only for a value that failed.
+                if kind not in _CHECKED_KINDS and is_placeholder(raw):
                     tally.missing[j] += 1
                     normal.append("")
                     continue
                 try:
                     value = norm(raw)
                 except InvalidValue as exc:
+                    if kind in _CHECKED_KINDS and is_placeholder(raw):
+                        tally.missing[j] += 1
+                        normal.append("")
+                        continue
                     if self.strict:
                         raise RowError(line, f"column {column!r}: {exc}") from None
                     tally.drop(column, str(exc), line)
@@ -277,6 +283,8 @@ def _count(counts: dict[Any, list[Any]], key: Any, line: int) -> None:
 _GLOBAL, _DATE, _NAME, _EXACT = range(4)
 _KNOWN_NAMES = frozenset(KNOWN_NAME_KINDS.values())
 _CACHED_KINDS = frozenset({"last_name", "first_name", "date", "postcode", "city"})
+_CHECKED_KINDS = frozenset({"nir", "email", "phone", "iban"})
+"""Kinds whose check no placeholder passes."""
 
 
 @dataclass
