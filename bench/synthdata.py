@@ -358,7 +358,7 @@ def f_html_row(p: Person, rng: random.Random) -> str:
 
 
 def f_prose_fr(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return (f"Le patient {p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, numéro de sécurité sociale "
             f"{grouped_nir(p.nir)}, a été testé positif.")
 
@@ -380,12 +380,12 @@ def f_name_date_line(p: Person, rng: random.Random) -> str:
 
 
 def f_name_date_prose(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {p.last_name}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
 def f_name_date_typo(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
@@ -507,7 +507,7 @@ class Noise:
 
     def _mention_fr(self) -> str:
         p, rng = self.stranger(), self.rng
-        ne = "né" if p.nir[0] == "1" else "née"
+        ne = "né" if p.nir[:1] == "1" else "née"
         return rng.choice([
             f"{p.first_name} {p.last_name}, {ne} le {long_date(p)} à {rng.choice(self.cities)}, "
             f"joignable au {spaced_phone(p.phone)}.",

@@ -449,7 +449,7 @@ def check_header(path: Path, schema: Schema, first: dict[str, str] | list[str]) 
     missing = [c for c in wanted if c not in first]
     if not missing:
         return
-    if len(missing) == len(set(wanted)):
+    if len(missing) == len(set(wanted)) and not isinstance(first, dict):  # JSON keys are names, not values
         raise InputError(f"{path}:1: none of the schema's columns ({', '.join(map(repr, wanted))}) is in the "
                          f"first row: the file needs a header row naming its {len(first)} column(s)")
     raise InputError(f"{path}:1: column(s) {', '.join(map(repr, missing))} named in the schema "

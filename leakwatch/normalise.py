@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 
 import phonenumbers
-from phonenumbers import phonenumberutil as _util
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
@@ -61,9 +60,13 @@ def is_placeholder(value: str) -> bool:
     """Whether a field holds no value, only a way of saying so: empty, ``NULL``, ``N/A``, ``-``,
     ``inconnu``, a number of zeros (``00 00 00 00 00``, ``00/00/0000``)... Such a field is missing,
     not invalid, in every kind."""
+    if len(value) > 40:
+        return False
     v = value.strip().strip("\"'").strip().casefold()
     if not v or v in _PLACEHOLDERS or not any(ch.isalnum() for ch in v):
         return True
+    if not v.isascii() or v[0] not in "0x":
+        return False  # every placeholder left begins with a zero or an x
     if all(ch == "0" or not ch.isalnum() for ch in v):
         return True  # zeros and separators only
     return set(v) <= {"x", " ", "-", "."}
@@ -104,14 +107,23 @@ _TYPE_DESCS = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost
                "voip", "pager", "uan", "voicemail")
 
 
+@cache
+def _plan_patterns(region: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """A region's general pattern and the union of its number types' patterns, from phonenumbers'
+    metadata, compiled once."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+        return None
+    types = [d.national_number_pattern for t in _TYPE_DESCS
+             if (d := getattr(meta, t)) is not None and d.national_number_pattern]
+    return re.compile(meta.general_desc.national_number_pattern), re.compile("|".join(f"(?:{t})" for t in types))
+
+
 def _valid_in(region: str, nsn: str) -> bool:
     """Whether a national significant number is a valid number of ``region`` (its metadata's
-    general pattern and one number type's pattern)."""
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if meta is None or not _util._is_number_matching_desc(nsn, meta.general_desc):
-        return False
-    return any(_util._is_number_matching_desc(nsn, getattr(meta, t)) for t in _TYPE_DESCS
-               if getattr(meta, t) is not None)
+    general pattern and one number type's pattern: phonenumbers' own test)."""
+    patterns = _plan_patterns(region)
+    return patterns is not None and bool(patterns[0].fullmatch(nsn)) and bool(patterns[1].fullmatch(nsn))
 
 
 @cache
@@ -125,19 +137,23 @@ def _territory_codes() -> dict[str, str]:
     return out
 
 
+@cache
+def _any_territory() -> re.Pattern[str]:
+    """One pattern for every number type of every territory: a quick first test."""
+    parts = [p[1].pattern for region in _territory_codes() if (p := _plan_patterns(region)) is not None]
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
 @lru_cache(maxsize=1024)
 def _prefix_owners(prefix: str) -> frozenset[str]:
-    """Country codes ("33" or a territory's) that have valid numbers beginning with this 3-digit
-    national significant prefix (``692`` for 0692...), sampled over the next two digits."""
-    owners = set()
-    for filler in range(100):
-        for tail in ("0000", "5555", "9999"):
-            nsn = f"{prefix}{filler:02d}{tail}"
-            if _valid_in("FR", nsn):
-                owners.add("33")
-            for region, cc in _territory_codes().items():
-                if cc not in owners and _valid_in(region, nsn):
-                    owners.add(cc)
+    """Country codes ("33" or a territory's) with valid numbers beginning with this 3-digit national
+    significant prefix (``692`` for 0692...), sampled over the next two digits. France is asked
+    only when a territory has numbers there: most prefixes are France's alone."""
+    samples = [f"{prefix}{filler:02d}{tail}" for filler in range(100) for tail in ("0000", "5959")]
+    hits = [n for n in samples if _any_territory().fullmatch(n)]
+    owners = {cc for region, cc in _territory_codes().items() if any(_valid_in(region, n) for n in hits)}
+    if not owners or any(_valid_in("FR", n) for n in samples):
+        owners.add("33")
     return frozenset(owners)
 
 
@@ -151,11 +167,12 @@ def french_country_code(nsn: str) -> str:
     owners = _prefix_owners(nsn[:3])
     if len(owners) == 1:
         return next(iter(owners))
-    if _valid_in("FR", nsn):
-        return "33"
+    # A territory's patterns are narrower than France's (FR's fixed lines span 02 69, 05 96...).
     for region, cc in _territory_codes().items():
         if _valid_in(region, nsn):
             return cc
+    if _valid_in("FR", nsn):
+        return "33"
     territory = sorted(owners - {"33"})
     return territory[0] if len(territory) == 1 and "33" not in owners else "33"
 
