@@ -72,8 +72,8 @@ class RecordFingerprinter:
         self.strict = strict
         """Strict: a bad value raises RowError. Else it is dropped from its record and tallied."""
         self.tally = Tally(len(schema.fields))
-        # Rows are compared (same ref: same person?) by a keyed hash of their normal forms, held in
-        # memory for the import only, under a key drawn for this import.
+        # Rows with the same ref are compared (a patient seen twice, or two people?) by a keyed hash
+        # of the row's cells, held in memory for the import only, under a key drawn for this import.
         self._row_hash = hashlib.blake2b(key=row_key or os.urandom(16), digest_size=8)
         self.hasher = Hasher(master, schema.name)
         self.columns: list[str] = [schema.ref, *(c for c in schema.fields if c != schema.ref)]
@@ -120,12 +120,10 @@ class RecordFingerprinter:
         names: dict[str, str] = {}
         birth: str | None = None
         tally = self.tally
-        normal = [ref]
         for j, (i, column, action, kind, norm, cache) in enumerate(self._plan):
             raw = values[i]
             if not raw or raw.isspace():
                 tally.missing[j] += 1
-                normal.append("")
                 continue
             value = cache.get(raw) if cache is not None else None
             if value is None:
@@ -133,25 +131,21 @@ class RecordFingerprinter:
                 # first; the others (nir, email, phone, iban) only for a value that failed.
                 if kind not in _CHECKED_KINDS and is_placeholder(raw):
                     tally.missing[j] += 1
-                    normal.append("")
                     continue
                 try:
                     value = norm(raw)
                 except InvalidValue as exc:
                     if kind in _CHECKED_KINDS and is_placeholder(raw):
                         tally.missing[j] += 1
-                        normal.append("")
                         continue
                     if self.strict:
                         raise RowError(line, f"column {column!r}: {exc}") from None
                     tally.drop(column, str(exc), line)
-                    normal.append("")
                     continue
                 if cache is not None:
                     if len(cache) >= self.CACHE_LIMIT:
                         cache.clear()
                     cache[raw] = value
-            normal.append(value)
             if action == _GLOBAL:
                 g = self._global[kind].copy()
                 g.update(value.encode())
@@ -189,7 +183,7 @@ class RecordFingerprinter:
             parts.append(header)
             parts.append(blob)
         row_hash = self._row_hash.copy()
-        row_hash.update("\x1f".join(normal).encode())
+        row_hash.update("\x1f".join(values).encode())
         return ref, salt, b"".join(parts), global_fps, row_hash.digest()
 
     def _known_name(self, kind: str, normal_name: str) -> tuple[str, bytes]:
@@ -719,7 +713,7 @@ def _check_mapping(path: Path, report: ImportReport, accept_columns: Sequence[st
 
 def _same_refs(path: Path, schema: Schema, writer: DatasetWriter, ref_hashes: np.ndarray,
                row_hashes: np.ndarray, lines: np.ndarray) -> list[int]:
-    """Record numbers of rows that repeat an earlier row with the same ref (one person seen twice:
+    """Record numbers of rows that repeat an earlier row cell for cell with the same ref (one person seen twice:
     one record is kept). Raises InputError when a ref is on rows that differ, naming the lines."""
     if len(ref_hashes) < 2:
         return []

@@ -56,11 +56,15 @@ _PLACEHOLDERS = frozenset({
 })
 
 
+_PLACEHOLDER_STARTS = frozenset({p[0] for p in _PLACEHOLDERS} | {p[0].upper() for p in _PLACEHOLDERS} | {"0"})
+
+
 def is_placeholder(value: str) -> bool:
     """Whether a field holds no value, only a way of saying so: empty, ``NULL``, ``N/A``, ``-``,
     ``inconnu``, a number of zeros (``00 00 00 00 00``, ``00/00/0000``)... Such a field is missing,
     not invalid, in every kind."""
-    if len(value) > 40:
+    first = value[:1]
+    if len(value) > 40 or (first.isalnum() and first not in _PLACEHOLDER_STARTS):
         return False
     v = value.strip().strip("\"'").strip().casefold()
     if not v or v in _PLACEHOLDERS or not any(ch.isalnum() for ch in v):
