@@ -159,7 +159,7 @@ def secrets(p: Person) -> set[str]:
     """The values of a person that must never show up in clear (placeholders and short bits aside)."""
     return {v for v in (p.nir, p.nir[:13], p.email, p.email.split("@")[0], p.phone, p.phone[1:], p.birth_date,
                         p.birth_written)
-            if (len(v) >= 6 and any(ch.isdigit() for ch in v)) or "@" in v}
+            if (len(v) >= 6 and any(ch in "123456789" for ch in v)) or "@" in v}
 
 
 def strip_accents(s: str) -> str:
