@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     term_threshold: float = Field(88.0, ge=0, le=100)
     """Watch terms: lowest similarity (0-100) of a phrase to a term that counts as a mention."""
     canary_domain: str = "example.org"
+    organisation: str = ""
+    """Your organisation's name, as exports (STIX identity, MISP) and the DPO's draft name it; when
+    empty, the first watch term of kind ``org``."""
 
     scan_workers: int = 0
     """Processes that match large documents (several MB) in parallel; 0 is one per core, 1 none."""

@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so ``create_all`` creates them all."""
 
 import leakwatch.incidents
+import leakwatch.notes
 import leakwatch.outbox  # noqa: F401
 from leakwatch import store, terms  # noqa: F401
 from leakwatch.sources import state  # noqa: F401
