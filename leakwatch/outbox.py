@@ -7,6 +7,9 @@ it, then sent and marked sent. Nothing is lost when a channel is down or the pro
   released at the next start (or when it expires), and the alert is sent again. So a send that had
   reached the channel when the process died is delivered twice: at most one duplicate, never a loss.
 
+A ``webhook+json://`` route stores the JSON document as the body, written once; it is signed at
+each attempt (see ``webhook``).
+
 Route URLs hold secrets: the table keeps a keyed hash of the URL (to find it in the settings at
 send time) and its masked form, never the URL itself.
 """
@@ -26,13 +29,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import UniqueConstraint, func, or_, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from leakwatch import alerts, incidents, keys, log
+from leakwatch import alerts, incidents, keys, log, webhook
 from leakwatch.models import SEVERITY_ORDER
 from leakwatch.store import session as db_session
 from leakwatch.store import utcnow
 
 if TYPE_CHECKING:
     from leakwatch.app import Services
+    from leakwatch.settings import AlertRoute
 
 STATUSES = ("pending", "sent", "failed")
 
@@ -66,6 +70,8 @@ class Route:
     url: str
     key: str
     include_refs: bool
+    secret: str | None = None
+    """The signing secret of ``webhook+json://`` URLs."""
 
 
 @dataclass
@@ -91,12 +97,26 @@ def routes_for(services: Services, kind: str, severity: str) -> list[Route]:
             continue
         for url in route.urls:
             key = route_key(services, url)
-            out.setdefault(key, Route(url, key, route.include_refs))
+            out.setdefault(key, _route(route, url, key))
     return list(out.values())
 
 
+def _route(route: AlertRoute, url: str, key: str) -> Route:
+    return Route(url, key, route.include_refs, route.secret.get_secret_value() if route.secret else None)
+
+
 def all_routes(services: Services) -> dict[str, str]:
-    return {route_key(services, url): url for route in services.settings.alerts.routes for url in route.urls}
+    return {key: route.url for key, route in routes_by_key(services).items()}
+
+
+def routes_by_key(services: Services) -> dict[str, Route]:
+    """Every route URL by its key (the first route naming a URL wins)."""
+    out: dict[str, Route] = {}
+    for route in services.settings.alerts.routes:
+        for url in route.urls:
+            key = route_key(services, url)
+            out.setdefault(key, _route(route, url, key))
+    return out
 
 
 def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: list[Route]) -> int:
@@ -108,10 +128,11 @@ def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: l
                                                          OutboxRow.route_key == route.key)).first()
         if exists is not None:
             continue
+        body = (webhook.body(alert, route.include_refs, utcnow().isoformat()) if webhook.is_webhook(route.url)
+                else alert.text(route.include_refs))
         session.add(OutboxRow(alert_key=alert.key, kind=alert.kind, severity=alert.severity,
                               incident_id=alert.incident_id, route_key=route.key,
-                              route_label=alerts.mask_url(route.url), title=alert.title,
-                              body=alert.text(route.include_refs)))
+                              route_label=alerts.mask_url(route.url), title=alert.title, body=body))
         added += 1
     session.flush()
     return added
@@ -202,7 +223,7 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
     report = DeliveryReport()
     settings = services.settings.alerts
     now = utcnow()
-    routes = all_routes(services)
+    routes = routes_by_key(services)
     backed_off: set[str] = set()
     with db_session(services.engine) as s:
         due = list(s.exec(select(OutboxRow)
@@ -215,18 +236,18 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
             if row.route_key in backed_off:
                 continue
             assert row.id is not None
-            url = routes.get(row.route_key)
-            problem = "route no longer configured" if url is None else alerts.check_url(url)
+            route = routes.get(row.route_key)
+            problem = "route no longer configured" if route is None else alerts.check_url(route.url)
             if problem:
                 _set(s, row.id, status="failed", last_error=problem)
                 report.failed += 1
                 log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
                 continue
-            assert url is not None
+            assert route is not None
             if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
                 continue
             attempts = row.attempts + 1  # as the claim counted in the database
-            reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
+            reason = send_row(route, row, settings.send_timeout)
             done = utcnow()
             if reason is None:
                 _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None, lease_until=None)
@@ -248,6 +269,26 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
             log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=attempts,
                         retry_in=f"{delay:.0f}s", reason=reason)
     return report
+
+
+def send_row(route: Route, row: OutboxRow, timeout: float) -> str | None:
+    """One delivery: a signed POST of the stored document for a webhook, apprise otherwise."""
+    if webhook.is_webhook(route.url):
+        if not route.secret:
+            return "webhook route without a secret"
+        event = _event(row.body) or row.kind
+        return webhook.post(route.url, route.secret, row.body, row.alert_key, event, timeout)
+    return alerts.send(route.url, row.title, row.body, row.severity, timeout)
+
+
+def _event(body: str) -> str | None:
+    import json
+
+    try:
+        value = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def counts(services: Services) -> dict[str, int]:
