@@ -114,6 +114,7 @@ class Daemon:
         self.stop_delivery = threading.Event()
         self.running: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
+        metrics.of(services).known(spec.name for spec in specs)
 
     async def run_source(self, spec: SourceSpec) -> None:
         """One run of one source, never raising: the runner records a source's failures itself."""
