@@ -172,15 +172,20 @@ def _since(value: str) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
+def _directory(path: Path) -> Path:
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise fail(f"{path}: no such directory {directory}")
+    return directory
+
+
 def _write(path: Path, text: str) -> None:
     """Write the whole file or nothing (a temp file beside it, renamed), readable by its owner only:
     with --include-refs it names exposed records."""
     import os
     import tempfile
 
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise fail(f"{path}: no such directory {directory}")
+    directory = _directory(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -221,8 +226,10 @@ def export(
         raise fail(f"--tlp: expected one of {', '.join(exporting.TLP_LEVELS)}, got {tlp!r}")
     if (incident_id is None) == (since is None):
         raise fail("give an incident ID or --since DATE (one of them)")
-    exporting.require(fmt)
     when = _since(since) if since is not None else None
+    if output is not None:
+        _directory(output)
+    exporting.require(fmt)
     data = exporting.collect(services(), [incident_id] if incident_id is not None else None, when,
                              include_refs, tlp)
     text = exporting.render(data, fmt)
@@ -277,6 +284,8 @@ def report(
     notes). Refs only in an annex, with --include-refs."""
     from leakwatch import report as reporting
 
+    if output is not None:
+        _directory(output)
     _get(incident_id)
     facts = reporting.gather(services(), incident_id, include_refs)
     text = reporting.html(facts) if html else reporting.markdown(facts)

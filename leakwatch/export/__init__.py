@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import importlib.util
+import importlib
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -47,8 +47,11 @@ class ExtraMissing(LeakwatchError):
 def require(fmt: str) -> None:
     """One clear line when the library a format needs is not installed."""
     module = {"stix": "stix2", "misp": "pymisp"}[fmt]
-    if importlib.util.find_spec(module) is None:
-        raise ExtraMissing(f"--format {fmt} needs {module}: pip install 'leakwatch[export]'")
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ExtraMissing(f"--format {fmt} needs {module}, in the export extra: "
+                           "pip install 'leakwatch[export]'") from None
 
 
 def namespace(master: bytes) -> uuid.UUID:

@@ -11,6 +11,7 @@ creates them all, and every object carries the TLP marking. Ids are deterministi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import posixpath
 from typing import Any
 
@@ -101,7 +102,8 @@ def _incident_objects(export: Export, facts: IncidentFacts, identity: stix2.Iden
 
 
 def bundle(export: Export) -> str:
-    """The bundle as pretty JSON. Bundle ids are derived from the incidents it holds."""
+    """The bundle as JSON, the same bytes for the same facts. Bundle ids are derived from the incidents
+    it holds."""
     marking = TLP[export.tlp]
     identity = stix2.v21.Identity(id=f"identity--{uid(export.namespace, 'identity', export.organisation)}",
                                   name=export.organisation, identity_class="organization",
@@ -117,4 +119,5 @@ def bundle(export: Export) -> str:
     ids = ",".join(str(f.incident.id) for f in export.facts)
     out = stix2.v21.Bundle(id=f"bundle--{uid(export.namespace, 'bundle', ids, export.tlp, export.include_refs)}",
                            objects=objects, allow_custom=True)
-    return str(out.serialize(pretty=True))
+    # stix2 orders custom properties as a set would: sorted keys give the same bytes every time.
+    return json.dumps(json.loads(out.serialize()), indent=2, sort_keys=True, ensure_ascii=False)
