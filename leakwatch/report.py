@@ -54,22 +54,26 @@ class ReportFacts:
     organisation: str
     generated: dt.datetime
     include_refs: bool
+    canary_datasets: frozenset[str] = frozenset()
 
 
 def gather(services: Services, incident_id: int, include_refs: bool) -> ReportFacts:
-    from leakwatch import export
-    from leakwatch.store import utcnow
+    from leakwatch import export, store
 
     data = export.collect(services, [incident_id], None, include_refs)
-    return ReportFacts(data.facts[0], data.organisation, utcnow(), include_refs)
+    canaries = frozenset(d.name for d in store.datasets(services.engine, purpose="canary"))
+    return ReportFacts(data.facts[0], data.organisation, store.utcnow(), include_refs, canaries)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~&])")
+_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 
 def esc(text: object) -> str:
-    """Text from outside or from an analyst, made inert for Markdown (and so for its HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Text from outside or from an analyst, made inert for Markdown (and so for its HTML): one
+    line, inline markup escaped, and what would open a block at the start of a line too."""
+    line = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), line)
 
 
 def _quote(text: str) -> str:
@@ -85,8 +89,8 @@ def _when(value: dt.datetime | None) -> str:
 def markdown(r: ReportFacts) -> str:
     f = r.facts
     inc = f.incident
-    kinds = inc.kind_list
-    datasets = [d for d in inc.datasets.split(",") if d]
+    kinds = sorted(inc.kind_list, key=lambda k: (list(CATEGORIES).index(k) if k in CATEGORIES else len(CATEGORIES), k))
+    datasets = [d for d in inc.datasets.split(",") if d and d not in r.canary_datasets]
     terms = [t for t in inc.terms.split(",") if t]
     strong = inc.high + inc.medium
     discovered = as_utc(inc.first_seen)
