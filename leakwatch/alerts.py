@@ -228,6 +228,10 @@ def send(url: str, title: str, body: str, severity: str = "low", timeout: float 
     without the URL's secrets. Never raises."""
     import apprise
 
+    from leakwatch import webhook
+
+    if webhook.is_webhook(url):
+        return "a webhook+json route is sent signed with its route's secret (webhook.post), not by apprise"
     plugin = _plugin(url)
     if plugin is None:
         return check_url(url)

@@ -5,6 +5,7 @@ receiver that is down until it delivers once."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -145,3 +146,36 @@ def test_a_webhook_route_needs_a_secret_and_alerts_test_signs(imported: Any, soa
     [doc] = soar.accepted
     validate(doc)
     assert doc["event"] == "test"
+
+
+def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
+    from leakwatch import alerts, webhook
+    from leakwatch.incidents import Folded, IncidentRefRow, IncidentRow, SightingRow
+
+    now = dt.datetime.now(dt.UTC)
+    incident = IncidentRow(id=4, severity="high", dataset="patients", datasets="patients", kinds="email,nir",
+                           records=11, high=11, sightings=2, first_seen=now, last_seen=now, alerted_severity="high")
+    sighting = SightingRow(incident_id=4, source="pastes", item_key="k9", url=None, seen_at=now, records=11,
+                           kinds="email,nir")
+    refs = [IncidentRefRow(incident_id=4, dataset="patients", ref=f"IPP{i}", fields="email,nir", confidence="high")
+            for i in range(3)]
+    escalated = alerts.incident_alert(Folded(incident, sighting, False, "medium", True), refs)
+    failing = alerts.operator_alert("pastes", "failing", "HTTP 503 three times", now)
+    recovered = alerts.operator_alert("pastes", "ok", "", now)
+    test = alerts.test_alert(now)
+    for alert, event in ((escalated, "incident.escalated"), (failing, "source.failing"),
+                         (recovered, "source.recovered"), (test, "test")):
+        for include_refs in (False, True):
+            doc = json.loads(webhook.body(alert, include_refs, now.isoformat()))
+            validate(doc)
+            assert doc["event"] == event and doc["id"] == alert.key
+            assert ("refs" in doc) == (include_refs and event.startswith("incident"))
+    doc = webhook.document(escalated, True, now.isoformat())
+    assert doc["incident"]["previous_severity"] == "medium" and doc["refs_truncated"] == 8
+    assert [r["ref"] for r in doc["refs"]] == ["IPP0", "IPP1", "IPP2"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate({**doc, "version": 2})
+    # the signature is the documented one, and not apprise's business
+    assert webhook.signature("k" * 16, b"{}", 1700000000) == (
+        "t=1700000000,v1=" + hmac.new(b"k" * 16, b"1700000000.{}", "sha256").hexdigest())
+    assert alerts.send("webhook+json://127.0.0.1:9/x", "t", "b") is not None
