@@ -104,9 +104,11 @@ def test_the_dashboard_covers_what_an_operator_watches() -> None:
                    'leakwatch_alerts{status="pending"}', "leakwatch_alerts_oldest_pending_age_seconds",
                    "leakwatch_detection_latency_seconds_bucket"):
         assert needed in exprs, needed
-    assert DASHBOARD["uid"] == "leakwatch" and DASHBOARD["__inputs"][0]["pluginId"] == "prometheus"
+    assert DASHBOARD["uid"] == "leakwatch"
+    [variable] = DASHBOARD["templating"]["list"]
+    assert (variable["name"], variable["type"], variable["query"]) == ("datasource", "datasource", "prometheus")
     ids = [p["id"] for p in DASHBOARD["panels"]]
     assert len(ids) == len(set(ids))
     for panel in DASHBOARD["panels"]:
         if panel["type"] != "row":
-            assert panel["targets"] and panel["datasource"]["uid"] == "${DS_PROMETHEUS}"
+            assert panel["targets"] and panel["datasource"]["uid"] == "${datasource}"
