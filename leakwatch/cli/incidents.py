@@ -17,7 +17,8 @@ from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, p
 if TYPE_CHECKING:
     from leakwatch.incidents import IncidentRow
 
-app = typer.Typer(help="Incidents: exposures of your records, each with its sightings.", no_args_is_help=True)
+app = typer.Typer(help="Incidents: exposures of your records, each with its sightings; notes, exports for the SOC's "
+                       "tools and the DPO's notification draft.", no_args_is_help=True)
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -200,7 +201,7 @@ def _write(path: Path, text: str) -> None:
 @app.command("export")
 @one_line_errors
 def export(
-    incident_id: int | None = typer.Argument(None, metavar="[ID]", help="Incident id; or use --since."),
+    incident_id: int | None = typer.Argument(None, metavar="ID", help="Incident id; or use --since."),
     fmt: str = typer.Option(..., "--format", "-f", help="stix (a STIX 2.1 bundle) or misp (a MISP event)."),
     since: str | None = typer.Option(None, "--since", metavar="DATE",
                                      help="Every incident last seen at or after DATE (UTC unless it says)."),
@@ -216,7 +217,7 @@ def export(
     PyMISP.add_event). Counts, kinds of field, sources and times, never a value; refs only with
     --include-refs. Ids are stable: exporting again updates the same objects instead of adding others.
 
-    Needs the export extra: pip install 'leakwatch[export]'."""
+    Needs the export extra: pip install 'leakwatch\\[export]'."""
     from leakwatch import export as exporting
 
     fmt, tlp = fmt.lower(), tlp.lower()
