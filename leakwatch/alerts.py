@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from leakwatch.store import as_utc
+
 if TYPE_CHECKING:
     import apprise
 
@@ -54,11 +56,10 @@ class Alert:
 
 
 def _iso(value: dt.datetime | None) -> str:
+    value = as_utc(value)
     if value is None:
         return "unknown"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _duration(seconds: float) -> str:
@@ -92,6 +93,8 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
         lines.append(f"Canaries: {inc.canaries} (planted records: treat as a confirmed leak)")
     if inc.terms:
         lines.append(f"Watch terms: {inc.terms.replace(',', ', ')}")
+    if inc.hosts:
+        lines.append(f"Look-alike hosts: {inc.hosts.replace(',', ', ')} (defanged; not your data)")
     lines += [
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",
@@ -120,7 +123,7 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
 
 
 def _incident_data(folded: Folded) -> dict[str, Any]:
-    from leakwatch.incidents import as_utc, incident_json
+    from leakwatch.incidents import incident_json
 
     inc, x = folded.incident, folded.sighting
     incident = dict(incident_json(inc))
@@ -182,7 +185,6 @@ def check_url(url: str) -> str | None:
 
 
 _GENERIC = ("json", "jsons", "xml", "xmls", "form", "forms")
-_WORD = re.compile(r"^[a-z][a-z-]{0,15}$")
 
 
 def mask_url(url: str) -> str:
@@ -203,7 +205,7 @@ def mask_url(url: str) -> str:
             scheme, _, rest = masked.partition("://")
             if scheme in _GENERIC and "/" in rest:
                 host, _, path = rest.partition("/")
-                path = "/".join(p if not p or _WORD.match(p) else "****" for p in path.split("/"))
+                path = "/".join(p if not p or webhook.PLAIN_SEGMENT.match(p) else "****" for p in path.split("/"))
                 masked = f"{scheme}://{host}/{path}"
             return masked
     scheme = url.split("://", 1)[0] if "://" in url else "?"

@@ -1,5 +1,5 @@
 """``leakwatch run``: scheduler wiring, signals and sd_notify. No logic of its own: each source's
-job is ``runner.run_source`` with the incident sink, and the outbox job is ``outbox.deliver_due``.
+job is ``runner.run_source`` with the incident sink, and the outbox job is ``Outbox.deliver_due``.
 
 - APScheduler runs each enabled source on its interval plus jitter, one run at a time per source,
   missed runs coalesced; the outbox is drained every ``alerts.delivery_interval`` and right after a
@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leakwatch import keys, log, metrics, outbox, store
-from leakwatch.incidents import IncidentSink
+from leakwatch import keys, log, outbox, store
 from leakwatch.store import utcnow
 
 if TYPE_CHECKING:
@@ -109,12 +108,12 @@ class Daemon:
     def __init__(self, services: Services, specs: list[SourceSpec]) -> None:
         self.services = services
         self.specs = specs
-        self.sink = IncidentSink(services)
+        self.sink = services.sink
         self.stop = asyncio.Event()
         self.stop_delivery = threading.Event()
         self.running: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
-        metrics.of(services).known(spec.name for spec in specs)
+        services.metrics.known(spec.name for spec in specs)
 
     async def run_source(self, spec: SourceSpec) -> None:
         """One run of one source, never raising: the runner records a source's failures itself."""
@@ -131,14 +130,14 @@ class Daemon:
             raise
         except Exception as exc:  # a bug, not a source failure: keep the daemon and other sources up
             log.error("run_crashed", source=spec.name, error=exc.__class__.__name__)
-            metrics.of(self.services).polled(spec.name, False, started)
+            self.services.metrics.polled(spec.name, False, started)
             return
         finally:
             if task is not None:
                 self.running.discard(task)
         ok = not report.errors
-        metrics.of(self.services).polled(spec.name, ok, time.time())
-        metrics.of(self.services).health(spec.name, report.health != "failing")
+        self.services.metrics.polled(spec.name, ok, time.time())
+        self.services.metrics.health(spec.name, report.health != "failing")
         idle = not report.new and self.scheduler is not None  # the daemon's idle polls are quiet; --once's not
         level = logging.WARNING if not ok else logging.DEBUG if idle else logging.INFO
         log.event("run", level=level, source=spec.name,
@@ -157,7 +156,7 @@ class Daemon:
         if task is not None:
             self.running.add(task)
         try:
-            return await asyncio.to_thread(outbox.deliver_due, self.services, self.stop_delivery)
+            return await asyncio.to_thread(self.services.outbox.deliver_due, self.stop_delivery)
         except Exception as exc:  # e.g. the database busy beyond its timeout: the next pass retries
             log.error("delivery_crashed", error=exc.__class__.__name__)
             return outbox.DeliveryReport()
@@ -194,7 +193,7 @@ class Daemon:
             await self.run_source(spec)
         report = await self.deliver()
         log.event("once_done", sources=len(self.specs), alerts_sent=report.sent, alerts_retrying=report.retried,
-                  alerts_pending=outbox.counts(self.services)["pending"])
+                  alerts_pending=self.services.outbox.counts()["pending"])
         await self.close()
         return 0
 
@@ -245,8 +244,8 @@ def run(services: Services, *, once: bool = False) -> int:
     ensure_key(services)
     specs = enabled_specs(services)
     services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
-    outbox.release_stale_leases(services)
-    m = metrics.of(services)
+    services.outbox.release_stale_leases()
+    m = services.metrics
     if services.settings.metrics_address:
         bound = m.serve(services.settings.metrics_address)
         log.event("metrics", address=bound)

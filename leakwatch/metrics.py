@@ -23,14 +23,14 @@ from leakwatch.models import ScanResult
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from leakwatch.app import Services
+    from sqlalchemy.engine import Engine
 
 _DETECTION_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400)
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # not queried at registration
@@ -40,13 +40,13 @@ class _DatabaseCollector(Collector):
         from sqlmodel import select
 
         from leakwatch import outbox
-        from leakwatch.incidents import IncidentRow, as_utc
+        from leakwatch.incidents import IncidentRow
         from leakwatch.sources.state import SourceStateRow
-        from leakwatch.store import session, utcnow
+        from leakwatch.store import as_utc, session, utcnow
 
         try:
-            alerts = outbox.counts(self.services)
-            with session(self.services.engine) as s:
+            alerts = outbox.counts(self.engine)
+            with session(self.engine) as s:
                 by = list(s.exec(select(IncidentRow.severity, IncidentRow.status, func.count())  # type: ignore[call-overload]
                                  .group_by(IncidentRow.severity, IncidentRow.status)))
                 health = dict(s.exec(select(SourceStateRow.health, func.count())  # type: ignore[call-overload]
@@ -75,7 +75,9 @@ class _DatabaseCollector(Collector):
 
 
 class Metrics:
-    def __init__(self, services: Services) -> None:
+    """This process's metrics (one per ``Services``, built on first use)."""
+
+    def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.items = Counter("leakwatch_items_fetched", "Items fetched and scanned.", ["source"], registry=r)
@@ -94,7 +96,7 @@ class Metrics:
                                    registry=r)
         for kind in ("incident", "operator", "test"):
             self.alerts_sent.labels(kind)  # 0 from the start: a panel shows 0, not 'no data'
-        r.register(_DatabaseCollector(services))
+        r.register(_DatabaseCollector(engine))
         self.server: WSGIServer | None = None
         self.thread: Thread | None = None
 
@@ -142,12 +144,3 @@ class Metrics:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def of(services: Services) -> Metrics:
-    """This process's metrics, created on first use."""
-    m = services.extras.get("metrics")
-    if not isinstance(m, Metrics):
-        m = Metrics(services)
-        services.extras["metrics"] = m
-    return m

@@ -63,7 +63,7 @@ def notes_of(session: Session, incident_id: int) -> list[NoteRow]:
 
 
 def note_json(row: NoteRow) -> dict[str, object]:
-    from leakwatch.incidents import as_utc
+    from leakwatch.store import as_utc
 
     created = as_utc(row.created_at)
     return {"id": row.id, "incident": row.incident_id, "created_at": created.isoformat() if created else None,

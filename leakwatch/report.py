@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leakwatch.export.facts import duration
-from leakwatch.incidents import as_utc
+from leakwatch.store import as_utc
 
 if TYPE_CHECKING:
-    from leakwatch.app import Services
-    from leakwatch.export import IncidentFacts
+    from sqlalchemy.engine import Engine
+
+    from leakwatch.export.facts import IncidentFacts
 
 NOTIFY_WITHIN = dt.timedelta(hours=72)
 
@@ -57,11 +58,13 @@ class ReportFacts:
     canary_datasets: frozenset[str] = frozenset()
 
 
-def gather(services: Services, incident_id: int, include_refs: bool) -> ReportFacts:
+def gather(engine: Engine, master: bytes, organisation_setting: str, incident_id: int,
+           include_refs: bool) -> ReportFacts:
+    """What the draft says of one incident (``master`` and ``organisation_setting`` as ``export.collect``)."""
     from leakwatch import export, store
 
-    data = export.collect(services, [incident_id], None, include_refs)
-    canaries = frozenset(d.name for d in store.datasets(services.engine, purpose="canary"))
+    data = export.collect(engine, master, organisation_setting, [incident_id], None, include_refs)
+    canaries = frozenset(d.name for d in store.datasets(engine, purpose="canary"))
     return ReportFacts(data.facts[0], data.organisation, store.utcnow(), include_refs, canaries)
 
 
@@ -168,12 +171,18 @@ def markdown(r: ReportFacts) -> str:
         add(f"| {esc(x.source)} | {esc(x.url or x.item_key)} | {x.records + x.canaries} | "
             f"{_when(x.published_at) if x.published_at else 'unknown'} | {_when(x.seen_at)} |")
     add("")
+    if inc.hosts:
+        add(f"Look-alike hosts named there (defanged): {esc(', '.join(inc.host_list))}. They imitate your "
+            "domain: attacker infrastructure, likely for phishing the people concerned, not your data.")
+        add("")
 
     add("## 6. Likely consequences for the people concerned")
     add("")
     add("**To complete by the DPO.** From the kinds of data exposed, consider:")
     add("")
     likely = dict.fromkeys(CONSEQUENCES[k] for k in kinds if k in CONSEQUENCES)
+    if inc.hosts:
+        likely["phishing from look-alike hosts imitating your organisation (section 5)"] = None
     for text in likely:
         add(f"- [ ] {text}")
     add("- [ ] disclosure of sensitive information (health, if these are patients' records)")

@@ -11,6 +11,8 @@ A receiver recomputes it, compares in constant time, refuses a timestamp older t
 and remembers the ``Leakwatch-Delivery`` ids it accepted: a captured request can neither be altered
 nor replayed. The body is written once, when the alert is queued in the outbox; each attempt signs it
 afresh with the time of sending, so a delivery retried an hour later is not refused as stale.
+
+Below ``alerts`` (which asks this module about ``webhook+json`` URLs): nothing here imports it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
-
-if TYPE_CHECKING:
-    from leakwatch.alerts import Alert
 
 SCHEMES = {"webhook+json": "http", "webhook+jsons": "https"}
 VERSION = 1
@@ -33,6 +33,29 @@ DELIVERY_HEADER = "Leakwatch-Delivery"
 EVENT_HEADER = "Leakwatch-Event"
 MIN_SECRET = 16
 SCHEMA_URL = "https://github.com/leakwatch/leakwatch/blob/main/docs/webhook-incident.v1.schema.json"
+PLAIN_SEGMENT = re.compile(r"^[a-z][a-z-]{0,15}$")
+"""A URL path segment shown as it is in a masked URL; any other may be a token."""
+
+
+class Message(Protocol):
+    """What a document is made of (``alerts.Alert`` is one)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any] | None: ...
+    @property
+    def refs_data(self) -> tuple[Mapping[str, Any], ...]: ...
 
 
 def is_webhook(url: str) -> bool:
@@ -58,19 +81,26 @@ def check_url(url: str) -> str | None:
 
 def mask_url(url: str) -> str:
     """Scheme, host and port, and the path with anything but plain words masked (tokens); no query."""
-    from leakwatch.alerts import _WORD
-
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return f"{url.split('://', 1)[0]}://****"
-    path = "/".join(p if not p or _WORD.match(p) else "****" for p in parts.path.split("/"))
+    path = "/".join(p if not p or PLAIN_SEGMENT.match(p) else "****" for p in parts.path.split("/"))
     return f"{parts.scheme}://{host}{port}{path}"
 
 
-def document(alert: Alert, include_refs: bool, created_at: str) -> dict[str, Any]:
+def scrub(text: str, url: str) -> str:
+    """The text without the parts of the URL that its masked form hides."""
+    masked = mask_url(url)
+    for secret in sorted({p for p in re.split(r"[/:@?&=#]+", url) if len(p) >= 4 and p not in masked},
+                         key=len, reverse=True):
+        text = text.replace(secret, "****")
+    return text
+
+
+def document(alert: Message, include_refs: bool, created_at: str) -> dict[str, Any]:
     """The JSON document of one alert (schema version 1). No leaked value; refs only with
     ``include_refs``."""
     doc: dict[str, Any] = {
@@ -88,7 +118,7 @@ def document(alert: Alert, include_refs: bool, created_at: str) -> dict[str, Any
     return doc
 
 
-def body(alert: Alert, include_refs: bool, created_at: str) -> str:
+def body(alert: Message, include_refs: bool, created_at: str) -> str:
     return json.dumps(document(alert, include_refs, created_at), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -104,7 +134,6 @@ def post(url: str, secret: str, payload: str, delivery: str, event: str, timeout
     import httpx
 
     from leakwatch import __version__
-    from leakwatch.alerts import scrub
 
     data = payload.encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"leakwatch/{__version__}",

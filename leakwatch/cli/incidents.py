@@ -22,7 +22,7 @@ app = typer.Typer(help="Incidents: exposures of your records, each with its sigh
 
 
 def _when(value: dt.datetime | None) -> str:
-    from leakwatch.incidents import as_utc
+    from leakwatch.store import as_utc
 
     v = as_utc(value)
     return v.strftime("%Y-%m-%d %H:%M") if v else ""
@@ -90,8 +90,7 @@ def show(
     """One incident: its sightings (source, URL, published, seen), the refs of the exposed records
     with the kinds of field that matched, and the analysts' notes. Look the refs up in your own systems."""
     from leakwatch import incidents, notes
-    from leakwatch.incidents import as_utc
-    from leakwatch.store import session
+    from leakwatch.store import as_utc, session
 
     incident = _get(incident_id)
     with session(services().engine) as s:
@@ -119,6 +118,8 @@ def show(
     out.print(f"kinds     {', '.join(incident.kind_list)}")
     if incident.terms:
         out.print(f"terms     {escape(incident.terms)}")
+    if incident.hosts:
+        out.print(f"hosts     {escape(incident.hosts.replace(',', ', '))} (look-alike, defanged)")
     out.print(f"seen      {_when(incident.first_seen)} .. {_when(incident.last_seen)} UTC, "
               f"{incident.sightings} sighting(s)")
     if incident.detection_seconds is not None:
@@ -231,8 +232,9 @@ def export(
     if output is not None:
         _directory(output)
     exporting.require(fmt)
-    data = exporting.collect(services(), [incident_id] if incident_id is not None else None, when,
-                             include_refs, tlp)
+    svc = services()
+    data = exporting.collect(svc.engine, svc.master_key, svc.settings.organisation,
+                             [incident_id] if incident_id is not None else None, when, include_refs, tlp)
     text = exporting.render(data, fmt)
     if output is None:
         sys.stdout.write(text + "\n")
@@ -288,7 +290,8 @@ def report(
     if output is not None:
         _directory(output)
     _get(incident_id)
-    facts = reporting.gather(services(), incident_id, include_refs)
+    svc = services()
+    facts = reporting.gather(svc.engine, svc.master_key, svc.settings.organisation, incident_id, include_refs)
     text = reporting.html(facts) if html else reporting.markdown(facts)
     if output is None:
         sys.stdout.write(text)

@@ -1,15 +1,58 @@
-"""What both exports (and the DPO's draft) say about an incident, in words and numbers: no value."""
+"""The facts of incidents as both exports (and the DPO's draft) hand them over, their stable ids, and
+what they say in words and numbers: no value."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from leakwatch.incidents import as_utc
+from leakwatch import keys
+from leakwatch.store import as_utc
 
 if TYPE_CHECKING:
-    from leakwatch.export import IncidentFacts
-    from leakwatch.incidents import IncidentRow
+    from leakwatch.incidents import IncidentRefRow, IncidentRow, SightingRow
+    from leakwatch.notes import NoteRow
+
+ROOT = uuid.UUID("6f1c3f4e-2d53-5b8e-9a55-6c65616b7761")
+"""leakwatch's own namespace, from which each installation's is derived."""
+
+CONFIDENCE_SCORE = {"high": 85, "medium": 50, "low": 15}
+"""STIX confidence (0-100) for leakwatch's confidence, on the scale's 'high/medium/low' bands."""
+
+
+def namespace(master: bytes) -> uuid.UUID:
+    """This installation's namespace for export ids: stable, and keyed so it tells nothing."""
+    digest = hmac.new(keys.derive(master, "_export", "namespace"), b"ids", hashlib.sha256).hexdigest()
+    return uuid.uuid5(ROOT, digest)
+
+
+def uid(ns: uuid.UUID, *parts: object) -> str:
+    return str(uuid.uuid5(ns, ":".join(str(p) for p in parts)))
+
+
+@dataclass
+class IncidentFacts:
+    """One incident and what is told about it: sightings, notes, and refs when asked for."""
+
+    incident: IncidentRow
+    sightings: list[SightingRow]
+    notes: list[NoteRow] = field(default_factory=list)
+    refs: list[IncidentRefRow] | None = None
+
+
+@dataclass
+class Export:
+    facts: list[IncidentFacts]
+    organisation: str
+    namespace: uuid.UUID
+    tlp: str = "amber"
+    include_refs: bool = False
+    listing: bool = False
+    """Incidents selected by date (``--since``) rather than by id: MISP gets a list even of one."""
 
 
 def duration(seconds: float) -> str:
@@ -45,6 +88,9 @@ def summary(inc: IncidentRow) -> str:
         lines.append(f"Canaries: {inc.canaries} (planted records: a confirmed leak)")
     if inc.terms:
         lines.append(f"Watch terms: {inc.terms.replace(',', ', ')}")
+    if inc.hosts:
+        lines.append(f"Look-alike hosts (defanged; attacker infrastructure, not your data): "
+                     f"{', '.join(inc.host_list)}")
     lines += [
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",

@@ -19,9 +19,8 @@ from typing import Any
 
 from pymisp import MISPEvent, MISPObject
 
-from leakwatch.export import Export, IncidentFacts, uid
-from leakwatch.export.facts import summary, title
-from leakwatch.incidents import as_utc
+from leakwatch.export.facts import Export, IncidentFacts, summary, title, uid
+from leakwatch.store import as_utc
 
 THREAT_LEVEL = {"critical": 1, "high": 1, "medium": 2, "low": 3}
 """MISP threat levels: 1 high, 2 medium, 3 low."""
@@ -77,6 +76,10 @@ def event(export: Export, facts: IncidentFacts) -> MISPEvent:
         a = ev.add_attribute("text", value, category="Other", comment=f"leakwatch: {name}",
                              disable_correlation=True)
         _stamp(a, ns, "misp-attribute", inc.id, name)
+    for host in inc.host_list:  # defanged: a text, not a domain attribute (refang it to block it)
+        a = ev.add_attribute("text", host, category="Network activity",
+                             comment="leakwatch: look-alike host, defanged (attacker infrastructure, not your data)")
+        _stamp(a, ns, "misp-attribute", inc.id, "host", host)
     for x in facts.sightings:
         seen = as_utc(x.seen_at)
         if x.url:

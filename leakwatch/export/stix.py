@@ -17,9 +17,18 @@ from typing import Any
 
 import stix2
 
-from leakwatch.export import CONFIDENCE_SCORE, ROOT, Export, IncidentFacts, uid
-from leakwatch.export.facts import iso, modified, summary, title
-from leakwatch.incidents import as_utc
+from leakwatch.export.facts import (
+    CONFIDENCE_SCORE,
+    ROOT,
+    Export,
+    IncidentFacts,
+    iso,
+    modified,
+    summary,
+    title,
+    uid,
+)
+from leakwatch.store import as_utc
 
 TLP = {"clear": stix2.TLP_WHITE, "white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN,
        "amber": stix2.TLP_AMBER, "red": stix2.TLP_RED}
@@ -59,6 +68,8 @@ def _incident_objects(export: Export, facts: IncidentFacts, identity: stix2.Iden
     }
     if inc.terms:
         properties["leakwatch_watch_terms"] = [t for t in inc.terms.split(",") if t]
+    if inc.hosts:  # defanged: not a domain-name observable, whose value must be a real name
+        properties["leakwatch_lookalike_hosts"] = inc.host_list
     if inc.first_published is not None:
         properties["leakwatch_first_published"] = iso(inc.first_published)
     if inc.detection_seconds is not None:

@@ -16,7 +16,6 @@ from lw_channels import Listing, Receiver
 from prometheus_client.parser import text_string_to_metric_families
 from synth import Person, leak_csv_semicolon, leak_sql
 
-from leakwatch import metrics
 from leakwatch.app import Services
 from leakwatch.daemon import Daemon, enabled_specs
 
@@ -31,7 +30,7 @@ def expressions() -> list[str]:
 
 def scrape(svc: Services) -> dict[str, list[dict[str, str]]]:
     """Sample name -> label sets, from the real HTTP endpoint."""
-    m = metrics.of(svc)
+    m = svc.metrics
     address = m.serve("127.0.0.1:0")
     try:
         with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as resp:
@@ -81,7 +80,7 @@ def test_every_metric_the_dashboard_queries_is_exposed(
 
     # What the panels show is what happened in the pass.
     def value(name: str, **labels: str) -> float:
-        m = metrics.of(svc)
+        m = svc.metrics
         found = m.registry.get_sample_value(name, labels)
         assert found is not None, (name, labels)
         return found

@@ -21,7 +21,6 @@ from stix2validator import ValidationOptions, validate_string
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql
 
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentSink
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
 from leakwatch.store import session
@@ -37,7 +36,7 @@ def record(svc: Services, source: str, key: str, text: str, published: dt.dateti
                 published_at=published)
     result = scan_item(svc, item)
     with session(svc.engine) as s:
-        IncidentSink(svc).record(s, item, result)
+        svc.sink.record(s, item, result)
         s.commit()
 
 
@@ -174,6 +173,36 @@ def test_since_exports_every_incident_active_since(exposed: tuple[Any, list[Pers
     assert len(events) == 2 and events[0].uuid != events[1].uuid
     future = cli("incidents", "export", "--since", "2999-01-01", "--format", "misp", check=0)
     assert json.loads(future.stdout) == {"response": []}
+
+
+def test_look_alike_hosts_are_exported_defanged(
+        make_services: Callable[..., Services], crowd: list[Person], imported: Any) -> None:
+    """A leak that names a host imitating the watched domain: both formats carry the host as it is
+    kept, defanged (never a live name a tool could resolve or click)."""
+    cli = imported
+    cli("terms", "add", "stexemple.fr", "--kind", "domain", check=0)
+    leaked = crowd[60:66]
+    text = leak_csv_semicolon(leaked) + "\nphishing kit for stexemple-connexion.com\n"
+    record(make_services(), "pastes", "h1", text)
+    [shown] = [json.loads(line) for line in cli("incidents", "list", "--json", check=0).stdout.splitlines()]
+    assert shown["hosts"] == ["stexemple-connexion[.]com"]
+    incident = str(shown["id"])
+
+    stix = cli("incidents", "export", incident, "--format", "stix", check=0).stdout
+    assert validate_string(stix, STIX_OPTIONS).is_valid
+    [obj] = stix_objects(stix)["incident"]
+    assert obj["leakwatch_lookalike_hosts"] == ["stexemple-connexion[.]com"]
+    assert "stexemple-connexion[.]com" in obj["description"]
+    assert "domain-name" not in stix_objects(stix)
+
+    misp = json.loads(cli("incidents", "export", incident, "--format", "misp", check=0).stdout)
+    jsonschema.validate(misp, MISP_SCHEMA)
+    [host] = [a for a in misp["Event"]["Attribute"] if "look-alike host" in a["comment"]]
+    assert (host["type"], host["category"], host["value"]) == ("text", "Network activity",
+                                                               "stexemple-connexion[.]com")
+    for out in (stix, json.dumps(misp)):
+        assert "stexemple-connexion.com" not in out
+        no_value(out, leaked)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -14,7 +14,6 @@ from lw_channels import write_config
 from synth import Person, leak_csv_semicolon
 
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentSink
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
 from leakwatch.store import session
@@ -34,7 +33,7 @@ def incident(make_services: Callable[..., Services], crowd: list[Person], import
                     url=f"https://{source}.example/{key}", published_at=published if key == "r1" else None)
         result = scan_item(svc, item)
         with session(svc.engine) as s:
-            IncidentSink(svc).record(s, item, result)
+            svc.sink.record(s, item, result)
             s.commit()
     return imported, leaked
 
@@ -109,3 +108,20 @@ def test_html_escapes_the_analysts_text(incident: tuple[Any, list[Person]], tmp_
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "**bold**" in page
     assert parser.tags.count("h1") == 1  # the note's '#' line stayed text
     assert "<table>" in page and "<h2>4. Dates</h2>" in page
+
+
+def test_the_draft_names_look_alike_hosts_defanged(
+        make_services: Callable[..., Services], crowd: list[Person], imported: Any) -> None:
+    cli = imported
+    cli("terms", "add", "stexemple.fr", "--kind", "domain", check=0)
+    svc = make_services()
+    item = Item(source="pastes", key="h1", url="https://pastes.example/h1",
+                content=(leak_csv_semicolon(crowd[70:75]) + "\nlogin at stexemple-connexion.com\n").encode())
+    with session(svc.engine) as s:
+        svc.sink.record(s, item, scan_item(svc, item))
+        s.commit()
+    md = cli("incidents", "report", "1", check=0).stdout
+    where = md[md.index("## 5. Where the data surfaced"):md.index("## 6.")]
+    assert "Look-alike hosts named there (defanged): stexemple-connexion\\[.\\]com" in where
+    assert "phishing from look-alike hosts" in md[md.index("## 6."):]
+    assert "stexemple-connexion.com" not in md

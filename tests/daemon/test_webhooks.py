@@ -18,9 +18,7 @@ from lw_channels import SignedReceiver, wait_for, write_config
 from sqlmodel import select
 from synth import Person, leak_csv_semicolon
 
-from leakwatch import outbox
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentSink
 from leakwatch.models import Item
 from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
@@ -36,7 +34,7 @@ def record(svc: Services, key: str, text: str, published: dt.datetime | None = N
                 published_at=published)
     result = scan_item(svc, item)
     with session(svc.engine) as s:
-        IncidentSink(svc).record(s, item, result)
+        svc.sink.record(s, item, result)
         s.commit()
 
 
@@ -67,7 +65,7 @@ def test_the_incident_arrives_signed_and_documented_and_a_replay_is_refused(
     svc = make_services(alerts=webhook_routes(soar.url()))
     leaked = crowd[:12]
     record(svc, "w1", leak_csv_semicolon(leaked), dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3))
-    assert outbox.deliver_due(svc).sent == 1
+    assert svc.outbox.deliver_due().sent == 1
     assert soar.refused == [] and len(soar.accepted) == 1
     doc = soar.accepted[0]
     validate(doc)
@@ -102,16 +100,16 @@ def test_a_receiver_down_gets_the_alert_once_when_it_is_back(
     svc = make_services(alerts=webhook_routes(soar.url(), include_refs=True))
     soar.stop()  # the SOAR is down: connections refused
     record(svc, "w2", leak_csv_semicolon(crowd[20:25]))
-    first = outbox.deliver_due(svc)
+    first = svc.outbox.deliver_due()
     assert (first.sent, first.retried) == (0, 1)
     [row] = rows(svc)
     assert row.status == "pending" and row.attempts == 1 and "Connect" in (row.last_error or "")
     assert SECRET not in (row.last_error or "") and SECRET not in row.body
     soar.start()
-    wait_for(lambda: outbox.deliver_due(svc).sent == 1, timeout=10, every=0.2)
-    assert outbox.deliver_due(svc).sent == 0  # nothing twice
+    wait_for(lambda: svc.outbox.deliver_due().sent == 1, timeout=10, every=0.2)
+    assert svc.outbox.deliver_due().sent == 0  # nothing twice
     time.sleep(0.3)
-    assert outbox.deliver_due(svc).sent == 0
+    assert svc.outbox.deliver_due().sent == 0
     assert len(soar.accepted) == 1 and soar.refused == []
     [row] = rows(svc)
     assert row.status == "sent" and row.attempts == 2
@@ -126,7 +124,7 @@ def test_a_wrong_secret_is_refused_and_retried_not_lost(
         make_services: Callable[..., Services], crowd: list[Person], soar: SignedReceiver) -> None:
     svc = make_services(alerts=webhook_routes(soar.url(), secret="another-secret-of-the-wrong-route"))
     record(svc, "w3", leak_csv_semicolon(crowd[30:33]))
-    report = outbox.deliver_due(svc)
+    report = svc.outbox.deliver_due()
     assert (report.sent, report.retried) == (0, 1)
     assert soar.refused == ["bad signature"]
     [row] = rows(svc)
@@ -154,7 +152,8 @@ def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
 
     now = dt.datetime.now(dt.UTC)
     incident = IncidentRow(id=4, severity="high", dataset="patients", datasets="patients", kinds="email,nir",
-                           records=11, high=11, sightings=2, first_seen=now, last_seen=now, alerted_severity="high")
+                           records=11, high=11, sightings=2, first_seen=now, last_seen=now, alerted_severity="high",
+                           hosts="acme-secure-login[.]fr,evil-acme[.]fr")
     sighting = SightingRow(incident_id=4, source="pastes", item_key="k9", url=None, seen_at=now, records=11,
                            kinds="email,nir")
     refs = [IncidentRefRow(incident_id=4, dataset="patients", ref=f"IPP{i}", fields="email,nir", confidence="high")
@@ -172,6 +171,7 @@ def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
             assert ("refs" in doc) == (include_refs and event.startswith("incident"))
     doc = webhook.document(escalated, True, now.isoformat())
     assert doc["incident"]["previous_severity"] == "medium" and doc["refs_truncated"] == 8
+    assert doc["incident"]["hosts"] == ["acme-secure-login[.]fr", "evil-acme[.]fr"]  # defanged as stored
     assert [r["ref"] for r in doc["refs"]] == ["IPP0", "IPP1", "IPP2"]
     with pytest.raises(jsonschema.ValidationError):
         validate({**doc, "version": 2})
