@@ -117,6 +117,7 @@ class Daemon:
         self.stop_delivery = threading.Event()
         self.running: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
+        services.metrics.known(spec.name for spec in specs)
         self.member = cluster.Member(services, specs) if cluster.shared(services.engine) else None
         self.leased: set[asyncio.Task[Any]] = set()
         self.polling: set[str] = set()

@@ -1,12 +1,14 @@
 """Prometheus metrics, on a registry of this process's own (no global state), served on
 ``settings.metrics_address`` (``127.0.0.1:9464``; empty: off). Counts and times only.
 
-Incidents and outbox rows are counted from the database at scrape time, so they survive restarts.
+Incidents, sources by health and outbox rows (and the age of the oldest pending one) are counted from
+the database at scrape time, so they survive restarts and count every instance sharing the database.
+``docs/grafana/leakwatch.json`` is a dashboard on these metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from threading import Thread
 from typing import TYPE_CHECKING
 
@@ -42,13 +44,18 @@ class _DatabaseCollector(Collector):
 
         from leakwatch import outbox
         from leakwatch.incidents import IncidentRow
-        from leakwatch.store import session
+        from leakwatch.sources.state import SourceStateRow
+        from leakwatch.store import as_utc, session, utcnow
 
         try:
             alerts = outbox.counts(self.engine)
             with session(self.engine) as s:
                 by = list(s.exec(select(IncidentRow.severity, IncidentRow.status, func.count())  # type: ignore[call-overload]
                                  .group_by(IncidentRow.severity, IncidentRow.status)))
+                health = dict(s.exec(select(SourceStateRow.health, func.count())  # type: ignore[call-overload]
+                                     .group_by(SourceStateRow.health)).all())
+                oldest = s.exec(select(func.min(outbox.OutboxRow.created_at))
+                                .where(outbox.OutboxRow.status == "pending")).one()
         except SQLAlchemyError:
             return
         g = GaugeMetricFamily("leakwatch_alerts", "Alert deliveries in the outbox, by status.", labels=["status"])
@@ -60,6 +67,14 @@ class _DatabaseCollector(Collector):
         for severity, status, n in by:
             g.add_metric([severity, status], n)
         yield g
+        g = GaugeMetricFamily("leakwatch_sources", "Sources polled at least once, by health.", labels=["health"])
+        for state in ("ok", "degraded", "failing"):
+            g.add_metric([state], int(health.get(state, 0)))
+        yield g
+        age = (utcnow() - as_utc(oldest)).total_seconds() if oldest is not None else 0.0  # type: ignore[operator]
+        yield GaugeMetricFamily("leakwatch_alerts_oldest_pending_age_seconds",
+                                "Age of the oldest alert delivery still pending in the outbox (0 when none).",
+                                value=max(0.0, age))
         if self.settings is not None:
             yield from _cluster_metrics(self.engine, self.settings)
 
@@ -126,9 +141,17 @@ class Metrics:
                                    buckets=_DETECTION_BUCKETS, registry=r)
         self.alerts_sent = Counter("leakwatch_alerts_sent", "Alert deliveries that reached a channel.", ["kind"],
                                    registry=r)
+        for kind in ("incident", "operator", "test"):
+            self.alerts_sent.labels(kind)  # 0 from the start: a panel shows 0, not 'no data'
         r.register(_DatabaseCollector(engine, settings))
         self.server: WSGIServer | None = None
         self.thread: Thread | None = None
+
+    def known(self, sources: Iterable[str]) -> None:
+        """Expose each source's counters at 0 before its first item or error."""
+        for source in sources:
+            for counter in (self.items, self.bytes, self.source_errors):
+                counter.labels(source)
 
     def scanned(self, source: str, size: int, result: ScanResult) -> None:
         self.items.labels(source).inc()

@@ -9,6 +9,9 @@ it, then sent and marked sent. Nothing is lost when a channel is down or the pro
 
 Route URLs hold secrets: the table keeps a keyed hash of the URL (to find it in the settings at
 send time) and its masked form, never the URL itself.
+
+A ``webhook+json://`` route stores the JSON document as the body, written once; it is signed at
+each attempt (see ``webhook``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import random
 import socket
@@ -27,9 +31,9 @@ from sqlalchemy import UniqueConstraint, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from leakwatch import alerts, incidents, keys, log
+from leakwatch import alerts, incidents, keys, log, webhook
 from leakwatch.models import SEVERITY_ORDER
-from leakwatch.settings import AlertSettings
+from leakwatch.settings import AlertRoute, AlertSettings
 from leakwatch.store import as_utc, utcnow
 from leakwatch.store import session as db_session
 
@@ -65,6 +69,8 @@ class Route:
     url: str
     key: str
     include_refs: bool
+    secret: str | None = None
+    """The signing secret of ``webhook+json://`` URLs."""
 
 
 @dataclass
@@ -100,11 +106,17 @@ class Outbox:
                 continue
             for url in route.urls:
                 key = route_key(self.master, url)
-                out.setdefault(key, Route(url, key, route.include_refs))
+                out.setdefault(key, _route(route, url, key))
         return list(out.values())
 
-    def all_routes(self) -> dict[str, str]:
-        return {route_key(self.master, url): url for route in self.settings.routes for url in route.urls}
+    def routes_by_key(self) -> dict[str, Route]:
+        """Every route URL by its key (the first route naming a URL wins)."""
+        out: dict[str, Route] = {}
+        for route in self.settings.routes:
+            for url in route.urls:
+                key = route_key(self.master, url)
+                out.setdefault(key, _route(route, url, key))
+        return out
 
     def enqueue_incident(self, session: Session, folded: incidents.Folded) -> int:
         routes = self.routes_for("incident", folded.incident.severity)
@@ -134,7 +146,7 @@ class Outbox:
         report = DeliveryReport()
         settings = self.settings
         now = utcnow()
-        routes = self.all_routes()
+        routes = self.routes_by_key()
         backed_off: set[str] = set()
         with db_session(self.engine) as s:
             due = list(s.exec(select(OutboxRow)
@@ -147,18 +159,18 @@ class Outbox:
                 if row.route_key in backed_off:
                     continue
                 assert row.id is not None
-                url = routes.get(row.route_key)
-                problem = "route no longer configured" if url is None else alerts.check_url(url)
+                route = routes.get(row.route_key)
+                problem = "route no longer configured" if route is None else alerts.check_url(route.url)
                 if problem:
                     _set(s, row.id, status="failed", last_error=problem)
                     report.failed += 1
                     log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
                     continue
-                assert url is not None
+                assert route is not None
                 if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
                     continue
                 attempts = row.attempts + 1  # as the claim counted in the database
-                reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
+                reason = send_row(route, row, settings.send_timeout)
                 done = utcnow()
                 if reason is None:
                     _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None,
@@ -184,6 +196,10 @@ class Outbox:
         return report
 
 
+def _route(route: AlertRoute, url: str, key: str) -> Route:
+    return Route(url, key, route.include_refs, route.secret.get_secret_value() if route.secret else None)
+
+
 def enqueue(session: Session, alert: alerts.Alert, routes: list[Route]) -> int:
     """Add one row per route URL in the caller's transaction; an alert already queued for a route
     is not queued again. Returns the number of rows added."""
@@ -193,16 +209,35 @@ def enqueue(session: Session, alert: alerts.Alert, routes: list[Route]) -> int:
                                                          OutboxRow.route_key == route.key)).first()
         if exists is not None:
             continue
+        body = (webhook.body(alert, route.include_refs, utcnow().isoformat()) if webhook.is_webhook(route.url)
+                else alert.text(route.include_refs))
         session.add(OutboxRow(alert_key=alert.key, kind=alert.kind, severity=alert.severity,
                               incident_id=alert.incident_id, route_key=route.key,
-                              route_label=alerts.mask_url(route.url), title=alert.title,
-                              body=alert.text(route.include_refs)))
+                              route_label=alerts.mask_url(route.url), title=alert.title, body=body))
         added += 1
     session.flush()
     return added
 
 
 # ---- delivery -------------------------------------------------------------------------------------
+
+def send_row(route: Route, row: OutboxRow, timeout: float) -> str | None:
+    """One delivery: a signed POST of the stored document for a webhook, apprise otherwise."""
+    if webhook.is_webhook(route.url):
+        if not route.secret:
+            return "webhook route without a secret"
+        event = _event(row.body) or row.kind
+        return webhook.post(route.url, route.secret, row.body, row.alert_key, event, timeout)
+    return alerts.send(route.url, row.title, row.body, row.severity, timeout)
+
+
+def _event(body: str) -> str | None:
+    try:
+        value = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +42,18 @@ class AlertRoute(BaseModel):
     include_refs: bool = False
     operator: bool = True
     """Also send operator alerts (a source failing or recovering) to this route."""
+    secret: SecretStr | None = None
+    """Signing secret (HMAC-SHA256) of this route's ``webhook+json://`` and ``webhook+jsons://`` URLs."""
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> AlertRoute:
+        from leakwatch.webhook import MIN_SECRET, is_webhook
+
+        weak = self.secret is None or len(self.secret.get_secret_value()) < MIN_SECRET
+        if weak and any(is_webhook(url) for url in self.urls):
+            raise ValueError(f"webhook+json URLs need a secret of at least {MIN_SECRET} characters "
+                                 "(secret = \"...\" in the route)")
+        return self
 
 
 class AlertSettings(BaseModel):
@@ -111,6 +123,9 @@ class Settings(BaseSettings):
     term_threshold: float = Field(88.0, ge=0, le=100)
     """Watch terms: lowest similarity (0-100) of a phrase to a term that counts as a mention."""
     canary_domain: str = "example.org"
+    organisation: str = ""
+    """Your organisation's name, as exports (STIX identity, MISP) and the DPO's draft name it; when
+    empty, the first watch term of kind ``org``."""
 
     scan_workers: int = 0
     """Processes that match large documents (several MB) in parallel; 0 is one per core, 1 none."""

@@ -4,6 +4,7 @@ The application never imports it: migrations make the schema."""
 
 import leakwatch.cluster
 import leakwatch.incidents
+import leakwatch.notes
 import leakwatch.outbox  # noqa: F401
 from leakwatch import store, terms  # noqa: F401
 from leakwatch.sources import state  # noqa: F401

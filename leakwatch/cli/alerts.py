@@ -14,20 +14,31 @@ app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", 
 @app.command("test")
 @one_line_errors
 def test(as_json: bool = JSON_OPTION) -> None:
-    """Send a test message to every route URL now, and say which failed and why (URLs shown masked).
+    """Send a test message to every route URL now (a signed ``test`` document to webhook+json routes),
+    and say which failed and why (URLs shown masked).
 
     Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
-    from leakwatch import alerts
+    from leakwatch import alerts, webhook
     from leakwatch.store import utcnow
 
     svc = services()
-    urls = list(dict.fromkeys(url for route in svc.settings.alerts.routes for url in route.urls))
+    secrets: dict[str, str | None] = {}
+    for route in svc.settings.alerts.routes:
+        for url in route.urls:
+            secrets.setdefault(url, route.secret.get_secret_value() if route.secret else None)
+    urls = list(secrets)
     if not urls:
         raise fail(f"no alert route configured ([[alerts.routes]] urls in {svc.settings.config_file})")
     message = alerts.test_alert(utcnow())
+    timeout = svc.settings.alerts.send_timeout
     failed = 0
     for url in urls:
-        reason = alerts.send(url, message.title, message.body, message.severity, svc.settings.alerts.send_timeout)
+        secret = secrets[url]
+        if webhook.is_webhook(url) and secret:
+            reason = webhook.post(url, secret, webhook.body(message, False, utcnow().isoformat()), message.key,
+                                  "test", timeout)
+        else:
+            reason = alerts.send(url, message.title, message.body, message.severity, timeout)
         failed += reason is not None
         label = alerts.mask_url(url)
         if as_json:

@@ -3,14 +3,14 @@ shared scan queue of large items (jobs and their parts). Made on every database,
 where they stay empty (one instance schedules its sources itself).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
