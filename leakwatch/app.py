@@ -25,8 +25,25 @@ class Services:
         return keys.key_path(self.settings.home, self.settings.key_file)
 
     @cached_property
+    def keyring(self) -> keys.Keyring:
+        """Every key version the key file holds (read again by ``refresh``: a rotation is seen)."""
+        path, origin = keys.key_source(self.settings.home, self.settings.key_file)
+        return keys.load_keyring(path, origin)
+
+    @property
+    def key(self) -> keys.Key:
+        """The current key version: new fingerprints are made under it."""
+        return self.keyring.current
+
+    @property
     def master_key(self) -> bytes:
-        return keys.load_key(self.key_path)
+        return self.keyring.current.secret
+
+    def verify_key(self) -> None:
+        """Refuse (``KeyMismatch``, exit 2) a key file that is not the one the datasets were made with."""
+        from leakwatch import keycheck
+
+        keycheck.verify(self.engine, self.keyring)
 
     @cached_property
     def engine(self) -> Engine:
@@ -36,7 +53,8 @@ class Services:
     def index(self) -> Index:
         # The stamp is read before the index: a change committed in between is seen by ``refresh``.
         self.extras.setdefault("watch_stamp", watch_stamp(self.engine))
-        return load_index(self.engine, self.master_key)
+        self.verify_key()
+        return load_index(self.engine, self.keyring)
 
     def refresh(self) -> bool:
         """Forget the fingerprint index, the matchers made from it and the scan workers when the
@@ -47,6 +65,7 @@ class Services:
         if loaded is None or watch_stamp(self.engine) == loaded:
             return False
         self.__dict__.pop("index", None)
+        self.__dict__.pop("keyring", None)
         for name in ("watch_stamp", "matcher", "term_matcher"):
             self.extras.pop(name, None)
         pool = self.extras.pop("pool", None)

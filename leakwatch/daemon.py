@@ -103,6 +103,30 @@ def ensure_key(services: Services) -> None:
         log.event("key_created", path=str(path), note="fresh install: leakwatch init made implicitly")
 
 
+def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
+    """The daemon does not start with a wrong key: say it in the log and, as an operator alert, to
+    every route, now (nothing else will send it while the key is wrong). Only this alert is sent:
+    the outbox's other rows wait for a daemon with the right key."""
+    from sqlmodel import Session
+
+    from leakwatch import keycheck
+
+    log.error("key_mismatch", error=str(exc))
+    found = getattr(exc, "problems", None) or [None]
+    alert = keycheck.refusal_alert(str(exc), getattr(found[0], "read_id", None),
+                                   getattr(found[0], "expected_id", None), utcnow().date().isoformat())
+    try:
+        with Session(services.engine) as s:
+            queued = outbox.enqueue(s, services, alert, outbox.routes_for(services, "operator", alert.severity))
+            s.commit()
+        report = outbox.deliver_due(services, only=alert.key)
+    except Exception as err:  # the refusal stands even if the alert cannot be written
+        log.error("key_mismatch_alert_failed", error=err.__class__.__name__)
+        return
+    log.event("key_mismatch_alert", level=logging.WARNING, routes=queued, sent=report.sent,
+              retrying=report.retried)
+
+
 # ---- the daemon -----------------------------------------------------------------------------------
 
 class Daemon:
@@ -243,7 +267,11 @@ def run(services: Services, *, once: bool = False) -> int:
     log.setup(logging.getLevelNamesMapping()[services.settings.daemon.log_level.upper()])
     ensure_key(services)
     specs = enabled_specs(services)
-    services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    try:
+        services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    except keys.KeyMismatch as exc:
+        refuse_key(services, exc)
+        raise
     outbox.release_stale_leases(services)
     m = metrics.of(services)
     if services.settings.metrics_address:

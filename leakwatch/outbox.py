@@ -75,8 +75,9 @@ class DeliveryReport:
     failed: int = 0
 
 
-def route_key(services: Services, url: str) -> str:
-    return hmac.new(keys.derive(services.master_key, "_outbox", "route"), url.encode(),
+def route_key(services: Services, url: str, master: bytes | None = None) -> str:
+    """A keyed hash of the URL, under the current key version unless ``master`` is given."""
+    return hmac.new(keys.derive(master or services.master_key, "_outbox", "route"), url.encode(),
                     hashlib.sha256).hexdigest()[:32]
 
 
@@ -96,7 +97,10 @@ def routes_for(services: Services, kind: str, severity: str) -> list[Route]:
 
 
 def all_routes(services: Services) -> dict[str, str]:
-    return {route_key(services, url): url for route in services.settings.alerts.routes for url in route.urls}
+    """Route key -> URL, under every key version the keyring holds: alerts queued before a
+    ``leakwatch key rotate`` still find their route."""
+    urls = [url for route in services.settings.alerts.routes for url in route.urls]
+    return {route_key(services, url, key.secret): url for key in services.keyring.keys for url in urls}
 
 
 def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: list[Route]) -> int:
@@ -194,9 +198,11 @@ def _set(s: Session, row_id: int, **values: object) -> None:
     s.commit()
 
 
-def deliver_due(services: Services, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
-    """Send every due pending row, oldest first; a route that fails is backed off as a whole.
-    Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
+def deliver_due(services: Services, stop: threading.Event | None = None, limit: int = 200,
+                only: str | None = None) -> DeliveryReport:
+    """Send every due pending row (or only those of alert ``only``), oldest first; a route that
+    fails is backed off as a whole. Blocking (apprise is synchronous): the daemon runs it in a
+    thread. Never raises for a channel."""
     from leakwatch import metrics
 
     report = DeliveryReport()
@@ -205,10 +211,13 @@ def deliver_due(services: Services, stop: threading.Event | None = None, limit: 
     routes = all_routes(services)
     backed_off: set[str] = set()
     with db_session(services.engine) as s:
-        due = list(s.exec(select(OutboxRow)
-                          .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
-                                 or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
-                          .order_by(OutboxRow.id).limit(limit)))
+        query = (select(OutboxRow)
+                 .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                        or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+                 .order_by(OutboxRow.id).limit(limit))
+        if only is not None:
+            query = query.where(OutboxRow.alert_key == only)
+        due = list(s.exec(query))
         for row in due:
             if stop is not None and stop.is_set():
                 break

@@ -38,6 +38,13 @@ class DatasetRow(SQLModel, table=True):
     skipped_rows: int = 0
     imported_at: dt.datetime = Field(default_factory=utcnow)
     source_name: str = ""
+    key_version: int = 1
+    """The key version (``leakwatch key list``) the fingerprints were made under."""
+    key_id: str | None = None
+    """The short id of that key version, for messages (see ``keys.Key.key_id``)."""
+    key_check: str | None = None
+    """``keys.Key.check`` of that key version: a MAC of a fixed label, never the key. None for a
+    dataset imported before key checks existed."""
 
     @property
     def kind_list(self) -> list[str]:
@@ -133,12 +140,17 @@ def delete_dataset_rows(conn: Connection | Session, dataset_id: int) -> None:
 
 
 def delete_dataset(engine: Engine, name: str) -> bool:
+    from leakwatch import audit
+
     with engine.begin() as conn:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
-        dataset_id = conn.execute(select(table.c.id).where(table.c.name == name)).scalar()
-        if dataset_id is None:
+        row = conn.execute(select(table.c.id, table.c.purpose, table.c.record_count, table.c.key_version)
+                           .where(table.c.name == name)).first()
+        if row is None:
             return False
-        delete_dataset_rows(conn, dataset_id)
+        delete_dataset_rows(conn, row.id)
+        audit.record(conn, "delete", dataset=name, key_version=row.key_version,
+                     purpose=row.purpose, records=row.record_count)
         return True
 
 

@@ -44,10 +44,16 @@ def init() -> None:
     os.chmod(home, 0o700)
     path = svc.key_path
     created = keys.create_key(path)
-    keys.load_key(path)  # refuses a key readable by others, or of the wrong size
-    store.make_engine(svc.settings.db_url)
+    keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
+    engine = store.make_engine(svc.settings.db_url)
+    if created:
+        from leakwatch import audit
+
+        audit.record_now(engine, "key_create", key_version=keyring.current.version,
+                         key_id=keyring.current.key_id, key_source=keyring.origin)
     out.print(f"home      {home}")
-    out.print(f"key       {path} ({'created' if created else 'kept'})")
+    out.print(f"key       {path} ({'created' if created else 'kept'}; current version "
+              f"{keyring.current.version}, key id {keyring.current.key_id})")
     out.print(f"database  {store.safe_url(svc.settings.db_url)}")
 
 

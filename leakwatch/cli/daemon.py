@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from leakwatch import keys
-from leakwatch.cli.common import JSON_OPTION, one_line_errors, out, print_json, services
+from leakwatch.cli.common import JSON_OPTION, fail, one_line_errors, out, print_json, services
 from leakwatch.errors import LeakwatchError
 
 if TYPE_CHECKING:
@@ -50,16 +50,29 @@ def _check(results: list[dict[str, object]], name: str, what: str, probe: Callab
 def doctor(as_json: bool = JSON_OPTION) -> None:
     """Check the key file and its permissions, the database, each enabled source and each alert
     route (apprise can parse it). One line per check; exit 1 if any fails."""
-    from leakwatch import alerts, daemon, store
+    from leakwatch import alerts, daemon, keycheck, store
 
     svc = services()
     settings = svc.settings
     results: list[dict[str, object]] = []
 
+    mismatch: list[str] = []
+
     def key() -> str:
-        path = svc.key_path
-        keys.load_key(path)
-        return f"{path} (mode {stat.S_IMODE(path.stat().st_mode):04o})"
+        keyring = svc.keyring
+        mode = stat.S_IMODE(keyring.path.stat().st_mode)
+        try:
+            svc.verify_key()
+        except keys.KeyMismatch as exc:
+            mismatch.append(str(exc))
+            raise
+        datasets = store.datasets(svc.engine)
+        old = keycheck.unchecked(datasets)
+        if old:
+            raise LeakwatchError(f"dataset(s) {', '.join(map(repr, old))} imported before key checks: a wrong key "
+                                 "would go unnoticed for them; re-import them (leakwatch fingerprints import)")
+        return (f"{keyring.describe()}, mode {mode:04o}, current version {keyring.current.version} "
+                f"(key id {keyring.current.key_id}); matches the {len(datasets)} dataset(s)")
 
     def home() -> str:
         mode = stat.S_IMODE(settings.home.stat().st_mode)
@@ -74,8 +87,8 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
         return f"{len(store.datasets(engine))} dataset(s)"
 
     _check(results, "home", str(settings.home), home)
-    _check(results, "key", "master key", key)
     _check(results, "database", store.safe_url(settings.db_url), database)
+    _check(results, "key", "master key", key)
     try:
         specs = daemon.enabled_specs(svc)
     except LeakwatchError as exc:
@@ -101,6 +114,8 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
             print_json(r)
         else:
             out.print(f"{'ok  ' if r['ok'] else 'FAIL'}  {r['check']:<8}  {r['target']}: {r['detail']}", markup=False)
+    if mismatch:  # the one failure that makes the monitor blind: a usage error, exit 2
+        raise fail(mismatch[0])
     raise typer.Exit(0 if all(r["ok"] for r in results) else 1)
 
 

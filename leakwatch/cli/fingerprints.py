@@ -36,6 +36,7 @@ def import_(
 
     svc = services()
     schema = load_schema(schema_path)
+    svc.verify_key()  # a wrong key would make this dataset, and the scans of every other, blind
     size = file.stat().st_size if file.exists() else 0
     n = workers or (os.cpu_count() or 1)
     if size < 4 * 1024 * 1024:
@@ -44,7 +45,7 @@ def import_(
         task = bar.add_task(f"importing {schema.name}", total=size or None)
         report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
                              skip_invalid=skip_invalid, workers=n,
-                             progress=lambda pos: bar.update(task, completed=pos))
+                             progress=lambda pos: bar.update(task, completed=pos), key_version=svc.key.version)
     if as_json:
         print_json({"dataset": report.dataset, "records": report.records, "skipped": len(report.skipped),
                     "skipped_lines": [{"line": line, "reason": reason} for line, reason in report.skipped]})
@@ -61,21 +62,35 @@ def import_(
 @app.command("list")
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
-    """Datasets with their record counts, kinds and import time."""
-    from leakwatch import store
+    """Datasets with their record counts, kinds, import time and key version.
 
-    rows = store.datasets(services().engine)
+    The key column says whether the key file read holds that version with the same key
+    (``ok``), a different key (``WRONG KEY``), not that version (``missing``), or whether the
+    dataset predates key checks (``unchecked``: re-import it)."""
+    from leakwatch import keycheck, store
+    from leakwatch.errors import LeakwatchError
+
+    svc = services()
+    rows = store.datasets(svc.engine)
+    try:
+        bad = {p.dataset: p for p in keycheck.problems(rows, svc.keyring)}
+        status = {r.name: "unchecked" if r.key_check is None else "missing" if r.name in bad and
+                  bad[r.name].read_id is None else "WRONG KEY" if r.name in bad else "ok" for r in rows}
+    except LeakwatchError:
+        status = {r.name: "no key file" for r in rows}
     if as_json:
         for r in rows:
             print_json({"dataset": r.name, "purpose": r.purpose, "label": r.label, "records": r.record_count,
-                        "skipped": r.skipped_rows, "kinds": r.kind_list, "imported_at": r.imported_at.isoformat()})
+                        "skipped": r.skipped_rows, "kinds": r.kind_list, "imported_at": r.imported_at.isoformat(),
+                        "key_version": r.key_version, "key_id": r.key_id, "key": status[r.name]})
         return
     table = Table()
-    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)"):
+    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)", "key"):
         table.add_column(column)
     for r in rows:
         table.add_row(escape(r.name), r.purpose + (f" ({escape(r.label)})" if r.label else ""),
-                      str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"))
+                      str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"),
+                      f"v{r.key_version} {status[r.name]}")
     out.print(table)
 
 
