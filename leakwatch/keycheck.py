@@ -65,7 +65,8 @@ def verify(engine: Engine, keyring: Keyring) -> None:
     first = found[0]
     with contextlib.suppress(Exception):  # the refusal matters more than its audit row
         audit.record_now(engine, "key_refused", dataset=first.dataset, key_version=first.version,
-                         read_key_id=first.read_id, expected_key_id=first.expected_id, datasets=len(found),
+                         read_key_id=first.read_id or keyring.current.key_id, expected_key_id=first.expected_id,
+                         read_versions=[k.version for k in keyring.keys], datasets=len(found),
                          key_source=keyring.origin)
     exc = KeyMismatch(message(keyring, found))
     exc.problems = found  # type: ignore[attr-defined]

@@ -59,7 +59,7 @@ def key_source(home: Path, override: Path | None) -> tuple[Path, str]:
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     if creds and (Path(creds) / CREDENTIAL_NAME).exists():
         return Path(creds) / CREDENTIAL_NAME, f"systemd credential {CREDENTIAL_NAME}"
-    return home / "key", "default: $LEAKWATCH_HOME/key"
+    return home / "key", "default key file"
 
 
 def check_permissions(path: Path) -> None:

@@ -87,8 +87,8 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
         return f"{len(store.datasets(engine))} dataset(s)"
 
     _check(results, "home", str(settings.home), home)
-    _check(results, "database", store.safe_url(settings.db_url), database)
     _check(results, "key", "master key", key)
+    _check(results, "database", store.safe_url(settings.db_url), database)
     try:
         specs = daemon.enabled_specs(svc)
     except LeakwatchError as exc:
