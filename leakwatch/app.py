@@ -60,18 +60,24 @@ class Services:
         """Forget the fingerprint index, the matchers made from it and the scan workers when the
         datasets or watch terms in the database changed since they were loaded (``fingerprints
         import``, ``terms add`` or ``canary create`` beside a running daemon). Work in flight
-        finishes with what it holds; the next scan loads afresh. True when something was dropped."""
+        finishes with what it holds; the next scan loads afresh. True when something was dropped.
+        Raises ``KeyMismatch`` while the key file read does not match the datasets."""
         loaded = self.extras.get("watch_stamp")
-        if loaded is None or watch_stamp(self.engine) == loaded:
-            return False
-        self.__dict__.pop("index", None)
-        self.__dict__.pop("keyring", None)
-        for name in ("watch_stamp", "matcher", "term_matcher"):
-            self.extras.pop(name, None)
-        pool = self.extras.pop("pool", None)
-        if pool is not None and hasattr(pool, "retire"):
-            pool.retire()
-        return True
+        dropped = False
+        if loaded is not None and watch_stamp(self.engine) != loaded:
+            self.__dict__.pop("index", None)
+            for name in ("watch_stamp", "matcher", "term_matcher"):
+                self.extras.pop(name, None)
+            pool = self.extras.pop("pool", None)
+            if pool is not None and hasattr(pool, "retire"):
+                pool.retire()
+            dropped = True
+        if "index" not in self.__dict__:
+            # Not loaded (dropped, or refused): read the key file again and check it now, so that a
+            # wrong key fails this poll (an operator alert) even when no item comes to be scanned.
+            self.__dict__.pop("keyring", None)
+            self.verify_key()
+        return dropped
 
     def close(self, wait: bool = True) -> None:
         """Stop what runs beside this process (the scan workers), before exit. ``wait=False``
