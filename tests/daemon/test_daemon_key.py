@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lw_channels import Receiver, write_config
+from conftest import SCHEMA
+from lw_channels import Receiver, wait_for, write_config
+from synth import leak_csv_semicolon, to_csv
 
 from leakwatch import outbox
 from leakwatch.app import Services
@@ -69,11 +71,6 @@ def test_a_running_daemon_whose_key_no_longer_matches_alerts_then_recovers(
     rotates the file and re-imports with the CLI before restarting it. The daemon's polls fail,
     loudly (an operator alert naming the key), until it holds the new version; then the re-imported
     dataset is found."""
-    from lw_channels import wait_for
-    from synth import leak_csv_semicolon, to_csv
-
-    from conftest import SCHEMA
-
     cli = imported
     creds = tmp_path / "credentials"
     creds.mkdir()
