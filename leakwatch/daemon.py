@@ -272,6 +272,10 @@ def run(services: Services, *, once: bool = False) -> int:
     except keys.KeyMismatch as exc:
         refuse_key(services, exc)
         raise
+    from leakwatch.keycheck import unchecked_note
+
+    if note := unchecked_note(services.engine):
+        log.warning("key_unchecked", note=note)
     outbox.release_stale_leases(services)
     m = metrics.of(services)
     if services.settings.metrics_address:

@@ -45,6 +45,15 @@ def unchecked(datasets: list[DatasetRow]) -> list[str]:
     return [row.name for row in datasets if row.key_check is None]
 
 
+def unchecked_note(engine: Engine) -> str | None:
+    """A note for datasets imported before key checks existed, or None."""
+    old = unchecked(store.datasets(engine))
+    if not old:
+        return None
+    return (f"dataset(s) {', '.join(map(repr, old))} imported before key checks: a wrong key would go "
+            "unnoticed for them; re-import them (leakwatch fingerprints import)")
+
+
 def message(keyring: Keyring, found: list[Problem]) -> str:
     first = found[0]
     more = f" (and {len(found) - 1} other dataset(s))" if len(found) > 1 else ""

@@ -109,10 +109,14 @@ def scan(
 
     Exit status: 0 nothing found, 1 something found, 2 error.
     """
+    from leakwatch.keycheck import unchecked_note
+
     svc = services()
     if svc.index.empty:
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
                   "only watch terms are checked", markup=False)
+    elif note := unchecked_note(svc.engine):
+        err.print(f"leakwatch: note: {note}", markup=False)
     paths = list(_paths(targets))
     total = sum(p.stat().st_size for _, p in paths if p is not None)
     found_any = False

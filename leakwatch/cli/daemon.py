@@ -67,10 +67,9 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
             mismatch.append(str(exc))
             raise
         datasets = store.datasets(svc.engine)
-        old = keycheck.unchecked(datasets)
-        if old:
-            raise LeakwatchError(f"dataset(s) {', '.join(map(repr, old))} imported before key checks: a wrong key "
-                                 "would go unnoticed for them; re-import them (leakwatch fingerprints import)")
+        note = keycheck.unchecked_note(svc.engine)
+        if note:
+            raise LeakwatchError(note)
         return (f"{keyring.describe()}, mode {mode:04o}, current version {keyring.current.version} "
                 f"(key id {keyring.current.key_id}); matches the {len(datasets)} dataset(s)")
 

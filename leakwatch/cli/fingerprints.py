@@ -30,6 +30,10 @@ def import_(
     accents) before hashing with a key derived for this dataset. The import is one transaction:
     a bad row stops it with FILE:LINE and exit 2 (or is skipped with --skip-invalid), and
     importing a dataset again replaces it atomically. Delete the plaintext file once imported.
+
+    The dataset is fingerprinted under the key's current version (leakwatch key show), and the
+    database keeps that version and a key check. A key that does not match the datasets already
+    imported is refused (exit 2): see docs/keys.md. Each import is an audit entry (leakwatch audit).
     """
     from leakwatch.importer import import_file
     from leakwatch.schema import load_schema

@@ -103,3 +103,20 @@ def test_a_running_daemon_whose_key_no_longer_matches_alerts_then_recovers(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_alerts_queued_before_a_rotation_still_find_their_route(
+        imported: Any, receiver: Receiver, make_services: Callable[..., Services]) -> None:
+    cli = imported
+    write_config(cli.home, f'[alerts]\nsend_timeout = 3.0\n\n[[alerts.routes]]\nurls = ["{receiver.url}"]\n')
+    svc = make_services()
+    with outbox.db_session(svc.engine) as s:
+        assert outbox.enqueue_operator(s, svc, "ransomwatch", "failing", "HTTP 503") == 1
+        s.commit()
+    svc.engine.dispose()
+    cli("key", "rotate", check=0)
+    after = make_services()
+    assert after.key.version == 2
+    report = outbox.deliver_due(after)
+    assert (report.sent, report.failed) == (1, 0)
+    assert "ransomwatch" in receiver.messages()[0]["title"]

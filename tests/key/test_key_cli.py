@@ -268,3 +268,24 @@ def test_audit_lists_who_did_what_with_counts_and_never_a_value(
     assert [e["action"] for e in map(json.loads, cli("audit", "--json", "--action", "import").stdout.splitlines())] \
         == ["import", "import"]
     assert cli("audit", "--action", "nope", check=2).stderr.startswith("leakwatch: error: --action must be one of")
+
+
+def test_a_dataset_imported_before_key_checks_is_said_out_loud_until_reimported(
+        imported: Cli, tmp_path: Path, leak: Path, crowd: list[Person]) -> None:
+    """A database from before key checks: its datasets have no check (as a migration leaves them)."""
+    import sqlite3
+
+    cli = imported
+    with sqlite3.connect(cli.home / "leakwatch.db") as db:
+        db.execute("UPDATE dataset SET key_check = NULL, key_id = NULL")
+    res = cli("scan", str(leak), check=1)  # still scanned, with the right key...
+    assert "leakwatch: note: dataset(s) 'patients' imported before key checks" in res.stderr
+    doctor = cli("doctor")
+    assert doctor.returncode == 1
+    assert any(line.startswith("FAIL  key") and "re-import them" in line for line in doctor.stdout.splitlines())
+    assert datasets(cli)["patients"]["key"] == "unchecked"
+    src = tmp_path / "patients.csv"
+    src.write_text(to_csv(crowd), encoding="utf-8")
+    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
+    assert "imported before key checks" not in cli("scan", str(leak), check=1).stderr
+    assert datasets(cli)["patients"]["key"] == "ok"
