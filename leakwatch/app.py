@@ -76,7 +76,8 @@ class Services:
             # Not loaded (dropped, or refused): read the key file again and check it now, so that a
             # wrong key fails this poll (an operator alert) even when no item comes to be scanned.
             self.__dict__.pop("keyring", None)
-            self.verify_key()
+            if any(row.key_check for row in store.datasets(self.engine)):  # no dataset: no key needed yet
+                self.verify_key()
         return dropped
 
     def close(self, wait: bool = True) -> None:
