@@ -72,7 +72,7 @@ def show(as_json: bool = JSON_OPTION) -> None:
 
 
 app.command("show")(show)
-app.command("list")(show)
+app.command("list", help="The same as: leakwatch key show.")(show)
 
 
 def _writable(keyring: Keyring) -> None:
