@@ -65,9 +65,23 @@ def record(conn: Connection | Session, action: str, *, dataset: str | None = Non
     conn.execute(insert(AuditRow.__table__).values(**values))  # type: ignore[attr-defined]
 
 
-def record_now(engine: Engine, action: str, **kwargs: Any) -> None:
-    """An audit row in a transaction of its own (key operations: the key file is not in the database)."""
+def record_now(engine: Engine, action: str, *, quiet_for: float = 0, **kwargs: Any) -> None:
+    """An audit row in a transaction of its own (key operations: the key file is not in the
+    database). With ``quiet_for`` seconds, not when the same entry (action, host, dataset, key
+    version, details) was written that recently: a refusal repeated by each poll, or by systemd
+    restarting a service, is one entry an hour, not thousands."""
     with engine.begin() as conn:
+        if quiet_for:
+            dataset, version = kwargs.get("dataset"), kwargs.get("key_version")
+            details = json.dumps({k: v for k, v in kwargs.items() if k not in ("dataset", "key_version")},
+                                 sort_keys=True, default=str)
+            t = AuditRow.__table__  # type: ignore[attr-defined]
+            recent = conn.execute(select(t.c.id).where(
+                t.c.action == action, t.c.host == socket.gethostname(), t.c.dataset == dataset,
+                t.c.key_version == version, t.c.details == details,
+                t.c.at >= utcnow() - dt.timedelta(seconds=quiet_for)).limit(1)).first()
+            if recent is not None:
+                return
         record(conn, action, **kwargs)
 
 

@@ -73,7 +73,7 @@ def verify(engine: Engine, keyring: Keyring) -> None:
         return
     first = found[0]
     with contextlib.suppress(Exception):  # the refusal matters more than its audit row
-        audit.record_now(engine, "key_refused", dataset=first.dataset, key_version=first.version,
+        audit.record_now(engine, "key_refused", quiet_for=3600, dataset=first.dataset, key_version=first.version,
                          read_key_id=first.read_id or keyring.current.key_id, expected_key_id=first.expected_id,
                          read_versions=[k.version for k in keyring.keys], datasets=len(found),
                          key_source=keyring.origin)

@@ -235,6 +235,7 @@ def test_audit_lists_who_did_what_with_counts_and_never_a_value(
     wrong = other_key(tmp_path)
     cli.env["LEAKWATCH_KEY_FILE"] = str(wrong)
     cli("scan", "-", input=b"x", check=2)
+    cli("doctor", check=2)  # the same refusal again within the hour: one audit entry
     del cli.env["LEAKWATCH_KEY_FILE"]
 
     entries = [json.loads(x) for x in cli("audit", "--json", check=0).stdout.splitlines()]
