@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from leakwatch.store import as_utc
+
 if TYPE_CHECKING:
     import apprise
 
@@ -47,11 +49,10 @@ class Alert:
 
 
 def _iso(value: dt.datetime | None) -> str:
+    value = as_utc(value)
     if value is None:
         return "unknown"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _duration(seconds: float) -> str:
@@ -85,6 +86,8 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
         lines.append(f"Canaries: {inc.canaries} (planted records: treat as a confirmed leak)")
     if inc.terms:
         lines.append(f"Watch terms: {inc.terms.replace(',', ', ')}")
+    if inc.hosts:
+        lines.append(f"Look-alike hosts: {inc.hosts.replace(',', ', ')} (defanged; not your data)")
     lines += [
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",

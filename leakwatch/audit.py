@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
+from leakwatch import store
 from leakwatch.store import session, utcnow
 
 ACTIONS = ("import", "delete", "canary_create", "term_add", "term_update", "term_remove",
@@ -83,6 +84,15 @@ def record_now(engine: Engine, action: str, *, quiet_for: float = 0, **kwargs: A
             if recent is not None:
                 return
         record(conn, action, **kwargs)
+
+
+def delete_dataset(engine: Engine, name: str) -> bool:
+    """Delete dataset ``name`` with its audit entry, in one transaction. False when there is none."""
+    def entry(conn: Connection, row: Any) -> None:
+        record(conn, "delete", dataset=name, key_version=row.key_version, purpose=row.purpose,
+               records=row.record_count)
+
+    return store.delete_dataset(engine, name, also=entry)
 
 
 def rows(engine: Engine, *, action: str | None = None, dataset: str | None = None,

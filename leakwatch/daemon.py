@@ -1,5 +1,5 @@
 """``leakwatch run``: scheduler wiring, signals and sd_notify. No logic of its own: each source's
-job is ``runner.run_source`` with the incident sink, and the outbox job is ``outbox.deliver_due``.
+job is ``runner.run_source`` with the incident sink, and the outbox job is ``Outbox.deliver_due``.
 
 - APScheduler runs each enabled source on its interval plus jitter, one run at a time per source,
   missed runs coalesced; the outbox is drained every ``alerts.delivery_interval`` and right after a
@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leakwatch import keys, log, metrics, outbox, store
-from leakwatch.incidents import IncidentSink
+from leakwatch import keys, log, outbox, store
 from leakwatch.store import utcnow
 
 if TYPE_CHECKING:
@@ -107,8 +106,6 @@ def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
     """The daemon does not start with a wrong key: say it in the log and, as an operator alert, to
     every route, now (nothing else will send it while the key is wrong). Only this alert is sent:
     the outbox's other rows wait for a daemon with the right key."""
-    from sqlmodel import Session
-
     from leakwatch import keycheck
 
     log.error("key_mismatch", error=str(exc))
@@ -116,10 +113,11 @@ def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
     alert = keycheck.refusal_alert(str(exc), getattr(found[0], "read_id", None),
                                    getattr(found[0], "expected_id", None), utcnow().date().isoformat())
     try:
-        with Session(services.engine) as s:
-            queued = outbox.enqueue(s, services, alert, outbox.routes_for(services, "operator", alert.severity))
+        box = services.outbox
+        with store.session(services.engine) as s:
+            queued = box.enqueue_alert(s, alert)
             s.commit()
-        report = outbox.deliver_due(services, only=alert.key)
+        report = box.deliver_due(only=alert.key)
     except Exception as err:  # the refusal stands even if the alert cannot be written
         log.error("key_mismatch_alert_failed", error=err.__class__.__name__)
         return
@@ -133,7 +131,7 @@ class Daemon:
     def __init__(self, services: Services, specs: list[SourceSpec]) -> None:
         self.services = services
         self.specs = specs
-        self.sink = IncidentSink(services)
+        self.sink = services.sink
         self.stop = asyncio.Event()
         self.stop_delivery = threading.Event()
         self.running: set[asyncio.Task[Any]] = set()
@@ -154,14 +152,14 @@ class Daemon:
             raise
         except Exception as exc:  # a bug, not a source failure: keep the daemon and other sources up
             log.error("run_crashed", source=spec.name, error=exc.__class__.__name__)
-            metrics.of(self.services).polled(spec.name, False, started)
+            self.services.metrics.polled(spec.name, False, started)
             return
         finally:
             if task is not None:
                 self.running.discard(task)
         ok = not report.errors
-        metrics.of(self.services).polled(spec.name, ok, time.time())
-        metrics.of(self.services).health(spec.name, report.health != "failing")
+        self.services.metrics.polled(spec.name, ok, time.time())
+        self.services.metrics.health(spec.name, report.health != "failing")
         idle = not report.new and self.scheduler is not None  # the daemon's idle polls are quiet; --once's not
         level = logging.WARNING if not ok else logging.DEBUG if idle else logging.INFO
         log.event("run", level=level, source=spec.name,
@@ -180,7 +178,7 @@ class Daemon:
         if task is not None:
             self.running.add(task)
         try:
-            return await asyncio.to_thread(outbox.deliver_due, self.services, self.stop_delivery)
+            return await asyncio.to_thread(self.services.outbox.deliver_due, self.stop_delivery)
         except Exception as exc:  # e.g. the database busy beyond its timeout: the next pass retries
             log.error("delivery_crashed", error=exc.__class__.__name__)
             return outbox.DeliveryReport()
@@ -217,7 +215,7 @@ class Daemon:
             await self.run_source(spec)
         report = await self.deliver()
         log.event("once_done", sources=len(self.specs), alerts_sent=report.sent, alerts_retrying=report.retried,
-                  alerts_pending=outbox.counts(self.services)["pending"])
+                  alerts_pending=self.services.outbox.counts()["pending"])
         await self.close()
         return 0
 
@@ -276,8 +274,8 @@ def run(services: Services, *, once: bool = False) -> int:
 
     if note := unchecked_note(services.engine):
         log.warning("key_unchecked", note=note)
-    outbox.release_stale_leases(services)
-    m = metrics.of(services)
+    services.outbox.release_stale_leases()
+    m = services.metrics
     if services.settings.metrics_address:
         bound = m.serve(services.settings.metrics_address)
         log.event("metrics", address=bound)

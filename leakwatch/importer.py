@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import os
-import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,9 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from leakwatch import audit, normalise, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
-from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher, block_keys, encode_scoped
+from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher
 from leakwatch.keys import Key
-from leakwatch.normalise import InvalidValue, qgrams
+from leakwatch.normalise import InvalidValue
 from leakwatch.schema import Schema
 from leakwatch.store import DatasetRow, FingerprintChunk, RecordRow, utcnow
 
@@ -71,7 +70,6 @@ class RecordFingerprinter:
         self.hasher = Hasher(master, schema.name)
         self.columns: list[str] = [schema.ref, *(c for c in schema.fields if c != schema.ref)]
         pos = {c: i for i, c in enumerate(self.columns)}
-        h = self.hasher
         # Per schema field: its position in a tuple of ``columns``, name, what is done with its
         # normal form (_GLOBAL, _DATE, _NAME, _EXACT), kind, normaliser, and a cache of normal forms
         # for the kinds whose values repeat (names, dates, postcodes, cities).
@@ -87,10 +85,6 @@ class RecordFingerprinter:
             action = (_GLOBAL if kind in GLOBAL_KINDS else _DATE if kind == "date"
                       else _NAME if kind in ("last_name", "first_name") else _EXACT)
             self._plan.append((pos[column], column, action, kind, norm, cache))
-        self._global = h._global
-        self._exact = h._exact
-        self._gram = h._gram
-        self._headers: dict[tuple[str, int], bytes] = {}
         self._known: dict[str, dict[str, bytes]] = {kind: {} for kind in KNOWN_NAME_KINDS}
 
     def fingerprint(self, line: int, row: dict[str, str]) -> Fingerprinted:
@@ -106,9 +100,10 @@ class RecordFingerprinter:
         if not ref:
             raise RowError(line, f"column {self.schema.ref!r} (ref) is empty")
         global_fps: list[tuple[str, bytes]] = []
-        scoped: dict[str, bytes] = {}
+        scoped: dict[str, str] = {}
         names: dict[str, str] = {}
         birth: str | None = None
+        digest = self.hasher.global_digest
         for i, column, action, kind, norm, cache in self._plan:
             raw = values[i]
             if not raw or raw.isspace():
@@ -124,42 +119,24 @@ class RecordFingerprinter:
                         cache.clear()
                     cache[raw] = value
             if action == _GLOBAL:
-                g = self._global[kind].copy()
-                g.update(value.encode())
-                global_fps.append((kind, g.digest()))
+                global_fps.append((kind, digest(kind, value)))
             elif action == _NAME:
                 if kind in scoped:
                     continue  # a second column of the same kind: the first one is the record's name
-                scoped[kind] = self._scoped_qgrams(kind, salt, value)
-                names[kind] = value
-                if kind == "first_name":
-                    scoped["first_initial"] = self._scoped_exact("first_initial", salt, value[0])
+                scoped[kind] = names[kind] = value
             elif action == _DATE:
                 if birth is None:
-                    birth = value
-                    scoped["date"] = self._scoped_exact("date", salt, value)
+                    birth = scoped["date"] = value
             else:
-                scoped[kind] = self._scoped_exact(kind, salt, value)
+                scoped[kind] = value
         if birth and len(names) == 2:
-            state = self._global[BLOCK_KIND]
-            for key in block_keys(birth, names["last_name"], names["first_name"]):
-                g = state.copy()
-                g.update(key.encode())
-                global_fps.append((BLOCK_KIND, g.digest()))
+            for d in self.hasher.block_digests(birth, names["last_name"], names["first_name"]):
+                global_fps.append((BLOCK_KIND, d))
         if not global_fps:
             raise RowError(line, "no identifier, and not last name + first name + date, in this row")
         for kind, value in names.items():
             global_fps.append(self._known_name(kind, value))
-        # The same bytes as encode_scoped(scoped), with the per-kind headers packed once.
-        headers = self._headers
-        parts = []
-        for kind, blob in scoped.items():
-            header = headers.get((kind, len(blob)))
-            if header is None:
-                header = headers[(kind, len(blob))] = encode_scoped({kind: b""})[:1] + struct.pack("<H", len(blob))
-            parts.append(header)
-            parts.append(blob)
-        return ref, salt, b"".join(parts), global_fps
+        return ref, salt, self.hasher.record_scoped(salt, scoped), global_fps
 
     def _known_name(self, kind: str, normal_name: str) -> tuple[str, bytes]:
         """The known-name fingerprint of a normal name (names repeat: cached)."""
@@ -169,34 +146,8 @@ class RecordFingerprinter:
         if digest is None:
             if len(cache) >= self.CACHE_LIMIT:
                 cache.clear()
-            g = self._global[known].copy()
-            g.update(normal_name.encode())
-            digest = cache[normal_name] = g.digest()
+            digest = cache[normal_name] = self.hasher.global_digest(known, normal_name)
         return known, digest
-
-    def _scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
-        h = self._exact[kind].copy()
-        h.update(salt + value.encode())
-        return h.digest()
-
-    def _scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
-        """``Hasher.scoped_qgrams``, slicing the encoded name once when it is ASCII."""
-        state = self._gram[kind].copy()
-        state.update(salt)
-        padded = f" {normal_name} "
-        out = []
-        if padded.isascii():
-            data = padded.encode()
-            for i in range(len(data) - 1):
-                h = state.copy()
-                h.update(data[i : i + 2])
-                out.append(h.digest())
-        else:
-            for gram in qgrams(normal_name):
-                h = state.copy()
-                h.update(gram.encode())
-                out.append(h.digest())
-        return b"".join(out)
 
 
 _GLOBAL, _DATE, _NAME, _EXACT = range(4)

@@ -21,14 +21,14 @@ from leakwatch.models import ScanResult
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from leakwatch.app import Services
+    from sqlalchemy.engine import Engine
 
 _DETECTION_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400)
 
 
 class _DatabaseCollector(Collector):
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # not queried at registration
@@ -42,8 +42,8 @@ class _DatabaseCollector(Collector):
         from leakwatch.store import session
 
         try:
-            alerts = outbox.counts(self.services)
-            with session(self.services.engine) as s:
+            alerts = outbox.counts(self.engine)
+            with session(self.engine) as s:
                 by = list(s.exec(select(IncidentRow.severity, IncidentRow.status, func.count())  # type: ignore[call-overload]
                                  .group_by(IncidentRow.severity, IncidentRow.status)))
         except SQLAlchemyError:
@@ -60,7 +60,9 @@ class _DatabaseCollector(Collector):
 
 
 class Metrics:
-    def __init__(self, services: Services) -> None:
+    """This process's metrics (one per ``Services``, built on first use)."""
+
+    def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.items = Counter("leakwatch_items_fetched", "Items fetched and scanned.", ["source"], registry=r)
@@ -77,7 +79,7 @@ class Metrics:
                                    buckets=_DETECTION_BUCKETS, registry=r)
         self.alerts_sent = Counter("leakwatch_alerts_sent", "Alert deliveries that reached a channel.", ["kind"],
                                    registry=r)
-        r.register(_DatabaseCollector(services))
+        r.register(_DatabaseCollector(engine))
         self.server: WSGIServer | None = None
         self.thread: Thread | None = None
 
@@ -119,12 +121,3 @@ class Metrics:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def of(services: Services) -> Metrics:
-    """This process's metrics, created on first use."""
-    m = services.extras.get("metrics")
-    if not isinstance(m, Metrics):
-        m = Metrics(services)
-        services.extras["metrics"] = m
-    return m

@@ -22,11 +22,17 @@ _matcher = None
 
 
 def _init(settings: Settings) -> None:
+    """In each worker: the keyring, the database and the index, loaded and checked as the parent
+    loaded them (each dataset under its key version)."""
     global _matcher
-    from leakwatch.app import Services
-    from leakwatch.pipeline import matcher
+    from leakwatch import keycheck, keys, store
+    from leakwatch.detection import text_matcher
+    from leakwatch.fingerprints import load_index
 
-    _matcher = matcher(Services(settings))
+    keyring = keys.load_keyring(*keys.key_source(settings.home, settings.key_file))
+    engine = store.make_engine(settings.db_url)
+    keycheck.verify(engine, keyring)
+    _matcher = text_matcher(settings, load_index(engine, keyring))
 
 
 def _scan(text: str, target: str) -> list[Finding]:

@@ -24,31 +24,44 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from leakwatch.app import Services
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
 from leakwatch.models import Finding, Item, ItemRef, ScanResult
-from leakwatch.pipeline import scan_item, scan_stream
+from leakwatch.pipeline import Scanning, scan_item, scan_stream
 from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.base import Driver, SourceContext, sha256
 from leakwatch.sources.health import DEGRADED, FAILING, Health, SourceProblem, Transition, after_poll, blocked_page
-from leakwatch.sources.http import FetchError
+from leakwatch.sources.http import FetchError, HttpClient
 from leakwatch.sources.spec import SourceSpec, format_duration
 from leakwatch.sources.state import (
     ContentScanRow,
     SeenItemRow,
     SourceState,
-    aware,
     findings_from_json,
     findings_to_json,
     load_state,
     state_row,
 )
-from leakwatch.store import utcnow
+from leakwatch.store import as_utc, utcnow
 
 log = logging.getLogger("leakwatch.runner")
+
+
+class Services(Scanning, Protocol):
+    """What a run needs of the composition root (``app.Services``): this layer does not import it."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def content_inflight(self) -> dict[str, list[Any]]: ...
+
+    def refresh(self) -> bool: ...
+
+    def http_client(self) -> HttpClient: ...
 
 
 class SightingSink(Protocol):
@@ -87,10 +100,6 @@ class RunReport:
     problem: str | None = None
     """Why the poll as a whole failed (listing, block page, configuration); None when it worked."""
     items: list[ItemOutcome] = field(default_factory=list)
-
-    @property
-    def error(self) -> str | None:
-        return self.problem
 
     def log_fields(self) -> dict[str, Any]:
         """Counts and health for a log line: no title, URL or content."""
@@ -141,7 +150,7 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
             log_event("reloaded", source=spec.name, why="datasets or watch terms changed in the database")
         params = spec.driver_params()
         driver: Driver = DRIVERS[spec.driver]()
-        ctx = SourceContext(services, spec, http.client(services), dict(state.validators))
+        ctx = SourceContext(services.settings, spec, http.client(services), dict(state.validators))
         async with aclosing(driver.list_new(ctx, params, state)) as refs:  # type: ignore[type-var]
             async for ref in refs:
                 report.listed += 1
@@ -232,7 +241,7 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
 async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[None]:
     """Held while one content is scanned and recorded: another source meeting the same content at
     the same time (the daemon polls sources concurrently) waits, then finds it recorded."""
-    inflight: dict[str, list[Any]] = services.extras.setdefault("content_inflight", {})  # type: ignore[assignment]
+    inflight = services.content_inflight
     entry = inflight.setdefault(content_hash, [asyncio.Lock(), 0])
     entry[1] += 1
     try:
@@ -284,7 +293,7 @@ def _stale(run: _Run, now: dt.datetime) -> str | None:
     spec, row = run.spec, run.state.row
     if not spec.expect_new or run.report.new > 0 or row is None:
         return None
-    last_new = aware(row.last_new_at) or aware(row.last_ok_at)
+    last_new = as_utc(row.last_new_at) or as_utc(row.last_ok_at)
     if last_new is None:
         return None
     limit = spec.stale_after
@@ -318,7 +327,7 @@ def _finish(run: _Run, problem: str | None, fatal: bool, validators: dict[str, d
             if problem is None:
                 row.last_ok_at = now
             if report.new > 0 and report.scanned + report.skipped_duplicates > 0:
-                last_new = aware(row.last_new_at)
+                last_new = as_utc(row.last_new_at)
                 if last_new is not None:
                     gap = (now - last_new).total_seconds()
                     row.gap_mean = gap if row.gap_mean is None else 0.7 * row.gap_mean + 0.3 * gap

@@ -1,27 +1,33 @@
-"""SQLModel tables for fingerprints and small query functions over them.
+"""The storage base: engine, session, ``utcnow``/``as_utc``, and the dataset tables with small queries.
 
 Fingerprints are stored as packed arrays (``FingerprintChunk``): the scanner loads them once into
 sorted numpy arrays, so neither import nor scan pays for millions of rows. Tables of other parts
-(sources, incidents, alerts) live in their own modules and share ``SQLModel.metadata``.
+(sources, incidents, alerts) live in their own modules and share ``SQLModel.metadata``; this module
+imports none of them. The schema is made and versioned by migrations (``dbschema``), not here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, LargeBinary, event, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
-
-from leakwatch.errors import ConfigError
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC datetime: a naive one (SQLite gives them back) is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class DatasetRow(SQLModel, table=True):
@@ -38,7 +44,7 @@ class DatasetRow(SQLModel, table=True):
     skipped_rows: int = 0
     imported_at: dt.datetime = Field(default_factory=utcnow)
     source_name: str = ""
-    key_version: int = 1
+    key_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     """The key version (``leakwatch key list``) the fingerprints were made under."""
     key_id: str | None = None
     """The short id of that key version, for messages (see ``keys.Key.key_id``)."""
@@ -85,7 +91,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for SQLite (file created 0600) or PostgreSQL, with tables created."""
+    """An engine for SQLite (file created 0600) or PostgreSQL. Creates no table: ``dbschema`` checks
+    the schema's version and upgrades it."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,12 +102,6 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    try:
-        import leakwatch.tables  # noqa: F401  (registers every table on SQLModel.metadata)
-
-        SQLModel.metadata.create_all(engine)
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"{safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
     return engine
 
 
@@ -139,9 +140,9 @@ def delete_dataset_rows(conn: Connection | Session, dataset_id: int) -> None:
     conn.execute(delete(dataset).where(dataset.c.id == dataset_id))
 
 
-def delete_dataset(engine: Engine, name: str) -> bool:
-    from leakwatch import audit
-
+def delete_dataset(engine: Engine, name: str, also: Callable[[Connection, Row[Any]], None] | None = None) -> bool:
+    """Delete dataset ``name``; ``also(conn, row)`` (its id, purpose, record count and key version)
+    runs in the same transaction: the audit entry (``audit.delete_dataset``)."""
     with engine.begin() as conn:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
         row = conn.execute(select(table.c.id, table.c.purpose, table.c.record_count, table.c.key_version)
@@ -149,8 +150,8 @@ def delete_dataset(engine: Engine, name: str) -> bool:
         if row is None:
             return False
         delete_dataset_rows(conn, row.id)
-        audit.record(conn, "delete", dataset=name, key_version=row.key_version,
-                     purpose=row.purpose, records=row.record_count)
+        if also is not None:
+            also(conn, row)
         return True
 
 

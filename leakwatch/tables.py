@@ -1,4 +1,6 @@
-"""Imports every module that defines tables, so ``create_all`` creates them all."""
+"""Imports every module that defines tables, so that ``SQLModel.metadata`` holds them all: for the
+migration tooling (``leakwatch db revision``) and the test that the models match the latest revision.
+The application never imports it: migrations make the schema."""
 
 import leakwatch.audit
 import leakwatch.incidents

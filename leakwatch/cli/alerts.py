@@ -54,7 +54,7 @@ def list_(
 
     if status not in (None, *outbox.STATUSES):
         raise fail(f"--status: expected one of {', '.join(outbox.STATUSES)}, got {status!r}")
-    rows = outbox.rows(services(), status, limit)
+    rows = outbox.rows(services().engine, status, limit)
     if as_json:
         for row in rows:
             print_json(outbox.outbox_json(row))
@@ -74,7 +74,7 @@ def list_(
 
 
 def _when(value: object) -> str:
-    from leakwatch.incidents import as_utc
+    from leakwatch.store import as_utc
 
     v = as_utc(value) if value is not None else None  # type: ignore[arg-type]
     return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""

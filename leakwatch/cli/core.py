@@ -31,12 +31,12 @@ def register(app: typer.Typer) -> None:
 
 @one_line_errors
 def init() -> None:
-    """Create the data directory, a 256-bit key (mode 0600) and the database. Safe to run again:
-    an existing key is never overwritten.
+    """Create the data directory, a 256-bit key (mode 0600) and the database, or upgrade the
+    database's schema (leakwatch db upgrade). Safe to run again: an existing key is never overwritten.
 
     The key file may be elsewhere (LEAKWATCH_KEY_FILE, or a systemd credential named
     leakwatch-key): keep it off the database's volume."""
-    from leakwatch import store
+    from leakwatch import dbschema, store
 
     svc = services()
     home = svc.settings.home
@@ -45,7 +45,9 @@ def init() -> None:
     path = svc.key_path
     created = keys.create_key(path)
     keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
+    where = store.safe_url(svc.settings.db_url)
     engine = store.make_engine(svc.settings.db_url)
+    before, after = dbschema.upgrade(engine, where)
     if created:
         from leakwatch import audit
 
@@ -54,7 +56,8 @@ def init() -> None:
     out.print(f"home      {home}")
     out.print(f"key       {path} ({'created' if created else 'kept'}; current version "
               f"{keyring.current.version}, key id {keyring.current.key_id})")
-    out.print(f"database  {store.safe_url(svc.settings.db_url)}")
+    change = "created" if before.empty else "upgraded" if before.revision != after.revision else "up to date"
+    out.print(f"database  {where} (schema {after.revision}, {change})")
 
 
 def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
@@ -77,15 +80,15 @@ def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
 
 def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
-    from leakwatch.pipeline import scan_stream
+    from leakwatch.pipeline import scan_item, scan_stream
 
     if target == "-":
         item = Item(source="cli", key="stdin", content=b"", name="stdin")
         return scan_stream(svc, item, sys.stdin.buffer, None)
     if path is None:
-        from leakwatch.sources.web import scan_url
+        from leakwatch.sources.web import fetch_item
 
-        return scan_url(svc, target)
+        return scan_item(svc, fetch_item(svc.settings, target))
     item = Item(source="cli", key=str(path), content=b"", name=target)
     try:
         fh = path.open("rb")

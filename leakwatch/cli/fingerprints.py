@@ -101,9 +101,9 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 @app.command("delete")
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
-    """Delete a dataset and all its fingerprints."""
-    from leakwatch import store
+    """Delete a dataset and all its fingerprints (an audit entry: leakwatch audit)."""
+    from leakwatch import audit
 
-    if not store.delete_dataset(services().engine, name):
+    if not audit.delete_dataset(services().engine, name):
         raise fail(f"no dataset named {name!r}")
     out.print(f"deleted dataset {escape(name)}")

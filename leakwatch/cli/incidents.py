@@ -18,7 +18,7 @@ app = typer.Typer(help="Incidents: exposures of your records, each with its sigh
 
 
 def _when(value: dt.datetime | None) -> str:
-    from leakwatch.incidents import as_utc
+    from leakwatch.store import as_utc
 
     v = as_utc(value)
     return v.strftime("%Y-%m-%d %H:%M") if v else ""
@@ -86,8 +86,7 @@ def show(
     """One incident: its sightings (source, URL, published, seen) and the refs of the exposed records,
     with the kinds of field that matched. Look the refs up in your own systems."""
     from leakwatch import incidents
-    from leakwatch.incidents import as_utc
-    from leakwatch.store import session
+    from leakwatch.store import as_utc, session
 
     incident = _get(incident_id)
     with session(services().engine) as s:
@@ -113,6 +112,8 @@ def show(
     out.print(f"kinds     {', '.join(incident.kind_list)}")
     if incident.terms:
         out.print(f"terms     {escape(incident.terms)}")
+    if incident.hosts:
+        out.print(f"hosts     {escape(incident.hosts.replace(',', ', '))} (look-alike, defanged)")
     out.print(f"seen      {_when(incident.first_seen)} .. {_when(incident.last_seen)} UTC, "
               f"{incident.sightings} sighting(s)")
     if incident.detection_seconds is not None:

@@ -103,7 +103,7 @@ class SourceSpec(BaseModel):
 
     def driver_params(self) -> BaseModel:
         """The params validated by the driver's model; ConfigError naming file and key."""
-        from leakwatch.sources import DRIVERS
+        from leakwatch.sources.registry import DRIVERS
 
         driver = DRIVERS.get(self.driver)
         if driver is None:
@@ -146,7 +146,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _lift_params(data: dict[str, Any]) -> dict[str, Any]:
     """A driver's params may also be written at the top of a table, as users write them
     (``path = "/srv/drop"`` beside ``driver = "folder"``): they move into ``params``."""
-    from leakwatch.sources import DRIVERS
+    from leakwatch.sources.registry import DRIVERS
 
     driver = DRIVERS.get(data.get("driver", ""))
     if driver is None:

@@ -8,11 +8,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from lw_http import QuietHTTPServer
 
 
 def free_port() -> int:
@@ -42,10 +43,10 @@ class _LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 that tests start, stop and start again on one port."""
 
     port: int
-    _server: ThreadingHTTPServer | None = None
+    _server: QuietHTTPServer | None = None
 
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._server = QuietHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -67,7 +68,7 @@ class Receiver(_LoopbackServer):
         self.hang = False
         """Hold each request without answering (a channel that accepted the connection, then stalled)."""
         self.hung = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -136,7 +137,7 @@ class Listing(_LoopbackServer):
         self.port = free_port()
         self.entries: list[dict[str, str]] = []
         self.files: dict[str, bytes] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
 
     @property
     def url(self) -> str:

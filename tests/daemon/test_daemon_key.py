@@ -30,7 +30,7 @@ def test_the_daemon_refuses_to_start_with_another_key_and_alerts_the_operator(
     # An alert queued by a daemon with the right key, not yet sent (the channel was down).
     svc = make_services()
     with outbox.db_session(svc.engine) as s:
-        outbox.enqueue_operator(s, svc, "ransomwatch", "failing", "HTTP 503")
+        svc.outbox.enqueue_operator(s, "ransomwatch", "failing", "HTTP 503")
         s.commit()
     svc.engine.dispose()
 
@@ -111,12 +111,12 @@ def test_alerts_queued_before_a_rotation_still_find_their_route(
     write_config(cli.home, f'[alerts]\nsend_timeout = 3.0\n\n[[alerts.routes]]\nurls = ["{receiver.url}"]\n')
     svc = make_services()
     with outbox.db_session(svc.engine) as s:
-        assert outbox.enqueue_operator(s, svc, "ransomwatch", "failing", "HTTP 503") == 1
+        assert svc.outbox.enqueue_operator(s, "ransomwatch", "failing", "HTTP 503") == 1
         s.commit()
     svc.engine.dispose()
     cli("key", "rotate", check=0)
     after = make_services()
     assert after.key.version == 2
-    report = outbox.deliver_due(after)
+    report = after.outbox.deliver_due()
     assert (report.sent, report.failed) == (1, 0)
     assert "ransomwatch" in receiver.messages()[0]["title"]
