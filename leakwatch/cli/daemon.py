@@ -28,7 +28,8 @@ def run(once: bool = typer.Option(False, "--once", help="Run every enabled sourc
 @one_line_errors
 def doctor(as_json: bool = JSON_OPTION) -> None:
     """Check the key file and its permissions, the database, each enabled source and each alert
-    route (apprise can parse it). One line per check; exit 1 if any fails."""
+    route (apprise can parse it). One line per check; exit 1 if any fails, 2 if the key file
+    read is not the one the datasets were fingerprinted with (docs/keys.md)."""
     from leakwatch.doctor import run_checks
 
     checks = run_checks(services())
