@@ -106,6 +106,29 @@ def ensure_key(services: Services) -> None:
         log.event("key_created", path=str(path), note="fresh install: leakwatch init made implicitly")
 
 
+def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
+    """The daemon does not start with a wrong key: say it in the log and, as an operator alert, to
+    every route, now (nothing else will send it while the key is wrong). Only this alert is sent:
+    the outbox's other rows wait for a daemon with the right key."""
+    from leakwatch import keycheck
+
+    log.error("key_mismatch", error=str(exc))
+    found = getattr(exc, "problems", None) or [None]
+    alert = keycheck.refusal_alert(str(exc), getattr(found[0], "read_id", None),
+                                   getattr(found[0], "expected_id", None), utcnow().date().isoformat())
+    try:
+        box = services.outbox
+        with store.session(services.engine) as s:
+            queued = box.enqueue_alert(s, alert)
+            s.commit()
+        report = box.deliver_due(only=alert.key)
+    except Exception as err:  # the refusal stands even if the alert cannot be written
+        log.error("key_mismatch_alert_failed", error=err.__class__.__name__)
+        return
+    log.event("key_mismatch_alert", level=logging.WARNING, routes=queued, sent=report.sent,
+              retrying=report.retried)
+
+
 # ---- the daemon -----------------------------------------------------------------------------------
 
 class Daemon:
@@ -368,7 +391,15 @@ def run(services: Services, *, once: bool = False) -> int:
     log.setup(logging.getLevelNamesMapping()[services.settings.daemon.log_level.upper()])
     ensure_key(services)
     specs = enabled_specs(services)
-    services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    try:
+        services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    except keys.KeyMismatch as exc:
+        refuse_key(services, exc)
+        raise
+    from leakwatch.keycheck import unchecked_note
+
+    if note := unchecked_note(services.engine):
+        log.warning("key_unchecked", note=note)
     services.outbox.release_stale_leases()
     m = services.metrics
     if services.settings.metrics_address:

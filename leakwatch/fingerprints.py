@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from leakwatch import store
-from leakwatch.keys import derive
+from leakwatch.keys import Keyring, derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
 GLOBAL_KINDS = IDENTIFIER_KINDS
@@ -278,7 +278,9 @@ class Index:
         return not self.datasets
 
 
-def load_index(engine: Engine, master: bytes) -> Index:
+def load_index(engine: Engine, keyring: Keyring) -> Index:
+    """Every dataset's fingerprints, each with a hasher under the key version it was made with
+    (check that version first: ``keycheck.verify``)."""
     out = []
     for row in store.datasets(engine):
         assert row.id is not None
@@ -296,5 +298,5 @@ def load_index(engine: Engine, master: bytes) -> Index:
                 hashes, recs = hashes[order], recs[order]
             arrays[kind] = (hashes, recs)
         out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
-                                Hasher(master, row.name), arrays, engine))
+                                Hasher(keyring.secret(row.key_version), row.name), arrays, engine))
     return Index(out)

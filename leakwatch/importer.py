@@ -26,10 +26,11 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from leakwatch import normalise, store
+from leakwatch import audit, normalise, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
 from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher
+from leakwatch.keys import Key
 from leakwatch.normalise import InvalidValue, is_placeholder
 from leakwatch.schema import Schema
 from leakwatch.store import DatasetRow, FingerprintChunk, RecordRow, utcnow
@@ -438,6 +439,8 @@ class DatasetWriter:
     purpose: str = "records"
     label: str | None = None
     source_name: str = ""
+    key: Key | None = None
+    """The key version the fingerprints are made under: its version and check are stored."""
     count: int = 0
     _hashes: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _recs: dict[str, list[np.ndarray]] = field(default_factory=dict)
@@ -446,12 +449,15 @@ class DatasetWriter:
     def __post_init__(self) -> None:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
         old = self.conn.execute(select(table.c.id).where(table.c.name == self.name)).scalar()
+        self._replaced = old is not None
         if old is not None:
             store.delete_dataset_rows(self.conn, old)
+        key = self.key
         self.dataset_id = self.conn.execute(insert(table).values(
             name=self.name, purpose=self.purpose, label=self.label, ref_field=self.ref_field,
             kinds=",".join(self.schema_kinds), record_count=0, skipped_rows=0, imported_at=utcnow(),
-            source_name=self.source_name,
+            source_name=self.source_name, key_version=key.version if key else 1,
+            key_id=key.key_id if key else None, key_check=key.check if key else None,
         )).inserted_primary_key[0]
         # Records go to the driver's executemany directly: SQLAlchemy's insert() with a dict per
         # record cost as much as fingerprinting them. Other paramstyles fall back to insert().
@@ -527,6 +533,9 @@ class DatasetWriter:
         self.count -= 0 if dropped is None else len(dropped)
         self.conn.execute(table.update().where(table.c.id == self.dataset_id).values(
             record_count=self.count, skipped_rows=skipped))
+        audit.record(self.conn, "canary_create" if self.purpose == "canary" else "import", dataset=self.name,
+                     key_version=self.key.version if self.key else None, records=self.count, skipped=skipped,
+                     replaced=self._replaced, kinds=self.schema_kinds)
 
 
 MAPPING_CHECK_SHARE = 0.5
@@ -584,9 +593,9 @@ class ImportReport:
 
 def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, region: str,
                 strict: bool = False, accept_columns: Sequence[str] = (), workers: int = 1,
-                progress: Callable[[int], None] | None = None) -> ImportReport:
+                progress: Callable[[int], None] | None = None, key_version: int = 1) -> ImportReport:
     """Import ``path`` as dataset ``schema.name`` in one transaction; any error leaves the database
-    as it was.
+    as it was. ``master`` is the secret of key version ``key_version``.
 
     Strict: the first bad value stops the import. Else a bad value is dropped from its record, a
     row without a ref or without anything usable is skipped, and the report says how many, why
@@ -606,7 +615,8 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
     ref_hashes: list[bytes] = []
     row_hashes: list[bytes] = []
     with fh, engine.begin() as conn:
-        writer = DatasetWriter(conn, schema.name, schema.kinds, schema.ref, source_name=path.name)
+        writer = DatasetWriter(conn, schema.name, schema.kinds, schema.ref, source_name=path.name,
+                               key=Key(key_version, master))
         batches = _batches(path, schema, columns, read_table(path, fh), fh, progress)
         try:
             for packed in _fingerprint_all(master, schema, region, batches, strict, row_key, workers):

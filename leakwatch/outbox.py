@@ -24,7 +24,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import UniqueConstraint, func, or_, update
@@ -81,19 +81,23 @@ class DeliveryReport:
 
 
 def route_key(master: bytes, url: str) -> str:
+    """A keyed hash of the URL: the table never holds the URL, which may carry a secret."""
     return hmac.new(keys.derive(master, "_outbox", "route"), url.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Outbox:
     """The outbox of one database, for one alert configuration and master key (route URLs are
-    found by keyed hash). ``on_sent(kind)`` is told of every delivery that reached a channel."""
+    found by keyed hash). ``on_sent(kind)`` is told of every delivery that reached a channel.
+    ``other_keys``: the secrets of the keyring's other versions, under which rows queued before a
+    ``leakwatch key rotate`` were hashed: those rows still find their route."""
 
     def __init__(self, engine: Engine, settings: AlertSettings, master: bytes,
-                 on_sent: Callable[[str], None] | None = None) -> None:
+                 on_sent: Callable[[str], None] | None = None, other_keys: Iterable[bytes] = ()) -> None:
         self.engine = engine
         self.settings = settings
         self.master = master
         self.on_sent = on_sent
+        self.other_keys = tuple(k for k in other_keys if k != master)
 
     def routes_for(self, kind: str, severity: str) -> list[Route]:
         """The route URLs an alert goes to, each once (the first route naming a URL wins)."""
@@ -110,12 +114,14 @@ class Outbox:
         return list(out.values())
 
     def routes_by_key(self) -> dict[str, Route]:
-        """Every route URL by its key (the first route naming a URL wins)."""
+        """Every route URL by its key, under the current key and every other version given (alerts
+        queued before a key rotation keep their route); the first route naming a URL wins."""
         out: dict[str, Route] = {}
-        for route in self.settings.routes:
-            for url in route.urls:
-                key = route_key(self.master, url)
-                out.setdefault(key, _route(route, url, key))
+        for master in (self.master, *self.other_keys):
+            for route in self.settings.routes:
+                for url in route.urls:
+                    key = route_key(master, url)
+                    out.setdefault(key, _route(route, url, key))
         return out
 
     def enqueue_incident(self, session: Session, folded: incidents.Folded) -> int:
@@ -127,7 +133,11 @@ class Outbox:
 
     def enqueue_operator(self, session: Session, source: str, state: str, reason: str) -> int:
         alert = alerts.operator_alert(source, state, reason, utcnow())
-        return enqueue(session, alert, self.routes_for("operator", alert.severity))
+        return self.enqueue_alert(session, alert)
+
+    def enqueue_alert(self, session: Session, alert: alerts.Alert) -> int:
+        """Queue an operator alert made elsewhere (a wrong key) for every route that takes them."""
+        return enqueue(session, alert, self.routes_for(alert.kind, alert.severity))
 
     def backoff(self, attempts: int) -> float:
         s = self.settings
@@ -140,19 +150,24 @@ class Outbox:
     def counts(self) -> dict[str, int]:
         return counts(self.engine)
 
-    def deliver_due(self, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
-        """Send every due pending row, oldest first; a route that fails is backed off as a whole.
-        Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
+    def deliver_due(self, stop: threading.Event | None = None, limit: int = 200,
+                    only: str | None = None) -> DeliveryReport:
+        """Send every due pending row (or only those of alert ``only``), oldest first; a route that
+        fails is backed off as a whole. Blocking (apprise is synchronous): the daemon runs it in a
+        thread. Never raises for a channel."""
         report = DeliveryReport()
         settings = self.settings
         now = utcnow()
         routes = self.routes_by_key()
         backed_off: set[str] = set()
         with db_session(self.engine) as s:
-            due = list(s.exec(select(OutboxRow)
-                              .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
-                                     or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
-                              .order_by(OutboxRow.id).limit(limit)))
+            query = (select(OutboxRow)
+                     .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+                     .order_by(OutboxRow.id).limit(limit))
+            if only is not None:
+                query = query.where(OutboxRow.alert_key == only)
+            due = list(s.exec(query))
             for row in due:
                 if stop is not None and stop.is_set():
                     break

@@ -22,14 +22,17 @@ _matcher = None
 
 
 def _init(settings: Settings) -> None:
-    """In each worker: the key, the database and the index, loaded as the parent loaded them."""
+    """In each worker: the keyring, the database and the index, loaded and checked as the parent
+    loaded them (each dataset under its key version)."""
     global _matcher
-    from leakwatch import keys, store
+    from leakwatch import keycheck, keys, store
     from leakwatch.detection import text_matcher
     from leakwatch.fingerprints import load_index
 
-    master = keys.load_key(keys.key_path(settings.home, settings.key_file))
-    _matcher = text_matcher(settings, load_index(store.make_engine(settings.db_url), master))
+    keyring = keys.load_keyring(*keys.key_source(settings.home, settings.key_file))
+    engine = store.make_engine(settings.db_url)
+    keycheck.verify(engine, keyring)
+    _matcher = text_matcher(settings, load_index(engine, keyring))
 
 
 def _scan(text: str, target: str) -> list[Finding]:

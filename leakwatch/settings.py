@@ -41,7 +41,7 @@ class AlertRoute(BaseModel):
     urls: list[str] = Field(default_factory=list)
     include_refs: bool = False
     operator: bool = True
-    """Also send operator alerts (a source failing or recovering) to this route."""
+    """Also send operator alerts (a source failing or recovering, a wrong key) to this route."""
     secret: SecretStr | None = None
     """Signing secret (HMAC-SHA256) of this route's ``webhook+json://`` and ``webhook+jsons://`` URLs."""
 

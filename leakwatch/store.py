@@ -9,12 +9,13 @@ imports none of them. The schema is made and versioned by migrations (``dbschema
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, LargeBinary, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
 
@@ -43,6 +44,13 @@ class DatasetRow(SQLModel, table=True):
     skipped_rows: int = 0
     imported_at: dt.datetime = Field(default_factory=utcnow)
     source_name: str = ""
+    key_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """The key version (``leakwatch key list``) the fingerprints were made under."""
+    key_id: str | None = None
+    """The short id of that key version, for messages (see ``keys.Key.key_id``)."""
+    key_check: str | None = None
+    """``keys.Key.check`` of that key version: a MAC of a fixed label, never the key. None for a
+    dataset imported before key checks existed."""
 
     @property
     def kind_list(self) -> list[str]:
@@ -132,13 +140,18 @@ def delete_dataset_rows(conn: Connection | Session, dataset_id: int) -> None:
     conn.execute(delete(dataset).where(dataset.c.id == dataset_id))
 
 
-def delete_dataset(engine: Engine, name: str) -> bool:
+def delete_dataset(engine: Engine, name: str, also: Callable[[Connection, Row[Any]], None] | None = None) -> bool:
+    """Delete dataset ``name``; ``also(conn, row)`` (its id, purpose, record count and key version)
+    runs in the same transaction: the audit entry (``audit.delete_dataset``)."""
     with engine.begin() as conn:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
-        dataset_id = conn.execute(select(table.c.id).where(table.c.name == name)).scalar()
-        if dataset_id is None:
+        row = conn.execute(select(table.c.id, table.c.purpose, table.c.record_count, table.c.key_version)
+                           .where(table.c.name == name)).first()
+        if row is None:
             return False
-        delete_dataset_rows(conn, dataset_id)
+        delete_dataset_rows(conn, row.id)
+        if also is not None:
+            also(conn, row)
         return True
 
 

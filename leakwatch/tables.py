@@ -2,6 +2,7 @@
 migration tooling (``leakwatch db revision``) and the test that the models match the latest revision.
 The application never imports it: migrations make the schema."""
 
+import leakwatch.audit
 import leakwatch.cluster
 import leakwatch.incidents
 import leakwatch.notes

@@ -14,7 +14,21 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from leakwatch import __version__
-from leakwatch.cli import alerts, canary, core, daemon, db, demo, fingerprints, incidents, sources, status, terms
+from leakwatch.cli import (
+    alerts,
+    audit,
+    canary,
+    core,
+    daemon,
+    db,
+    demo,
+    fingerprints,
+    incidents,
+    key,
+    sources,
+    status,
+    terms,
+)
 from leakwatch.cli.common import err
 from leakwatch.errors import LeakwatchError
 
@@ -62,7 +76,9 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(sources.app, name="sources")
 app.add_typer(terms.app, name="terms")
 app.add_typer(canary.app, name="canary")
+app.add_typer(key.app, name="key")
 app.add_typer(db.app, name="db")
+audit.register(app)
 
 
 def main() -> None:

@@ -41,8 +41,9 @@ def create(
 
     schema = load_schema(schema_path) if schema_path is not None else canary.default_schema()
     svc = services()
+    svc.verify_key()
     batch = canary.create(svc.engine, svc.master_key, schema, label, count, svc.settings.canary_domain,
-                          svc.settings.default_region)
+                          svc.settings.default_region, key_version=svc.key.version)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(batch.header)
     writer.writerows(batch.rows)

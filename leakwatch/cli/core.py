@@ -45,11 +45,18 @@ def init() -> None:
     os.chmod(home, 0o700)
     path = svc.key_path
     created = keys.create_key(path)
-    keys.load_key(path)  # refuses a key readable by others, or of the wrong size
+    keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
     where = store.safe_url(svc.settings.db_url)
-    before, after = dbschema.upgrade(store.make_engine(svc.settings.db_url), where)
+    engine = store.make_engine(svc.settings.db_url)
+    before, after = dbschema.upgrade(engine, where)
+    if created:
+        from leakwatch import audit
+
+        audit.record_now(engine, "key_create", key_version=keyring.current.version,
+                         key_id=keyring.current.key_id, key_source=keyring.origin)
     out.print(f"home      {home}")
-    out.print(f"key       {path} ({'created' if created else 'kept'})")
+    out.print(f"key       {path} ({'created' if created else 'kept'}; current version "
+              f"{keyring.current.version}, key id {keyring.current.key_id})")
     change = "created" if before.empty else "upgraded" if before.revision != after.revision else "up to date"
     out.print(f"database  {where} (schema {after.revision}, {change})")
 
@@ -166,10 +173,14 @@ def scan(
     Exit status: 0 nothing found, 1 something found, 2 a target named here could not be read
     (the others are still scanned and reported).
     """
+    from leakwatch.keycheck import unchecked_note
+
     svc = services()
     if svc.index.empty:
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
                   "only watch terms are checked", markup=False)
+    elif note := unchecked_note(svc.engine):
+        err.print(f"leakwatch: note: {note}", markup=False)
     walk = _paths(targets)
     for message in walk.errors:
         err.print(f"leakwatch: error: {message}", markup=False)

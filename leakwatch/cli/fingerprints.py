@@ -47,6 +47,10 @@ def import_(
 
     The import is one transaction, and importing a dataset again replaces it atomically. Delete
     the plaintext file once imported.
+
+    The dataset is fingerprinted under the key's current version (leakwatch key show), and the
+    database keeps that version and a key check. A key that does not match the datasets already
+    imported is refused (exit 2): see docs/keys.md. Each import is an audit entry (leakwatch audit).
     """
     from leakwatch.importer import import_file
     from leakwatch.schema import load_schema
@@ -56,6 +60,7 @@ def import_(
     if skip_invalid:
         err.print("leakwatch: note: --skip-invalid is the default now: bad values are dropped and reported",
                   markup=False)
+    svc.verify_key()  # a wrong key would make this dataset, and the scans of every other, blind
     size = file.stat().st_size if file.exists() else 0
     n = workers or (os.cpu_count() or 1)
     if size < 4 * 1024 * 1024:
@@ -64,7 +69,7 @@ def import_(
         task = bar.add_task(f"importing {schema.name}", total=size or None)
         report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
                              strict=strict, accept_columns=accept_column, workers=n,
-                             progress=lambda pos: bar.update(task, completed=pos))
+                             progress=lambda pos: bar.update(task, completed=pos), key_version=svc.key.version)
     if as_json:
         print_json(report.to_json())
         return
@@ -86,30 +91,44 @@ def _lines(lines: list[int]) -> str:
 @app.command("list")
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
-    """Datasets with their record counts, kinds and import time."""
-    from leakwatch import store
+    """Datasets with their record counts, kinds, import time and key version.
 
-    rows = store.datasets(services().engine)
+    The key column says whether the key file read holds that version with the same key
+    (``ok``), a different key (``WRONG KEY``), not that version (``missing``), or whether the
+    dataset predates key checks (``unchecked``: re-import it)."""
+    from leakwatch import keycheck, store
+    from leakwatch.errors import LeakwatchError
+
+    svc = services()
+    rows = store.datasets(svc.engine)
+    try:
+        bad = {p.dataset: p for p in keycheck.problems(rows, svc.keyring)}
+        status = {r.name: "unchecked" if r.key_check is None else "missing" if r.name in bad and
+                  bad[r.name].read_id is None else "WRONG KEY" if r.name in bad else "ok" for r in rows}
+    except LeakwatchError:
+        status = {r.name: "no key file" for r in rows}
     if as_json:
         for r in rows:
             print_json({"dataset": r.name, "purpose": r.purpose, "label": r.label, "records": r.record_count,
-                        "skipped": r.skipped_rows, "kinds": r.kind_list, "imported_at": r.imported_at.isoformat()})
+                        "skipped": r.skipped_rows, "kinds": r.kind_list, "imported_at": r.imported_at.isoformat(),
+                        "key_version": r.key_version, "key_id": r.key_id, "key": status[r.name]})
         return
     table = Table()
-    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)"):
+    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)", "key"):
         table.add_column(column)
     for r in rows:
         table.add_row(escape(r.name), r.purpose + (f" ({escape(r.label)})" if r.label else ""),
-                      str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"))
+                      str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"),
+                      f"v{r.key_version} {status[r.name]}")
     out.print(table)
 
 
 @app.command("delete")
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
-    """Delete a dataset and all its fingerprints."""
-    from leakwatch import store
+    """Delete a dataset and all its fingerprints (an audit entry: leakwatch audit)."""
+    from leakwatch import audit
 
-    if not store.delete_dataset(services().engine, name):
+    if not audit.delete_dataset(services().engine, name):
         raise fail(f"no dataset named {name!r}")
     out.print(f"deleted dataset {escape(name)}")
