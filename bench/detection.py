@@ -87,12 +87,14 @@ CODE_DIR: Path | None = None
 """Parent of the snapshot of leakwatch/ every subprocess imports (see ``snapshot_code``)."""
 
 
-def snapshot_code(tmp: Path) -> dict[str, object]:
+def snapshot_code(tmp: Path, source: Path = ROOT) -> dict[str, object]:
     """Copy leakwatch/ once, so that the whole run measures one state of the code even while others
-    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH."""
+    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH.
+    ``source`` is the checkout to copy it from (``--code``: the code before a change, measured on
+    the same data)."""
     global CODE_DIR
     CODE_DIR = tmp / "code"
-    shutil.copytree(ROOT / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
     global SCHEMA
     SCHEMA = Path(shutil.copy(SCHEMA, tmp / SCHEMA.name))
     digest = hashlib.sha256()
@@ -333,6 +335,9 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="also run the import (200k records, one worker) and the scan under cProfile")
     ap.add_argument("--tmp", type=Path, default=None, help="parent of the temporary directory")
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="checkout whose leakwatch/ is measured (e.g. a `git worktree` of the code before a "
+                         "change: the same data and forms, another state of the code)")
     args = ap.parse_args()
     if args.quick:
         args.records, args.text_mb, args.planted = 100_000, 5.0, 1200
@@ -355,9 +360,9 @@ def main() -> None:
     print(f"\nfigures written to {out} (total bench time {figures['bench_wall_s']:.0f} s)")
 
 
-def git_state() -> dict[str, object]:
+def git_state(root: Path = ROOT) -> dict[str, object]:
     def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True).stdout.strip()
 
     dirty = git("status", "--porcelain", "--", "leakwatch")
     return {"head": git("rev-parse", "--short", "HEAD"), "leakwatch_dirty_files": dirty.splitlines()}
@@ -366,9 +371,9 @@ def git_state() -> dict[str, object]:
 def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     figures: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()},
                                   "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state()}
+                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state(args.code)}
     n = args.records
-    figures["git"].update(snapshot_code(tmp))  # type: ignore[attr-defined]
+    figures["git"].update(snapshot_code(tmp, args.code))  # type: ignore[attr-defined]
 
     # -- data ------------------------------------------------------------------------------
     log(f"generating {n} records")

@@ -13,10 +13,13 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from leakwatch.models import Finding
+from leakwatch.records import Record
 from leakwatch.settings import Settings
 
 PART = 1024 * 1024
 """Characters per part; a document shorter than two parts is matched in the calling process."""
+RECORDS_PER_PART = 5000
+"""Records (``leakwatch.records``) per part."""
 
 _matcher = None
 
@@ -32,6 +35,11 @@ def _init(settings: Settings) -> None:
 def _scan(text: str, target: str) -> list[Finding]:
     assert _matcher is not None
     return _matcher.scan(text, target)
+
+
+def _scan_records(batch: list[Record], target: str) -> list[Finding]:
+    assert _matcher is not None
+    return _matcher.scan_records(batch, target)
 
 
 def split(text: str, size: int = PART) -> list[str]:
@@ -56,6 +64,10 @@ class Pool:
 
     def submit(self, text: str, target: str) -> list[Future[list[Finding]]]:
         return [self._executor.submit(_scan, part, target) for part in split(text)]
+
+    def submit_records(self, batch: list[Record], target: str) -> list[Future[list[Finding]]]:
+        return [self._executor.submit(_scan_records, batch[i : i + RECORDS_PER_PART], target)
+                for i in range(0, len(batch), RECORDS_PER_PART)]
 
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from typing import IO
 
-from leakwatch import parallel
+from leakwatch import parallel, records
 from leakwatch.app import Services
 from leakwatch.detectors import build_detectors
 from leakwatch.documents import Limits, documents, stream_documents
@@ -84,13 +84,21 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             targets.add(doc.target)
             result.documents += 1
         result.bytes_scanned += len(doc.text)
-        workers = pool(services) if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
-        if workers is None:
-            found.extend(m.scan(doc.text, doc.target))
-        else:
-            pending.extend(workers.submit(doc.text, doc.target))
-            while len(pending) > 4 * workers.workers:  # bound the text held in flight
-                found.extend(pending.popleft().result())
+        if not m.index.empty:
+            # Structured parts are matched record by record, the rest as text (leakwatch.records).
+            split = records.read(doc.text)
+            for fmt, n in split.formats.items():
+                result.structured[fmt] = result.structured.get(fmt, 0) + n
+            workers = pool(services) if len(doc.text) >= 2 * parallel.PART else None
+            if workers is None:
+                found.extend(m.scan(split.text, doc.target))
+                found.extend(m.scan_records(split.records, doc.target))
+            else:
+                for future in (*workers.submit(split.text, doc.target),
+                               *workers.submit_records(split.records, doc.target)):
+                    pending.append(future)
+                    while len(pending) > 4 * workers.workers:  # bound the text held in flight
+                        found.extend(pending.popleft().result())
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
