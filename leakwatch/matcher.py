@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel
 
+from leakwatch import records
 from leakwatch.detectors import Detector
 from leakwatch.fingerprints import (
     BLOCK_KIND,
@@ -65,6 +66,14 @@ class TextMatcher:
         self.detectors = detectors
         self.options = options
         self._normal_words: dict[str, str] = {}
+
+    def scan_document(self, text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
+        """Match a document: its structured parts record by record (``leakwatch.records``), the
+        rest as text. Also says how many records each format gave."""
+        if self.index.empty or not text:
+            return [], {}
+        split = records.read(text)
+        return self.scan(split.text, target) + self.scan_records(split.records, target), dict(split.formats)
 
     def scan_records(self, records: Sequence[Record], target: str) -> list[Finding]:
         """Match records read from a structured part (``leakwatch.records``): each is one line of

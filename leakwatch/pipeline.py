@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from typing import IO
 
-from leakwatch import parallel, records
+from leakwatch import parallel
 from leakwatch.app import Services
 from leakwatch.detectors import build_detectors
 from leakwatch.documents import Limits, documents, stream_documents
@@ -75,7 +75,7 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
-    pending: deque[Future[list[Finding]]] = deque()
+    pending: deque[Future[tuple[list[Finding], dict[str, int]]]] = deque()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -84,21 +84,13 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             targets.add(doc.target)
             result.documents += 1
         result.bytes_scanned += len(doc.text)
-        if not m.index.empty:
-            # Structured parts are matched record by record, the rest as text (leakwatch.records).
-            split = records.read(doc.text)
-            for fmt, n in split.formats.items():
-                result.structured[fmt] = result.structured.get(fmt, 0) + n
-            workers = pool(services) if len(doc.text) >= 2 * parallel.PART else None
-            if workers is None:
-                found.extend(m.scan(split.text, doc.target))
-                found.extend(m.scan_records(split.records, doc.target))
-            else:
-                for future in (*workers.submit(split.text, doc.target),
-                               *workers.submit_records(split.records, doc.target)):
-                    pending.append(future)
-                    while len(pending) > 4 * workers.workers:  # bound the text held in flight
-                        found.extend(pending.popleft().result())
+        workers = pool(services) if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
+        if workers is None:
+            _collect(m.scan_document(doc.text, doc.target), found, result)
+        else:
+            pending.extend(workers.submit(doc.text, doc.target))
+            while len(pending) > 4 * workers.workers:  # bound the text held in flight
+                _collect(pending.popleft().result(), found, result)
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
@@ -107,9 +99,17 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
     for future in pending:
-        found.extend(future.result())
+        _collect(future.result(), found, result)
     result.findings = list(merge(found))
     return result
+
+
+def _collect(matched: tuple[list[Finding], dict[str, int]], found: list[Finding], result: ScanResult) -> None:
+    """A document's (or part's) findings, and the records its structured parts held, by format."""
+    findings, formats = matched
+    found.extend(findings)
+    for fmt, n in formats.items():
+        result.structured[fmt] = result.structured.get(fmt, 0) + n
 
 
 def merge(findings: Iterable[Finding]) -> Iterator[Finding]:

@@ -40,12 +40,9 @@ class Split:
 
 def make_record(pairs: list[tuple[str, str]], fmt: str) -> Record | None:
     """A record of the non-empty values, cut to the caps; None when every value is empty."""
-    out = []
-    for label, value in pairs[:MAX_FIELDS]:
-        value = value.strip()
-        if value:
-            out.append((label.strip()[:100], value[:MAX_VALUE]))
-    return Record(tuple(out), fmt) if out else None
+    out = tuple((label if len(label) <= 100 else label[:100], value if len(value) <= MAX_VALUE else value[:MAX_VALUE])
+                for label, value in pairs[:MAX_FIELDS] if value and not value.isspace())
+    return Record(out, fmt) if out else None
 
 
 def read(text: str) -> Split:
@@ -55,7 +52,7 @@ def read(text: str) -> Split:
 
     try:
         return Reader(text).run()
-    except Exception as exc:  # noqa: BLE001 - a reader's bug must never stop a scan
+    except Exception as exc:
         log.warning("structured reader failed (%s); the document is scanned as text", exc.__class__.__name__)
         return Split(text)
 

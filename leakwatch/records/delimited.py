@@ -51,7 +51,8 @@ def _header(line: str) -> tuple[str, list[str]] | None:
         return None
     for delim in sorted((d for d in DELIMITERS if d in stripped), key=stripped.count, reverse=True):
         parts = _pipe_fields(stripped) if delim == "|" else stripped.split(delim)
-        if len(parts) < 2 or not all(_is_label(p) for p in parts if p.strip()) or sum(1 for p in parts if p.strip()) < 2:
+        named = [p for p in parts if p.strip()]
+        if len(named) < 2 or not all(_is_label(p) for p in named):
             continue
         fields = parts if delim == "|" else next(csv.reader([stripped], delimiter=delim), [])
         if len(fields) >= 2:

@@ -28,7 +28,8 @@ def read(r: Reader, start: int, end: int) -> int | None:
         nxt += 1
     # '{' must open a key or be alone on its line; '[' must open a value: not "[INFO]", not "{x}".
     follow = text[nxt] if nxt < len(text) else ""
-    if follow not in ('"', "\n", "}", "]", "{", "[") and not (text[start] == "[" and (follow.isdigit() or follow == "-")):
+    number = text[start] == "[" and (follow.isdigit() or follow == "-")
+    if follow not in ('"', "\n", "}", "]", "{", "[") and not number:
         return None
     try:
         value, stop = _decoder.raw_decode(text, start)

@@ -37,23 +37,30 @@ _EXACT = {
 EXACT = {label: kind for kind, labels in _EXACT.items() for label in labels.split()}
 
 _QUALIFIERS = frozenset(
-    "medecin doctor dr docteur user username login utilisateur file fichier service hopital hospital company "
-    "societe entreprise etablissement pere mere father mother host server app application produit product "
-    "table column event template referent praticien contact urgence emergency agent operateur auteur author "
-    "owner proprietaire pharmacie pharmacy assureur employeur employer mutuelle ville city commune pays country "
-    "rue street region departement unite organisation org team group groupe category categorie type tag "
-    "label libelle project projet site domain dataset field champ fichier document doc".split())
+    [
+        "medecin", "doctor", "dr", "docteur", "user", "username", "login", "utilisateur", "file", "fichier",
+        "service", "hopital", "hospital", "company", "societe", "entreprise", "etablissement", "pere", "mere",
+        "father", "mother", "host", "server", "app", "application", "produit", "product", "table", "column",
+        "event", "template", "referent", "praticien", "contact", "urgence", "emergency", "agent", "operateur",
+        "auteur", "author", "owner", "proprietaire", "pharmacie", "pharmacy", "assureur", "employeur", "employer",
+        "mutuelle", "ville", "city", "commune", "pays", "country", "rue", "street", "region", "departement",
+        "unite", "organisation", "org", "team", "group", "groupe", "category", "categorie", "type", "tag", "label",
+        "libelle", "project", "projet", "site", "domain", "dataset", "field", "champ", "fichier", "document", "doc"
+    ])
 _TOKENS = (
-    (FIRST, frozenset("prenom prenoms firstname forename given givenname".split())),
-    (BIRTH, frozenset("naissance birth dob ddn birthdate birthday naiss born".split())),
-    (LAST, frozenset("nom surname lastname family familyname patronyme".split())),
-    (OTHER_DATE, frozenset("date dt time timestamp ts created updated modified visite visit rdv heure at jour "
-                           "day admission sortie entree deces death expiry expiration datetime when".split())),
-    ("phone", frozenset("tel telephone phone mobile portable gsm".split())),
-    ("email", frozenset("mail email courriel".split())),
-    ("nir", frozenset("nir secu insee ssn".split())),
-    ("postcode", frozenset("cp zip postal postcode".split())),
-    ("city", frozenset("ville city commune".split())),
+    (FIRST, frozenset(["prenom", "prenoms", "firstname", "forename", "given", "givenname"])),
+    (BIRTH, frozenset(["naissance", "birth", "dob", "ddn", "birthdate", "birthday", "naiss", "born"])),
+    (LAST, frozenset(["nom", "surname", "lastname", "family", "familyname", "patronyme"])),
+    (OTHER_DATE, frozenset([
+        "date", "dt", "time", "timestamp", "ts", "created", "updated", "modified", "visite", "visit", "rdv",
+        "heure", "at", "jour", "day", "admission", "sortie", "entree", "deces", "death", "expiry", "expiration",
+        "datetime", "when"
+    ])),
+    ("phone", frozenset(["tel", "telephone", "phone", "mobile", "portable", "gsm"])),
+    ("email", frozenset(["mail", "email", "courriel"])),
+    ("nir", frozenset(["nir", "secu", "insee", "ssn"])),
+    ("postcode", frozenset(["cp", "zip", "postal", "postcode"])),
+    ("city", frozenset(["ville", "city", "commune"])),
 )
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEP = re.compile(r"[^a-z0-9]+")

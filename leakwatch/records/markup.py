@@ -31,9 +31,13 @@ _CELL_END = re.compile(r"</t[hdr]\s*>|</t(?:body|head|foot)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 HTML_TAGS = frozenset(
-    "html head body div p span table tr td th br a ul ol li h1 h2 h3 h4 h5 h6 script style img meta link form "
-    "input button select option label section article header footer nav main pre code b i u em strong small "
-    "hr iframe svg path title center font blockquote dl dt dd thead tbody tfoot caption".split())
+    [
+        "html", "head", "body", "div", "p", "span", "table", "tr", "td", "th", "br", "a", "ul", "ol", "li", "h1",
+        "h2", "h3", "h4", "h5", "h6", "script", "style", "img", "meta", "link", "form", "input", "button", "select",
+        "option", "label", "section", "article", "header", "footer", "nav", "main", "pre", "code", "b", "i", "u",
+        "em", "strong", "small", "hr", "iframe", "svg", "path", "title", "center", "font", "blockquote", "dl", "dt",
+        "dd", "thead", "tbody", "tfoot", "caption"
+    ])
 _XML_NAME = re.compile(r"<(?:\?xml\b|([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)[\s>/])")
 
 
@@ -144,9 +148,9 @@ def _element(r: Reader, elem: ET.Element) -> bool:
     if children and all(len(c) == 0 for c in children):
         pairs = [(_local(k), v) for k, v in elem.attrib.items()]
         pairs += [(_local(c.tag), (c.text or "").strip()) for c in children]
-        pairs += [(_local(k), v) for c in children for k, v in c.attrib.items()]
+        pairs += [(_local(k), v) for c in children if len(c.attrib) < 2 for k, v in c.attrib.items()]
     elif not children and len(elem.attrib) >= 2:
-        pairs = [(_local(k), v) for k, v in elem.attrib.items()]
+        pairs = [(_local(k), v) for k, v in elem.attrib.items()] + [(_local(elem.tag), (elem.text or "").strip())]
     record = make_record(pairs, "xml")
     r.add(record)
     return record is not None

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from leakwatch.records import Record, Split
-from leakwatch.records import delimited, jsonrec, keyvalue, markup, sql
+from leakwatch.records import Record, Split, delimited, jsonrec, keyvalue, markup, sql
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
 _SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)

@@ -17,7 +17,6 @@ from leakwatch.records import Record, labels
 
 MAX_LINE = 2000
 _TIME = re.compile(r"[T ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+\-]\d\d:?\d\d)?\s*$")
-_SPACES = re.compile(r"\s+")
 
 
 def _birth(value: str) -> list[str]:
@@ -27,20 +26,34 @@ def _birth(value: str) -> list[str]:
 
 
 def _is_date(value: str) -> bool:
-    return bool(date_forms(_TIME.sub("", value)))
+    return value[0].isdigit() and bool(date_forms(_TIME.sub("", value)))
+
+
+_NORMAL: dict[str, str | None] = {}
 
 
 def _normal(value: str) -> str | None:
-    try:
-        return name(value)
-    except InvalidValue:
-        return None
+    """The normal form of a name, cached: a dump repeats its first names and cities."""
+    normal = _NORMAL.get(value, "")
+    if normal == "":
+        try:
+            normal = name(value)
+        except InvalidValue:
+            normal = None
+        if len(_NORMAL) > 200_000:
+            _NORMAL.clear()
+        _NORMAL[value] = normal
+    return normal
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.split()) if ("  " in value or "\n" in value or "\t" in value or "\r" in value) else value
 
 
 def render(record: Record) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The record's line and the (last, first) pairs of normal names to probe with."""
-    kinds = [(labels.kind(label) if label else None, _SPACES.sub(" ", value).strip())
-             for label, value in record.fields]
+    kind = labels.kind
+    kinds = [(kind(label) if label else None, _clean(value)) for label, value in record.fields]
     has_names = any(k in labels.NAME_KINDS for k, _ in kinds)
     has_birth = any(k == labels.BIRTH for k, _ in kinds)
     last: list[str] = []
@@ -63,9 +76,7 @@ def render(record: Record) -> tuple[str, tuple[tuple[str, str], ...]]:
             continue
         elif k in labels.VALUE_KINDS:
             rest.append(value)
-        elif has_birth and _is_date(value):
-            continue
-        elif has_names and not any(ch.isdigit() or ch == "@" for ch in value):
+        elif (has_birth and _is_date(value)) or (has_names and not any(ch.isdigit() or ch == "@" for ch in value)):
             continue
         else:
             rest.append(value)

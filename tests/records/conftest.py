@@ -19,6 +19,13 @@ from synth import Person, to_csv
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"
 
+JULIE = Person("IPPJULIE", "271049935112337", "julie.vallet@example.org", "0612345678", "Vallet", "Julie",
+               "1971-04-02", "75012")
+JULIEN = Person("IPPJULIEN", "180017512345660", "julien.marchand@example.org", "0698765432", "Marchand",
+                "Julien", "1980-01-01", "69003")
+NEAR_NAMES = [JULIE, JULIEN]
+"""Julie Vallet, and a Julien elsewhere in the dataset: "Julien" is a name the dataset knows."""
+
 Scan = Callable[[str], dict[str, tuple[str, ...]]]
 
 
@@ -29,7 +36,7 @@ def services(tmp_path_factory: pytest.TempPathFactory, crowd: list[Person]) -> I
     svc = build(home=home, scan_workers=1)
     keys.create_key(svc.key_path)
     csv_path = home / "patients.csv"
-    csv_path.write_text(to_csv(crowd), encoding="utf-8")
+    csv_path.write_text(to_csv([*crowd, *NEAR_NAMES]), encoding="utf-8")
     import_file(svc.engine, svc.master_key, load_schema(SCHEMA), csv_path, "FR")
     csv_path.unlink()
     yield svc
