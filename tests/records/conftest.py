@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from synth import Person, to_csv
 
 from leakwatch import keys, pipeline
 from leakwatch.app import Services, build
 from leakwatch.importer import import_file
 from leakwatch.models import Item
 from leakwatch.schema import load_schema
-from synth import Person, to_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"

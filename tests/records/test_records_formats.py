@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pytest
 from conftest import JULIE, Scan
 from formats import FORMATS, Row
-
 from synth import Person, fr_date, strip_accents, typo
 
 
