@@ -81,7 +81,7 @@ class Reader:
             new = jsonrec.read(self, start, end)
             if new is not None:
                 return new
-        if c == "<" or _TABLE.search(text, start, end):
+        if c == "<" or text.find("<", start, end) != -1:
             new = markup.read_table(self, pos, end) if _TABLE.search(text, start, end) else None
             if new is None and c == "<":
                 new = markup.read_xml(self, start, end)
