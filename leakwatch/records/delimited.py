@@ -25,6 +25,8 @@ _RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
 _LABEL = re.compile(r"[^\W\d][\w .'’/°#()\-]*")
+_DIGITS = re.compile(r"\d\d")
+"""A date or a number: a value, not a label (``tel2`` is a label)."""
 MAX_ROW_LINES = 20
 """A quoted field may hold line breaks; a 'row' longer than this is an unbalanced quote."""
 
@@ -33,7 +35,7 @@ def _is_label(field: str) -> bool:
     """A column name: short, starting with a letter, words and a few signs (``Né(e) le``, ``N°``)."""
     field = field.strip().strip('"').strip()
     return (0 < len(field) <= MAX_LABEL and _LABEL.fullmatch(field) is not None and field.count(" ") < 5
-            and field.count("(") == field.count(")"))
+            and field.count("(") == field.count(")") and _DIGITS.search(field) is None)
 
 
 def _pipe_fields(line: str) -> list[str]:
