@@ -113,3 +113,16 @@ def test_pathological_input_falls_back_to_text(scan: Scan, crowd: list[Person]) 
     text = ('{"a": [\n' * 3000 + "<note>\n" * 3000 + "INSERT INTO t VALUES ('x',\n" * 3000
             + f"{a.last_name.upper()} {a.first_name} {fr_date(a.birth)}\n")
     assert a.ipp in scan(text)
+
+
+def test_a_table_across_a_chunk_boundary_keeps_its_header(scan: Scan, crowd: list[Person]) -> None:
+    """A file larger than one read chunk is cut at a blank line near the chunk's end, so a table
+    after it is read whole, its header with its rows."""
+    from leakwatch.documents import CHUNK
+
+    a = crowd[37]
+    filler = ("lorem ipsum dolor sit amet " * 37 + "\n") * (CHUNK // 1000 - 2)
+    table = FORMATS["csv"]([row(crowd[38 + i % 2], last="Zzyzx") for i in range(200)] + [row(a)])
+    text = filler + "\n" + table
+    assert len(filler) < CHUNK < len(text)
+    assert set(scan(text)) == {a.ipp}
