@@ -4,6 +4,10 @@ Identifier candidates are hashed and looked up exactly; names and dates near eac
 (compared as record-scoped fingerprints, fuzzily for names). Last name + first name + birth date
 found together match without any identifier: the date and a few letters of each name make a blocking
 key, and names are compared only with the one or two records that share it.
+
+A document's structured parts are read as records first (``leakwatch.records``): each record is
+matched as one line of its own (``scan_records``), so that its values corroborate each other
+wherever they stood, and never another record's; the rest is matched as text.
 """
 
 from __future__ import annotations

@@ -10,16 +10,12 @@ and the work a failed attempt may cost is capped by a budget proportional to the
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
 MAX_FIELDS = 200
 MAX_VALUE = 1000
 """A value longer than this is cut: a record's field, not a document."""
-
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -48,12 +44,13 @@ def make_record(pairs: list[tuple[str, str]], fmt: str) -> Record | None:
 def read(text: str) -> Split:
     """Records of every structured part of ``text`` and the free text left. Never raises: a reader
     that fails unexpectedly is logged (its name, never the text) and the whole text stays text."""
+    from leakwatch import log
     from leakwatch.records.reader import Reader
 
     try:
         return Reader(text).run()
-    except Exception as exc:
-        log.warning("structured reader failed (%s); the document is scanned as text", exc.__class__.__name__)
+    except Exception as exc:  # a reader's bug must never stop a scan
+        log.warning("records_unread", error=exc.__class__.__name__, action="the document is scanned as text")
         return Split(text)
 
 

@@ -4,10 +4,15 @@ that goes through the one scanning path (``pipeline.scan_item``) as the daemon d
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lw_records import NEAR_NAMES, Scan
 from synth import Person, to_csv
 
 from leakwatch import keys, pipeline
@@ -18,16 +23,6 @@ from leakwatch.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"
-
-JULIE = Person("IPPJULIE", "271049935112337", "julie.vallet@example.org", "0612345678", "Vallet", "Julie",
-               "1971-04-02", "75012")
-JULIEN = Person("IPPJULIEN", "180017512345660", "julien.marchand@example.org", "0698765432", "Marchand",
-                "Julien", "1980-01-01", "69003")
-NEAR_NAMES = [JULIE, JULIEN]
-"""Julie Vallet, and a Julien elsewhere in the dataset: "Julien" is a name the dataset knows."""
-
-Scan = Callable[[str], dict[str, tuple[str, ...]]]
-
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory, crowd: list[Person]) -> Iterator[Services]:

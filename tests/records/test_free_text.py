@@ -4,7 +4,7 @@ date, nothing across records, nothing from a stranger who shares a name and the 
 from __future__ import annotations
 
 import pytest
-from conftest import JULIE, Scan
+from lw_records import JULIE, Scan
 from synth import Person, fr_date, long_date, strip_accents, typo
 
 NAMES_DATE = {"date", "first_name", "last_name"}

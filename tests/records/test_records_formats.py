@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from conftest import JULIE, Scan
-from formats import FORMATS, Row
+from lw_formats import FORMATS, Row
+from lw_records import JULIE, Scan
 from synth import Person, fr_date, strip_accents, typo
 
 
