@@ -345,7 +345,9 @@ class _DatasetScan:
         if self.lines is not None:
             return self.lines.line(start)[1:]
         lo, hi = self._row(*self._window(start, end), start, end)
-        words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
+        # "né(e)": "e" is no word; "né le", "de la" do not count: a three-word last name after the
+        # first name keeps both in reach.
+        words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 2]
         before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
         after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
         near_lo = before[0] if before else start

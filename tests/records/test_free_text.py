@@ -4,7 +4,7 @@ date, nothing across records, nothing from a stranger who shares a name and the 
 from __future__ import annotations
 
 import pytest
-from lw_records import JULIE, Scan
+from lw_records import FONTAINE, JULIE, Scan
 from synth import Person, fr_date, long_date, strip_accents, typo
 
 NAMES_DATE = {"date", "first_name", "last_name"}
@@ -24,6 +24,12 @@ def test_names_in_any_usual_order(writing: str, scan: Scan, crowd: list[Person])
     found = scan(f"Extrait du registre.\n\n{WRITINGS[writing](p)}\n")
     assert set(found) == {p.ipp}
     assert set(found[p.ipp]) >= NAMES_DATE
+
+
+def test_a_three_word_last_name_after_the_first_name(scan: Scan) -> None:
+    """'né le', 'de la' do not push the first name out of the date's reach."""
+    found = scan("Héloïse de la Fontaine, née le 21 juin 1958, a été admise aux urgences.\n")
+    assert set(found) == {FONTAINE.ipp}
 
 
 def test_an_initial_corroborates_an_identifier(scan: Scan, crowd: list[Person]) -> None:
