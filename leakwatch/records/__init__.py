@@ -10,35 +10,7 @@ and the work a failed attempt may cost is capped by a budget proportional to the
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
-MAX_FIELDS = 200
-MAX_VALUE = 1000
-"""A value longer than this is cut: a record's field, not a document."""
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record's fields: ``(label as written, value)``; the label is ``""`` for text around the
-    fields (the message of a log line) and for columns with no header."""
-
-    fields: tuple[tuple[str, str], ...]
-    format: str
-
-
-@dataclass
-class Split:
-    text: str
-    """The document with the structured parts taken out: free text, matched as today."""
-    records: list[Record] = field(default_factory=list)
-    formats: Counter[str] = field(default_factory=Counter)
-
-
-def make_record(pairs: list[tuple[str, str]], fmt: str) -> Record | None:
-    """A record of the non-empty values, cut to the caps; None when every value is empty."""
-    out = tuple((label if len(label) <= 100 else label[:100], value if len(value) <= MAX_VALUE else value[:MAX_VALUE])
-                for label, value in pairs[:MAX_FIELDS] if value and not value.isspace())
-    return Record(out, fmt) if out else None
+from leakwatch.records.base import MAX_FIELDS, MAX_VALUE, Record, Split, make_record
 
 
 def read(text: str) -> Split:
@@ -54,4 +26,4 @@ def read(text: str) -> Split:
         return Split(text)
 
 
-__all__ = ["Record", "Split", "make_record", "read"]
+__all__ = ["MAX_FIELDS", "MAX_VALUE", "Record", "Split", "make_record", "read"]

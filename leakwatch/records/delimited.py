@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from leakwatch.records import labels, make_record
+from leakwatch.records import labels
+from leakwatch.records.base import make_record
 
 if TYPE_CHECKING:
-    from leakwatch.records.reader import Reader
+    from leakwatch.records.base import Cursor
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_LABEL = 60
@@ -65,7 +66,7 @@ def _header(line: str) -> tuple[str, list[str]] | None:
 class _Lines:
     """Lines of the text from ``pos`` for csv.reader, with the position reached."""
 
-    def __init__(self, r: Reader, pos: int) -> None:
+    def __init__(self, r: Cursor, pos: int) -> None:
         self.r = r
         self.pos = pos
 
@@ -78,7 +79,7 @@ class _Lines:
             yield line
 
 
-def read(r: Reader, pos: int, end: int) -> int | None:
+def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     head = _header(text[pos:end])
     if head is None:

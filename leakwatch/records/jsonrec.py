@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from leakwatch.records import make_record
+from leakwatch.records.base import make_record
 
 if TYPE_CHECKING:
-    from leakwatch.records.reader import Reader
+    from leakwatch.records.base import Cursor
 
 _decoder = json.JSONDecoder()
 _WS = " \t\r\n"
 MAX_DEPTH = 64
 
 
-def read(r: Reader, start: int, end: int) -> int | None:
+def read(r: Cursor, start: int, end: int) -> int | None:
     text = r.text
     nxt = start + 1
     while nxt < len(text) and text[nxt] in " \t\r":
@@ -42,7 +42,7 @@ def read(r: Reader, start: int, end: int) -> int | None:
     return _after(r, stop)
 
 
-def _after(r: Reader, stop: int) -> int:
+def _after(r: Cursor, stop: int) -> int:
     """The line end after a JSON value; text after the value on its line is left to the text."""
     line_end = r.line_end(stop)
     tail = r.text[stop:line_end].strip(_WS + ",")
@@ -51,7 +51,7 @@ def _after(r: Reader, stop: int) -> int:
     return line_end
 
 
-def _array_prefix(r: Reader, start: int, failed_at: int) -> int | None:
+def _array_prefix(r: Cursor, start: int, failed_at: int) -> int | None:
     """The complete elements of a top-level array that is cut short or broken further on."""
     text = r.text
     pos = start + 1
@@ -83,7 +83,7 @@ def _scalar(value: object) -> str | None:
     return None
 
 
-def _records(r: Reader, value: object) -> None:
+def _records(r: Cursor, value: object) -> None:
     stack: list[tuple[object, str, int]] = [(value, "", 0)]
     while stack:
         node, key, depth = stack.pop()

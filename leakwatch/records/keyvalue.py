@@ -13,10 +13,11 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from leakwatch.records import labels, make_record
+from leakwatch.records import labels
+from leakwatch.records.base import make_record
 
 if TYPE_CHECKING:
-    from leakwatch.records.reader import Reader
+    from leakwatch.records.base import Cursor
 
 _PAIR = re.compile(r"""(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48})=("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
 _COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/\-]{0,59}?))"""
@@ -24,7 +25,7 @@ _COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\
 MAX_BLOCK_LINES = 400
 
 
-def read(r: Reader, pos: int, end: int) -> int | None:
+def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     line = text[pos:end]
     if "=" in line:
@@ -47,7 +48,7 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _eq_line(r: Reader, line: str) -> bool:
+def _eq_line(r: Cursor, line: str) -> bool:
     pairs = [(m.group(1), _unquote(m.group(2)), m.span()) for m in _PAIR.finditer(line)]
     if not pairs or (len(pairs) < 2 and labels.kind(pairs[0][0]) is None):
         return False
@@ -77,7 +78,7 @@ def _colon_pairs(line: str) -> list[tuple[str, str]] | None:
     return out
 
 
-def _colon_block(r: Reader, pos: int) -> int | None:
+def _colon_block(r: Cursor, pos: int) -> int | None:
     text = r.text
     first = _colon_pairs(text[pos : r.line_end(pos)])
     if not first:

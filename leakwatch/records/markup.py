@@ -15,11 +15,11 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from leakwatch.records import make_record
+from leakwatch.records.base import make_record
 from leakwatch.records.delimited import _is_label
 
 if TYPE_CHECKING:
-    from leakwatch.records.reader import Reader
+    from leakwatch.records.base import Cursor
 
 MAX_TABLE = 8 * 1024 * 1024
 MAX_XML = 64 * 1024 * 1024
@@ -45,7 +45,7 @@ def _cell_text(markup: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
 
 
-def read_table(r: Reader, pos: int, end: int) -> int | None:
+def read_table(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     m = _TABLE_START.search(text, pos, end)
     if m is None:
@@ -80,7 +80,7 @@ def read_table(r: Reader, pos: int, end: int) -> int | None:
     return stop_line
 
 
-def read_xml(r: Reader, start: int, end: int) -> int | None:
+def read_xml(r: Cursor, start: int, end: int) -> int | None:
     text = r.text
     m = _XML_NAME.match(text, start)
     if m is None or (m.group(1) and m.group(1).lower() in HTML_TAGS):
@@ -141,7 +141,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _element(r: Reader, elem: ET.Element) -> bool:
+def _element(r: Cursor, elem: ET.Element) -> bool:
     """Adds the element's record if it is one: True when it did."""
     children = list(elem)
     pairs: list[tuple[str, str]] = []

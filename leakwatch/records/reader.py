@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
-from leakwatch.records import Record, Split, delimited, jsonrec, keyvalue, markup, sql
+from leakwatch.records import delimited, jsonrec, keyvalue, markup, sql
+from leakwatch.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
 _SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)
 
 
-class Reader:
-    """One document: its records, the spans of free text left, and the budget of failed attempts."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.records: list[Record] = []
-        self.formats: Counter[str] = Counter()
-        self.tables: dict[str, list[str]] = {}
-        """Column names of ``CREATE TABLE`` statements, for ``INSERT`` and ``COPY`` without a list."""
-        self.budget = 4 * len(text) + (1 << 20)
-        """Characters that attempts which read nothing may still cost: a pathological text (a
-        thousand unclosed ``{``) falls back to text in linear time."""
-        self._keeps: list[tuple[int, int]] = []
-        self.skip_to = 0
-        """Lines before this position were found to be text by a reader that looked ahead."""
-
-    def line_end(self, pos: int) -> int:
-        """The position after the line that ``pos`` is in (after its newline)."""
-        end = self.text.find("\n", pos)
-        return len(self.text) if end < 0 else end + 1
-
-    def spend(self, n: int) -> bool:
-        """Charge ``n`` characters of a failed attempt; False once the budget is spent."""
-        self.budget -= n
-        return self.budget > 0
-
-    def add(self, record: Record | None) -> None:
-        if record is not None:
-            self.records.append(record)
-            self.formats[record.format] += 1
-
-    def keep(self, start: int, end: int) -> None:
-        """Leave ``text[start:end]``, inside a consumed part, to the free text."""
-        if end > start:
-            self._keeps.append((start, end))
+class Reader(Cursor):
+    """The pass over a document's lines, handing each structured part to its format's reader."""
 
     def run(self) -> Split:
         text, n = self.text, len(self.text)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from leakwatch.records import make_record
+from leakwatch.records.base import make_record
 
 if TYPE_CHECKING:
-    from leakwatch.records.reader import Reader
+    from leakwatch.records.base import Cursor
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>[EeNn]?'(?:[^'\\]|\\.|'')*')
@@ -67,7 +67,7 @@ def _table_name(raw: str) -> str:
     return _ident(raw.replace("`", "").replace('"', "").split(".")[-1]).lower()
 
 
-def read(r: Reader, start: int, end: int) -> int | None:
+def read(r: Cursor, start: int, end: int) -> int | None:
     head = r.text[start : start + 6].upper()
     if head.startswith("COPY"):
         return _copy(r, start, end)
@@ -92,7 +92,7 @@ def _columns(tok: _Tokens) -> list[str] | None:
             return None
 
 
-def _insert(r: Reader, start: int) -> int | None:
+def _insert(r: Cursor, start: int) -> int | None:
     tok = _Tokens(r.text, start)
     words = []
     table = None
@@ -177,7 +177,7 @@ def _row(tok: _Tokens) -> list[str] | None:
     return None
 
 
-def _create(r: Reader, start: int) -> int | None:
+def _create(r: Cursor, start: int) -> int | None:
     """Remembers a table's columns; the statement (labels and types only) is consumed."""
     tok = _Tokens(r.text, start)
     table = None
@@ -217,7 +217,7 @@ def _create(r: Reader, start: int) -> int | None:
     return r.line_end(tok.pos)
 
 
-def _copy(r: Reader, start: int, end: int) -> int | None:
+def _copy(r: Cursor, start: int, end: int) -> int | None:
     text = r.text
     m = _COPY.match(text, start, end)
     if m is None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from leakwatch.normalise import InvalidValue, date_forms, name
-from leakwatch.records import Record, labels
+from leakwatch.records import labels
+from leakwatch.records.base import Record
 
 MAX_LINE = 2000
 _TIME = re.compile(r"[T ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+\-]\d\d:?\d\d)?\s*$")

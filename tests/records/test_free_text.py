@@ -19,8 +19,8 @@ WRITINGS = {
 
 
 @pytest.mark.parametrize("writing", sorted(WRITINGS))
-def test_names_in_any_usual_order(writing: str, scan: Scan, crowd: list[Person]) -> None:
-    p = crowd[40 + sorted(WRITINGS).index(writing)]
+def test_names_in_any_usual_order(writing: str, scan: Scan, patients: list[Person]) -> None:
+    p = patients[40 + sorted(WRITINGS).index(writing)]
     found = scan(f"Extrait du registre.\n\n{WRITINGS[writing](p)}\n")
     assert set(found) == {p.ipp}
     assert set(found[p.ipp]) >= NAMES_DATE
@@ -32,8 +32,8 @@ def test_a_three_word_last_name_after_the_first_name(scan: Scan) -> None:
     assert set(found) == {FONTAINE.ipp}
 
 
-def test_an_initial_corroborates_an_identifier(scan: Scan, crowd: list[Person]) -> None:
-    p = crowd[50]
+def test_an_initial_corroborates_an_identifier(scan: Scan, patients: list[Person]) -> None:
+    p = patients[50]
     found = scan(f"Dossier de {p.first_name[0]}. {p.last_name}, tél. {p.phone}\n")
     assert set(found[p.ipp]) >= {"phone", "first_name", "last_name"}
 
