@@ -87,12 +87,14 @@ CODE_DIR: Path | None = None
 """Parent of the snapshot of leakwatch/ every subprocess imports (see ``snapshot_code``)."""
 
 
-def snapshot_code(tmp: Path) -> dict[str, object]:
+def snapshot_code(tmp: Path, source: Path = ROOT) -> dict[str, object]:
     """Copy leakwatch/ once, so that the whole run measures one state of the code even while others
-    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH."""
+    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH.
+    ``source`` is the checkout to copy it from (``--code``: the code before a change, measured on
+    the same data)."""
     global CODE_DIR
     CODE_DIR = tmp / "code"
-    shutil.copytree(ROOT / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
     global SCHEMA
     SCHEMA = Path(shutil.copy(SCHEMA, tmp / SCHEMA.name))
     digest = hashlib.sha256()
@@ -110,7 +112,8 @@ def run(cmd: list[str], env: dict[str, str], tmp: Path, ok: tuple[int, ...] = (0
     wrapped = [TIME, "-f", "%M", "-o", str(time_path), *cmd] if TIME else cmd
     with out_path.open("wb") as out, err_path.open("wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=err, cwd=CODE_DIR or ROOT)
+        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=err,
+                                cwd=env.get("PYTHONPATH") or CODE_DIR or ROOT)
         peak = [0]
         done = threading.Event()
 
@@ -369,6 +372,12 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="also run the import (200k records, one worker) and the scan under cProfile")
     ap.add_argument("--tmp", type=Path, default=None, help="parent of the temporary directory")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="also scan with this checkout's leakwatch/ (the code before a change), in the same run, "
+                         "on the same data and homes, right after each scan: before/after figures")
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="checkout whose leakwatch/ is measured (e.g. a `git worktree` of the code before a "
+                         "change: the same data and forms, another state of the code)")
     args = ap.parse_args()
     if args.quick:
         args.records, args.text_mb, args.planted = 100_000, 5.0, 1200
@@ -391,9 +400,9 @@ def main() -> None:
     print(f"\nfigures written to {out} (total bench time {figures['bench_wall_s']:.0f} s)")
 
 
-def git_state() -> dict[str, object]:
+def git_state(root: Path = ROOT) -> dict[str, object]:
     def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True).stdout.strip()
 
     dirty = git("status", "--porcelain", "--", "leakwatch")
     return {"head": git("rev-parse", "--short", "HEAD"), "leakwatch_dirty_files": dirty.splitlines()}
@@ -402,9 +411,15 @@ def git_state() -> dict[str, object]:
 def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     figures: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()},
                                   "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state()}
+                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state(args.code)}
     n = args.records
-    figures["git"].update(snapshot_code(tmp))  # type: ignore[attr-defined]
+    figures["git"].update(snapshot_code(tmp, args.code))  # type: ignore[attr-defined]
+    baseline_dir: Path | None = None
+    if args.baseline is not None:
+        baseline_dir = tmp / "code-baseline"
+        shutil.copytree(args.baseline / "leakwatch", baseline_dir / "leakwatch",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        figures["git"]["baseline"] = {"path": str(args.baseline), **git_state(args.baseline)}  # type: ignore[index]
 
     # -- data ------------------------------------------------------------------------------
     log(f"generating {n} records")
@@ -474,6 +489,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     # -- index and scans -------------------------------------------------------------------------
     scans: dict[str, dict[str, object]] = {}
     reported: dict[str, dict[str, dict[str, object]]] = {}
+    baseline: dict[str, dict[str, object]] = {}
+    baseline_reported: dict[str, dict[str, dict[str, object]]] = {}
     for key, home in homes.items():
         probe = run([sys.executable, "-c", INDEX_PROBE], home.env, tmp)
         index = json.loads(probe.stdout.strip().splitlines()[-1])
@@ -496,7 +513,23 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                       "cpu_s": full.cpu, "tiny_cpu_s": tiny.cpu, "cpu_mb_s": mb_s(text_bytes, full.cpu),
                       "scan_only_cpu_mb_s": mb_s(text_bytes, full.cpu - tiny.cpu),
                       "loads_at_end": [r.load for r in full_runs]}
+        if baseline_dir is not None:
+            log(f"scanning {text_bytes / MB:.1f} MB with the {key} dataset, baseline code")
+            benv = {**home.env, "PYTHONPATH": str(baseline_dir)}
+            b_tiny = best([run(home.lw("scan", str(tiny_path), "--json"), benv, tmp, ok=(0, 1))
+                           for _ in range(args.repeat)])
+            b_runs = [run(home.lw("scan", str(text_path), "--json"), benv, tmp, ok=(0, 1))
+                      for _ in range(args.repeat)]
+            b_full = best(b_runs)
+            baseline_reported[key] = parse_scan(b_full.stdout)
+            baseline[key] = {"tiny_wall_s": b_tiny.wall, "wall_s": b_full.wall, "mb_s": mb_s(text_bytes, b_full.wall),
+                             "scan_only_s": b_full.wall - b_tiny.wall, "cpu_s": b_full.cpu, "tiny_cpu_s": b_tiny.cpu,
+                             "cpu_mb_s": mb_s(text_bytes, b_full.cpu),
+                             "scan_only_cpu_mb_s": mb_s(text_bytes, b_full.cpu - b_tiny.cpu),
+                             "all_walls_s": [r.wall for r in b_runs], "loads_at_end": [r.load for r in b_runs]}
     figures["scan"] = scans
+    if baseline:
+        figures["baseline"] = baseline
 
     # -- grep baseline ------------------------------------------------------------------------
     log("grep -F baseline")
@@ -518,6 +551,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     # -- detection quality --------------------------------------------------------------------
     figures["quality"] = {key: quality(reported[key], planted_form, records_by_ref, segments, text)
                           for key in homes}
+    for key, found in baseline_reported.items():
+        figures["baseline"][key]["quality"] = quality(found, planted_form, records_by_ref, segments, text)  # type: ignore[index]
 
     # -- profiles ----------------------------------------------------------------------------------
     if args.profile:
@@ -579,6 +614,13 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
     add(f"scan excl. start+load slowdown {n} vs 10k records",
         f"{big['scan_only_s'] / small['scan_only_s']:.2f}x", f"<= {TARGET_SCALING}x",  # type: ignore[index]
         big["scan_only_s"] / small["scan_only_s"] <= TARGET_SCALING)  # type: ignore[index]
+    for key, label in (("big", "large"), ("small", "10k")):
+        b = f.get("baseline", {}).get(key)  # type: ignore[attr-defined]
+        if b:
+            now = scan[key]["cpu_s"] - scan[key]["tiny_cpu_s"]  # type: ignore[index]
+            before = b["cpu_s"] - b["tiny_cpu_s"]
+            add(f"scan CPU excl. start+load vs baseline code ({label} dataset)", f"{now / before:.2f}x",
+                "<= 1.00x", now <= before)
     for key, label in (("big", "large"), ("small", "10k")):
         qq = q[key]  # type: ignore[index]
         add(f"planted records found ({label} dataset)", f"{qq['found']}/{qq['planted']} = {100 * qq['rate']:.2f}%",
@@ -679,6 +721,21 @@ def print_report(f: dict[str, object]) -> None:
             print("  leakwatch functions by cumulative time:")
             for r in p["by_cumtime_leakwatch"][:20]:
                 print(f"    {r['cumtime_pct']:5.1f}%  {r['function']}")
+    if "baseline" in f:
+        base = f["git"]["baseline"]
+        print(f"\n-- before/after: the baseline code ({base['path']}, HEAD {base['head']}) scanned the same text "
+              "with the same homes, right after each scan above")
+        for key, label in (("big", f"{d['records']} records"), ("small", "10k records")):
+            b, s = f["baseline"][key], scan[key]
+            bq, sq = b["quality"], q[key]
+            print(f"  {label:16} end-to-end {b['wall_s']:.2f} s -> {s['wall_s']:.2f} s; CPU {b['cpu_s']:.2f} s -> "
+                  f"{s['cpu_s']:.2f} s ({b['cpu_mb_s']:.2f} -> {s['cpu_mb_s']:.2f} MB/CPU-s; excl. start+load "
+                  f"{b['scan_only_cpu_mb_s']:.2f} -> {s['scan_only_cpu_mb_s']:.2f}); found {bq['found']} -> "
+                  f"{sq['found']}/{sq['planted']}; not planted {bq['false_records']} -> {sq['false_records']}")
+        print(f"  {'form':16} {'before':>8} {'after':>8}   (large dataset)")
+        for name, v in q["big"]["per_form"].items():
+            bv = f["baseline"]["big"]["quality"]["per_form"][name]
+            print(f"  {name:16} {100 * (bv['rate'] or 0):>7.1f}% {100 * (v['rate'] or 0):>7.1f}%")
     print("\n-- targets")
     for t in f["targets"]:
         print(f"  {verdict(t['pass'])}  {t['target']}: {t['value']} (goal {t['goal']})")

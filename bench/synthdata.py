@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+from xml.sax.saxutils import escape
 
 from stdnum.fr import nir as stdnum_nir
 
@@ -445,6 +446,162 @@ FORMS = [
     Form("name_date_typo", "no identifier: as name_date_prose with a typo in the last name", f_name_date_typo,
          _prose),
 ]
+
+
+# ---- labelled records (issue 10) ---------------------------------------------------------
+# Structured leaks in which labels or other columns stand between a person's names and birth date:
+# each row is drawn as fields by meaning, and each block picks its own labels (French or English,
+# any case), column order (names and birth date never side by side) and syntax. A visit date or a
+# log timestamp sits in every row: it must never be taken for a birth date.
+
+LABELS = {
+    "last": ["nom", "NOM", "last_name", "lastName", "surname", "family_name", "Nom de famille", "nom_naissance"],
+    "first": ["prenom", "Prénom", "first_name", "firstName", "given_name", "PRENOM"],
+    "dob": ["date_naissance", "dob", "birth_date", "birthdate", "DDN", "Date de naissance", "dateNaissance"],
+    "visit": ["date_visite", "visit_date", "created_at", "date_rdv"],
+    "city": ["ville", "city", "commune"],
+    "service": ["service", "department", "unite"],
+    "id": ["id", "dossier", "num"],
+    "email": ["email", "mail", "courriel"],
+    "nir": ["nir", "num_secu", "secu", "insee"],
+    "phone": ["tel", "phone", "mobile", "portable", "telephone"],
+}
+SERVICES = ["Cardiologie", "Urgences", "Pédiatrie", "Radiologie", "Oncologie", "Maternité", "Neurologie"]
+CITIES = ["Paris", "Créteil", "Bobigny", "Saint-Denis", "Versailles", "Nanterre", "Évry", "Cergy"]
+
+
+def _vary(p: Person, rng: random.Random) -> tuple[str, str]:
+    """The names as a leak may write them: any case, accents or not, one typo in one of them."""
+    last, first = p.last_name, p.first_name
+    style = rng.randrange(4)
+    if rng.random() < 0.3:
+        if rng.random() < 0.5:
+            last = typo(last)
+        else:
+            first = typo(first)
+    if style == 1:
+        last, first = upper_plain(last), ascii_fold(first)
+    elif style == 2:
+        last, first = last.upper(), first.upper()
+    elif style == 3:
+        last, first = ascii_fold(last).lower(), ascii_fold(first).lower()
+    return last, first
+
+
+def _record_fields(p: Person, rng: random.Random, with_id: bool) -> str:
+    """A row as fields by meaning (JSON), rendered by its block (``_labelled``)."""
+    last, first = _vary(p, rng)
+    dob = rng.choice([p.birth_date, fr_date(p), p.birth_date, f"{p.birth_date[8:10]}-{p.birth_date[5:7]}-"
+                      f"{p.birth_date[:4]}"])
+    visit = dt.date.fromordinal(rng.randint(dt.date(2010, 1, 1).toordinal(), dt.date(2024, 12, 31).toordinal()))
+    row: dict[str, str] = {"id": f"D{rng.randrange(10**7):07d}", "last": last, "city": rng.choice(CITIES),
+                           "service": rng.choice(SERVICES), "first": first, "visit": visit.isoformat(),
+                           "dob": dob}
+    if with_id:
+        kind = rng.choice(["email", "nir", "phone"])
+        row[kind] = {"email": p.email, "nir": rng.choice([p.nir, grouped_nir(p.nir)]),
+                     "phone": rng.choice([p.phone, spaced_phone(p.phone), intl_phone(p.phone)])}[kind]
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _block_layout(rng: random.Random) -> tuple[list[str], dict[str, str]]:
+    """A block's column order (names and birth date never side by side) and labels."""
+    keys = ["id", "last", "city", "service", "first", "visit", "dob", "email", "nir", "phone"]
+    for _ in range(100):
+        rng.shuffle(keys)
+        pos = {k: i for i, k in enumerate(keys)}
+        if all(abs(pos[a] - pos[b]) > 1 for a, b in (("last", "first"), ("last", "dob"), ("first", "dob"))):
+            break
+    return keys, {k: rng.choice(v) for k, v in LABELS.items()}
+
+
+def _ident(label: str) -> str:
+    """A label as an identifier (XML tags, SQL columns, JSON keys of code): no spaces or accents."""
+    return ascii_fold(label).replace(" ", "_")
+
+
+def _kv_value(v: str) -> str:
+    return json.dumps(v, ensure_ascii=False) if (" " in v or '"' in v or not v) else v
+
+
+def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
+    def wrap(rows: list[str], rng: random.Random) -> str:
+        keys, labels = _block_layout(rng)
+        data = [json.loads(r) for r in rows]
+        cols = [k for k in keys if any(k in d for d in data)]
+        if style == "kv":
+            out = []
+            for d in data:
+                ts = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randrange(24):02d}:" \
+                     f"{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
+                pairs = " ".join(f"{_ident(labels[k])}={_kv_value(d[k])}" for k in cols if k in d)
+                out.append(f"{ts} INFO dossier: patient updated {pairs}")
+            return "\n".join(out) + "\n"
+        if style == "jsonl":
+            return "\n".join(json.dumps({"ts": f"2024-05-{rng.randint(1, 28):02d}T10:{rng.randrange(60):02d}:00Z",
+                                         "event": "patient.update",
+                                         "patient": {_ident(labels[k]): d[k] for k in cols if k in d}},
+                                        ensure_ascii=False) for d in data) + "\n"
+        if style == "json_pretty":
+            objs = [{"dossier": d.get("id"), "patient": {labels[k]: d[k] for k in cols if k in d and k != "id"},
+                     "meta": {"exported": "2024-06-01T08:00:00Z"}} for d in data]
+            return json.dumps({"export": "patients", "rows": objs}, ensure_ascii=rng.random() < 0.5,
+                              indent=rng.choice([2, 4])) + "\n"
+        if style == "csv":
+            delim = rng.choice([",", ";", "\t", "|"])
+            buf = io.StringIO()
+            w = csv.writer(buf, delimiter=delim, lineterminator="\n",
+                           quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+            w.writerow([labels[k] for k in cols])
+            for d in data:
+                w.writerow([d.get(k, "") for k in cols])
+            return buf.getvalue()
+        if style == "sql":
+            names = [_ident(labels[k]) for k in cols]
+
+            def lit(v: str) -> str:
+                return "NULL" if not v else "'" + v.replace("'", "''") + "'"
+
+            flavour = rng.choice(["mysql", "postgres", "copy"])
+            if flavour == "mysql":
+                head = "INSERT INTO `patients` (" + ", ".join(f"`{n}`" for n in names) + ") VALUES "
+                return ("-- MySQL dump 10.13\n" + head
+                        + ",".join("(" + ",".join(lit(d.get(k, "")) for k in cols) + ")" for d in data) + ";\n")
+            if flavour == "postgres":
+                head = 'INSERT INTO public.patients (' + ", ".join(f'"{n}"' for n in names) + ") VALUES ("
+                return "".join(head + ", ".join(lit(d.get(k, "")) for k in cols) + ");\n" for d in data)
+            return ("COPY public.patients (" + ", ".join(names) + ") FROM stdin;\n"
+                    + "".join("\t".join(d.get(k) or "\\N" for k in cols) + "\n" for d in data) + "\\.\n")
+        if style == "html":
+            head = "".join(f"<th>{escape(labels[k])}</th>" for k in cols)
+            body = "".join("<tr>\n" + "".join(f"  <td>{escape(d.get(k, ''))}</td>\n" for k in cols) + "</tr>\n"
+                           for d in data)
+            return (f"<h2>Export</h2>\n<table class=\"grid\">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}"
+                    "</tbody>\n</table>\n")
+        # xml
+        body = "".join(f'  <patient id="{d["id"]}">\n'
+                       + "".join(f"    <{_ident(labels[k])}>{escape(d[k])}</{_ident(labels[k])}>\n"
+                                 for k in cols if k in d and k != "id")
+                       + "  </patient>\n" for d in data)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<patients>\n{body}</patients>\n'
+
+    return wrap
+
+
+LABELLED_STYLES = {
+    "kv_log": ("key=value log lines with labels and a timestamp", "kv"),
+    "jsonl_labels": ("JSON lines with labels, nested under 'patient'", "jsonl"),
+    "json_nested": ("pretty JSON, nested objects, any indent", "json_pretty"),
+    "sql_columns": ("SQL with a column list, other columns between (MySQL, PostgreSQL, COPY)", "sql"),
+    "csv_far": ("CSV with a header, any delimiter and quoting, names and birth date far apart", "csv"),
+    "html_header": ("HTML table with a header row, one cell per line", "html"),
+    "xml": ("XML elements, one per record", "xml"),
+}
+for _name, (_describe, _style) in LABELLED_STYLES.items():
+    for _suffix, _with_id in (("_nd", False), ("_id", True)):
+        FORMS.append(Form(_name + _suffix, _describe + ("; with an identifier" if _with_id else
+                                                          "; names and birth date only"),
+                          lambda p, rng, _w=_with_id: _record_fields(p, rng, _w), _labelled(_style)))
 FORMS_BY_NAME = {f.name: f for f in FORMS}
 
 
@@ -471,10 +628,14 @@ class Noise:
             ("prose_en", 0.14, self.prose_en),
             ("logs", 0.20, self.logs),
             ("code", 0.14, self.code_block),
-            ("dump_csv", 0.08, lambda: self.dump(rng.choice(["csv_semicolon", "csv_plain", "name_date_line"]))),
-            ("dump_sql", 0.07, lambda: self.dump("sql_insert")),
-            ("dump_json", 0.07, lambda: self.dump(rng.choice(["json_line", "json_pretty"]))),
-            ("dump_html", 0.06, lambda: self.dump("html_table")),
+            ("dump_csv", 0.08, lambda: self.dump(rng.choice(["csv_semicolon", "csv_plain", "name_date_line",
+                                                          "csv_far_nd", "csv_far_id"]))),
+            ("dump_sql", 0.07, lambda: self.dump(rng.choice(["sql_insert", "sql_columns_nd", "sql_columns_id"]))),
+            ("dump_json", 0.07, lambda: self.dump(rng.choice(
+                ["json_line", "json_pretty", "jsonl_labels_nd", "jsonl_labels_id", "json_nested_nd",
+                 "json_nested_id", "kv_log_nd", "kv_log_id"]))),
+            ("dump_html", 0.06, lambda: self.dump(rng.choice(["html_table", "html_header_nd", "html_header_id",
+                                                          "xml_nd", "xml_id"]))),
         ]
 
     def block(self) -> tuple[str, str]:

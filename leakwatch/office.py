@@ -2,7 +2,8 @@
 ransomware dump is).
 
 - Spreadsheets (xlsx, xlsm, xlsb, xls, ods, through python-calamine): each sheet one document of
-  CSV text, its header row first, so that records are read as records.
+  CSV text, its header row first and every row as wide as it (a row's empty last cells kept), so
+  that records are read as records (``leakwatch.records``).
 - Word processing (docx, odt): paragraphs as lines, table rows as ``cell | cell`` lines
   (defusedxml, which refuses entity bombs).
 - PDF (pypdf): the text of each page.
@@ -148,16 +149,16 @@ def _spreadsheet(src: IO[bytes], target: str, limits: Limits) -> Iterator[Docume
             return
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        header_seen = False
-        for row in book.get_sheet_by_name(name).iter_rows():
+        width = 0  # the header's: rows are padded to it, so that a row whose last cells are empty
+        for row in book.get_sheet_by_name(name).iter_rows():  # is still read as a record of the table
             cells = [_cell(v) for v in row]
             while cells and not cells[-1]:
                 cells.pop()
             if not cells:
                 continue  # blank lines above the header, or between blocks
-            header_seen = True
-            writer.writerow(cells)
-        if header_seen:
+            width = width or len(cells)
+            writer.writerow(cells + [""] * (width - len(cells)))
+        if width:
             yield Document(f"{target}!{name}", out.getvalue())
 
 

@@ -1,7 +1,9 @@
 """Record matching of large documents on every core.
 
-A document of several megabytes is cut at line ends into parts that worker processes match in
-parallel; every proximity window lies within one line, so no match is lost at a cut. Workers are
+A document of several megabytes is cut at line ends into parts that worker processes read and
+match in parallel; every proximity window lies within one line, so no match is lost at a cut,
+and a cut is made at a blank line where one is near, so that a structured part (a CSV table, a
+pretty-printed JSON, leakwatch.records) is seldom cut in two. Workers are
 started (spawn, safe beside the daemon's threads) on the first large document and load the
 fingerprint index themselves; only the parts' text and the findings cross the pipes.
 """
@@ -35,17 +37,20 @@ def _init(settings: Settings) -> None:
     _matcher = text_matcher(settings, load_index(engine, keyring))
 
 
-def _scan(text: str, target: str) -> list[Finding]:
+def _scan(text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
     assert _matcher is not None
-    return _matcher.scan(text, target)
+    return _matcher.scan_document(text, target)
 
 
 def split(text: str, size: int = PART) -> list[str]:
-    """Parts of about ``size`` characters, each ending at a line end (or the text's end)."""
+    """Parts of about ``size`` characters, each ending at a line end (or the text's end), at a
+    blank line when there is one in the next quarter part."""
     parts = []
     start = 0
     while start < len(text):
-        cut = text.find("\n", start + size)
+        cut = text.find("\n\n", start + size, start + size + size // 4)
+        if cut == -1:
+            cut = text.find("\n", start + size)
         end = len(text) if cut == -1 else cut + 1
         parts.append(text[start:end])
         start = end
@@ -60,7 +65,7 @@ class Pool:
         self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_init, initargs=(settings,))
 
-    def submit(self, text: str, target: str) -> list[Future[list[Finding]]]:
+    def submit(self, text: str, target: str) -> list[Future[tuple[list[Finding], dict[str, int]]]]:
         return [self._executor.submit(_scan, part, target) for part in split(text)]
 
     def close(self, wait: bool = True) -> None:

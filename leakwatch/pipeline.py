@@ -60,7 +60,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
-    pending: deque[Future[list[Finding]]] = deque()
+    pending: deque[Future[tuple[list[Finding], dict[str, int]]]] = deque()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -71,11 +71,11 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
         result.bytes_scanned += len(doc.text)
         workers = services.scan_pool() if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
         if workers is None:
-            found.extend(m.scan(doc.text, doc.target))
+            _collect(m.scan_document(doc.text, doc.target), found, result)
         else:
             pending.extend(workers.submit(doc.text, doc.target))
             while len(pending) > 4 * workers.workers:  # bound the text held in flight
-                found.extend(pending.popleft().result())
+                _collect(pending.popleft().result(), found, result)
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
@@ -84,9 +84,17 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
     for future in pending:
-        found.extend(future.result())
+        _collect(future.result(), found, result)
     result.findings = list(merge(found))
     return result
+
+
+def _collect(matched: tuple[list[Finding], dict[str, int]], found: list[Finding], result: ScanResult) -> None:
+    """A document's (or part's) findings, and the records its structured parts held, by format."""
+    findings, formats = matched
+    found.extend(findings)
+    for fmt, n in formats.items():
+        result.structured[fmt] = result.structured.get(fmt, 0) + n
 
 
 def merge(findings: Iterable[Finding]) -> Iterator[Finding]:

@@ -235,6 +235,8 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             else:
                 result = await asyncio.to_thread(scan_item, run.services, item)
             report.scanned += 1
+            if result.structured:  # what was read as records, by format: a count, never a value
+                log_event("records_read", source=ref.source, target=item.target, **result.structured)
             fresh_json = findings_to_json(result.findings, item.target)
             if any(part.reason.startswith("encrypted") for part in result.skipped):
                 fresh_json = None  # not the content's final word: met again with a password, it is scanned again
