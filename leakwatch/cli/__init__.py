@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover
 from leakwatch import __version__
 from leakwatch.cli import alerts, canary, core, daemon, demo, fingerprints, incidents, sources, terms
 from leakwatch.cli.common import err
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 app = typer.Typer(
@@ -75,7 +76,7 @@ def main() -> None:
         err.print(f"leakwatch: error: {exc.format_message()} (see: {command} --help)", markup=False)
         sys.exit(2)
     except LeakwatchError as exc:
-        err.print(f"leakwatch: error: {exc}", markup=False)
+        err.print(f"leakwatch: error: {printable(exc)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("leakwatch: interrupted", markup=False)

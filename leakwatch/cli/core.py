@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
+from leakwatch.display import printable
 from leakwatch.errors import InputError
 from leakwatch.models import Finding, Item, ScanResult
 
@@ -116,7 +117,7 @@ def scan(
             for target, path in paths:
                 result = scan_target(svc, target, path)
                 for skipped in result.skipped:
-                    err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
+                    err.print(f"leakwatch: note: {printable(skipped.target)}: skipped: {printable(skipped.reason)}")
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
                 if path is not None:
@@ -171,7 +172,7 @@ def _finding_json(f: Finding) -> dict[str, object]:
 def _table(target: str, findings: list[Finding]) -> Table:
     records = [f for f in findings if f.type == "record"]
     high = sum(1 for f in records if f.confidence == "high")
-    title = f"{target}: {len(records)} record(s) exposed ({high} high)"
+    title = f"{printable(target)}: {len(records)} record(s) exposed ({high} high)"
     canaries = sum(1 for f in findings if f.type == "canary")
     terms = sum(1 for f in findings if f.type == "term")
     title += f", {canaries} canary record(s)" * bool(canaries) + f", {terms} watch-term finding(s)" * bool(terms)
@@ -182,11 +183,12 @@ def _table(target: str, findings: list[Finding]) -> Table:
     for f in sorted(findings, key=lambda f: (order[f.type], f.dataset or "", f.ref or "", f.term or "")):
         if f.type == "term":
             where, how = f.fields if len(f.fields) == 2 else ("text", "mention")
-            table.add_row("term", escape(f"{f.term} ({f.term_kind})"), "",
+            table.add_row("term", printable(f"{f.term} ({f.term_kind})"), "",
                           f"{f.count} {_HOW.get(how, how)} in {where}", f"score {f.score or 0:.0f}")
         elif f.type == "canary":
-            table.add_row("[bold red]canary[/]", escape(f"label {f.label}"), escape(f.ref or ""), ", ".join(f.fields),
-                          "[bold red]critical[/]")
+            table.add_row(Text("canary", style="bold red"), printable(f"label {f.label}"), printable(f.ref or ""),
+                          ", ".join(f.fields), Text("critical", style="bold red"))
         else:
-            table.add_row("record", f.dataset or "", f.ref or "", ", ".join(f.fields), f.confidence)
+            table.add_row("record", printable(f.dataset or ""), printable(f.ref or ""), ", ".join(f.fields),
+                          f.confidence)
     return table

@@ -11,6 +11,7 @@ import typer
 
 from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print_json(r)
         else:
-            out.print(f"{'ok  ' if r['ok'] else 'FAIL'}  {r['check']:<8}  {r['target']}: {r['detail']}", markup=False)
+            status = "ok  " if r["ok"] else "FAIL"
+            out.print(f"{status}  {r['check']:<8}  {printable(r['target'])}: {printable(r['detail'])}")
     raise typer.Exit(0 if all(r["ok"] for r in results) else 1)
 
 

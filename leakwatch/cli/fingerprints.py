@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, progress, services
+from leakwatch.display import printable
 
 app = typer.Typer(help="Import, list and delete datasets of salted fingerprints.", no_args_is_help=True)
 
@@ -49,11 +49,11 @@ def import_(
         print_json({"dataset": report.dataset, "records": report.records, "skipped": len(report.skipped),
                     "skipped_lines": [{"line": line, "reason": reason} for line, reason in report.skipped]})
         return
-    out.print(f"imported {report.records} record(s) into dataset {escape(report.dataset)}")
+    out.print(f"imported {report.records} record(s) into dataset {printable(report.dataset)}")
     if report.skipped:
         err.print(f"skipped {len(report.skipped)} invalid row(s):", markup=False)
         for line, reason in report.skipped[:20]:
-            err.print(f"  {file}:{line}: {reason}", markup=False)
+            err.print(f"  {printable(file)}:{line}: {printable(reason)}")
         if len(report.skipped) > 20:
             err.print(f"  ... and {len(report.skipped) - 20} more (use --json for all)", markup=False)
 
@@ -74,7 +74,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)"):
         table.add_column(column)
     for r in rows:
-        table.add_row(escape(r.name), r.purpose + (f" ({escape(r.label)})" if r.label else ""),
+        table.add_row(printable(r.name), r.purpose + (f" ({printable(r.label)})" if r.label else ""),
                       str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
@@ -87,4 +87,4 @@ def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
 
     if not store.delete_dataset(services().engine, name):
         raise fail(f"no dataset named {name!r}")
-    out.print(f"deleted dataset {escape(name)}")
+    out.print(f"deleted dataset {printable(name)}")
