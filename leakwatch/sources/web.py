@@ -25,7 +25,7 @@ async def _fetch(services: Services, url: str) -> Response:
 def scan_url(services: Services, url: str) -> ScanResult:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url}: not an http(s) URL")
+        raise InputError(f"{safe_url(url)}: not an http(s) URL")
     try:
         resp = asyncio.run(_fetch(services, url))
     except FetchError as exc:
@@ -33,5 +33,6 @@ def scan_url(services: Services, url: str) -> ScanResult:
     except ValueError as exc:  # httpx refuses a malformed URL
         raise InputError(f"{safe_url(url)}: invalid URL ({exc.__class__.__name__})") from None
     name = unquote(urlsplit(resp.url).path.rstrip("/").rsplit("/", 1)[-1]) or None
-    item = Item(source="web", key=url, content=resp.content, url=url, name=name)
+    shown = safe_url(url)  # the user's URL may carry credentials or a token: never printed
+    item = Item(source="web", key=shown, content=resp.content, url=shown, name=name)
     return scan_item(services, item)
