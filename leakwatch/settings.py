@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     allow_private_urls: list[str] = Field(default_factory=list)
     """Private, loopback or link-local destinations that URLs discovered in fetched content may
     reach anyway: ``host``, ``host:port`` or a CIDR (``10.0.0.0/8``). URLs typed by the user and
-    the listing URLs of source definitions are not checked."""
+    the listing URLs of source definitions are not checked, nor their redirects on the same origin;
+    every other redirect is."""
     http_connect_timeout: float = 10.0
     http_total_timeout: float = 300.0
     """Seconds one attempt may take in all: a server that drips its answer cannot hold a poll."""
