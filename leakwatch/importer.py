@@ -15,7 +15,7 @@ import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from leakwatch import normalise, store
+from leakwatch import normalise, parallel, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
 from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher, block_keys, encode_scoped
@@ -475,8 +475,9 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
         writer = DatasetWriter(conn, schema.name, schema.kinds, schema.ref, source_name=path.name)
         skipped: list[tuple[int, str]] = []
         batches = _batches(path, schema, columns, read_table(path, fh), fh, progress)
+        packs = _fingerprint_all(master, schema, region, batches, skip_invalid, workers)
         try:
-            for packed in _fingerprint_all(master, schema, region, batches, skip_invalid, workers):
+            for packed in packs:
                 if packed.errors and not skip_invalid:
                     line, reason = packed.errors[0]
                     raise InputError(f"{path}:{line}: {reason}")
@@ -484,6 +485,8 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
                 writer.add_packed(packed)
         except RowError as exc:
             raise InputError(f"{path}:{exc.line}: {exc.reason}") from None
+        finally:  # a failed or interrupted import (SIGTERM, Ctrl-C) stops its workers now, not at exit
+            packs.close()
         if writer.count == 0:
             raise InputError(f"{path}: no valid record to import")
         writer.finish(len(skipped))
@@ -535,8 +538,7 @@ def _fingerprint_all(master: bytes, schema: Schema, region: str, batches: Iterat
         for lines, rows in batches:
             yield fingerprint_batch(fp, lines, rows, skip_invalid)
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker,
-                             initargs=(master, schema.model_dump_json(), region)) as pool:
+    with parallel.process_pool(workers, _init_worker, (master, schema.model_dump_json(), region)) as pool:
         pending: deque[Future[Packed]] = deque()
         try:
             for lines, rows in batches:

@@ -31,6 +31,7 @@ def import_(
     a bad row stops it with FILE:LINE and exit 2 (or is skipped with --skip-invalid), and
     importing a dataset again replaces it atomically. Delete the plaintext file once imported.
     """
+    from leakwatch import parallel
     from leakwatch.importer import import_file
     from leakwatch.schema import load_schema
 
@@ -40,11 +41,15 @@ def import_(
     n = workers or (os.cpu_count() or 1)
     if size < 4 * 1024 * 1024:
         n = 1  # starting processes costs more than a small file takes
-    with progress() as bar:
-        task = bar.add_task(f"importing {schema.name}", total=size or None)
-        report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
-                             skip_invalid=skip_invalid, workers=n,
-                             progress=lambda pos: bar.update(task, completed=pos))
+    try:  # SIGTERM rolls the import back and stops its workers, as Ctrl-C does
+        with parallel.sigterm_interrupts(), progress() as bar:
+            task = bar.add_task(f"importing {schema.name}", total=size or None)
+            report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
+                                 skip_invalid=skip_invalid, workers=n,
+                                 progress=lambda pos: bar.update(task, completed=pos))
+    except parallel.Terminated:
+        raise fail(f"{file}: import terminated (SIGTERM): rolled back, dataset {schema.name} unchanged",
+                   143) from None
     if as_json:
         print_json({"dataset": report.dataset, "records": report.records, "skipped": len(report.skipped),
                     "skipped_lines": [{"line": line, "reason": reason} for line, reason in report.skipped]})
