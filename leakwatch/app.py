@@ -30,7 +30,7 @@ class Services:
 
     @cached_property
     def engine(self) -> Engine:
-        return store.make_engine(self.settings.db_url)
+        return store.make_engine(self.settings.db_url, self.settings.database_busy_timeout)
 
     @cached_property
     def index(self) -> Index:

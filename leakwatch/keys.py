@@ -47,6 +47,8 @@ def create_key(path: Path) -> bool:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the key file: {exc.strerror}") from None
     with os.fdopen(fd, "wb") as fh:
         fh.write(secrets.token_bytes(KEY_BYTES))
         fh.flush()
@@ -57,10 +59,20 @@ def create_key(path: Path) -> bool:
 def load_key(path: Path) -> bytes:
     if not path.exists():
         raise ConfigError(f"{path}: no key file; run: leakwatch init")
-    check_permissions(path)
-    data = path.read_bytes()
+    # O_NONBLOCK: a FIFO or a device put in its place fails here instead of hanging the read
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the key file: {exc.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ConfigError(f"{path}: the key file is not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        check_permissions(path)
+        data = fh.read(KEY_BYTES + 1)
     if len(data) != KEY_BYTES:
-        raise ConfigError(f"{path}: key file must hold {KEY_BYTES} bytes, found {len(data)}")
+        raise ConfigError(f"{path}: key file must hold {KEY_BYTES} bytes, found {info.st_size}")
     return data
 
 

@@ -78,6 +78,7 @@ def bind_to_parent(parent: int, pdeathsig: bool) -> None:
 
 
 def _bound(parent: int, pdeathsig: bool, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits sigterm_interrupts' handler
     bind_to_parent(parent, pdeathsig)
     initializer(*initargs)
 

@@ -68,24 +68,30 @@ class FingerprintChunk(SQLModel, table=True):
     rec_nos: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _sqlite_pragmas(busy_timeout: float):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for SQLite (file created 0600) or PostgreSQL, with tables created."""
+def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
+    """An engine for SQLite (file created 0600) or PostgreSQL, with tables created. SQLite waits
+    ``busy_timeout`` seconds for another process's lock (then ``busy.DatabaseBusy``)."""
+    from leakwatch import busy
+
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             path.touch(mode=0o600)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     else:
         engine = create_engine(url, pool_pre_ping=True)
     try:
@@ -93,6 +99,8 @@ def make_engine(url: str) -> Engine:
 
         SQLModel.metadata.create_all(engine)
     except SQLAlchemyError as exc:
+        if busy.is_busy(exc):
+            raise busy.busy_error(url, busy_timeout) from None
         raise ConfigError(f"{safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
     return engine
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from rich.text import Text
 from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
 from leakwatch.display import printable
-from leakwatch.errors import InputError
+from leakwatch.errors import ConfigError, InputError
 from leakwatch.models import Finding, Item, ScanResult
 
 if TYPE_CHECKING:
@@ -41,15 +42,39 @@ def init() -> None:
 
     svc = services()
     home = svc.settings.home
+    check_home(home)
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     path = svc.key_path
     created = keys.create_key(path)
     keys.load_key(path)  # refuses a key readable by others, or of the wrong size
-    store.make_engine(svc.settings.db_url)
+    store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout)
     out.print(f"home      {home}")
     out.print(f"key       {path} ({'created' if created else 'kept'})")
     out.print(f"database  {store.safe_url(svc.settings.db_url)}")
+
+
+def check_home(home: Path) -> None:
+    """Refuse an existing home that someone else owns or may write into (they could have planted a
+    config, a source definition or a key), unless it is empty and ours: then it is made 0700."""
+    try:
+        info = home.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        info = home.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{home}: exists and is not a directory")
+    mine = info.st_uid == os.geteuid()
+    writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if mine and not writable:
+        return
+    if mine and not any(home.iterdir()):
+        return
+    who = "owned by another user" if not mine else "writable by group or others"
+    raise ConfigError(f"{home}: refusing to use an existing directory {who} (mode {stat.S_IMODE(info.st_mode):04o}"
+                      f"{'' if mine else f', uid {info.st_uid}'}): anyone who can write there could plant a "
+                      "config or a key; use a new directory, or an empty one of yours")
 
 
 def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:

@@ -70,7 +70,7 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
         return f"mode {mode:04o}"
 
     def database() -> str:
-        engine = store.make_engine(settings.db_url)
+        engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
         store.ping(engine)
         return f"{len(store.datasets(engine))} dataset(s)"
 
