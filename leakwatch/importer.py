@@ -302,6 +302,8 @@ def _json_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:
             obj = json.loads(line)
         except ValueError as exc:
             raise RowError(line_no, f"invalid JSON: {str(exc).split(':')[0]}") from None
+        except RecursionError:
+            raise RowError(line_no, "invalid JSON: nested too deeply") from None
         if not isinstance(obj, dict):
             raise RowError(line_no, "expected a JSON object per line")
         yield line_no, {k: "" if v is None else str(v) for k, v in obj.items()}
