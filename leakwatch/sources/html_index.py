@@ -77,11 +77,31 @@ def _select(node: BeautifulSoup | Tag, selector: str, where: str) -> list[Tag]:
         raise ConfigError(f"{where}: invalid CSS selector {selector!r}") from None
 
 
+MAX_DEPTH = 1500
+"""Deeper pages are refused: each entry's selectors search its subtree, so entries nested in one
+another (``<tr>`` never closed, as html.parser keeps them) cost the square of the depth."""
+
+
+def _depth(soup: BeautifulSoup) -> int:
+    """The deepest element's depth, in one pass (document order: a parent comes before its children)."""
+    depth: dict[int, int] = {id(soup): 0}
+    deepest = 0
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            d = depth[id(el.parent)] + 1
+            depth[id(el)] = d
+            deepest = max(deepest, d)
+    return deepest
+
+
 def parse_page(params: HtmlIndexParams, markup: bytes, page_url: str, where: str
                ) -> tuple[list[tuple[str, str | None, str | None]], str | None]:
     """(link, title, date text) per entry and the next page's URL."""
     try:
         soup = BeautifulSoup(markup, "html.parser")
+        if (depth := _depth(soup)) > MAX_DEPTH:
+            raise SourceProblem(where, f"the listing page nests {depth} elements deep (more than {MAX_DEPTH}): "
+                                "hostile or broken HTML", kind="malformed", fatal=False)
         rows = _select(soup, params.entry, where)
         found: list[tuple[str, str | None, str | None]] = []
         for row in rows:
