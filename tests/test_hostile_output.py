@@ -153,3 +153,23 @@ def test_a_database_locked_longer_than_the_busy_timeout_is_one_line(cli: Cli) ->
     con = sqlite3.connect(cli.home / "leakwatch.db")
     assert con.execute("SELECT count(*) FROM watch_term").fetchone() == (0,)
     con.close()
+
+
+def test_printable_escapes_what_a_terminal_would_interpret_and_keeps_the_rest() -> None:
+    from leakwatch.display import printable
+
+    assert printable("Hôpital Saint-Éxemple [dump] 東京 \u00a0x") == "Hôpital Saint-Éxemple [dump] 東京 \u00a0x"
+    assert printable("a\x1b[2Jb\x07c\x9bd\u202ee\u2028f\tg") == "a\\x1b[2Jb\\x07c\\x9bd\\u202ee\\u2028f\\x09g"
+
+
+def test_log_lines_escape_control_characters() -> None:
+    import logging
+
+    from leakwatch.log import KeyValueFormatter
+
+    record = logging.LogRecord("leakwatch", logging.INFO, __file__, 1, "sighting", None, None)
+    record.kv = {"event": "sighting", "url": "http://x/\x1b]8;;http://evil\x07a\nb"}
+    line = KeyValueFormatter().format(record)
+    assert "\x1b" not in line and "\x07" not in line and "\n" not in line
+    # logfmt quoting doubles the backslash of the escape: a logfmt reader gets \x1b back as text
+    assert 'url="http://x/\\\\x1b]8;;http://evil\\\\x07a b"' in line
