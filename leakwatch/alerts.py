@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from leakwatch.display import printable
+
 if TYPE_CHECKING:
     import apprise
 
@@ -89,7 +91,7 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",
         f"Source: {sighting.source}",
-        f"URL: {sighting.url or sighting.item_key}",
+        f"URL: {printable(sighting.url or sighting.item_key)}",  # attacker-chosen: control characters escaped
         f"First seen: {_iso(inc.first_seen)}",
         f"Last seen: {_iso(inc.last_seen)}",
         f"Sightings: {inc.sightings}",
