@@ -77,19 +77,24 @@ def _select(node: BeautifulSoup | Tag, selector: str, where: str) -> list[Tag]:
         raise ConfigError(f"{where}: invalid CSS selector {selector!r}") from None
 
 
-MAX_DEPTH = 1500
-"""Deeper pages are refused: each entry's selectors search its subtree, so entries nested in one
-another (``<tr>`` never closed, as html.parser keeps them) cost the square of the depth."""
+MAX_NESTED = 1000
+"""Pages whose entries nest deeper in one another are refused: each entry's selectors search its
+subtree, so entries inside entries (``<tr>`` never closed, which html.parser nests) cost the
+square of their number. A deep page with flat entries is fine."""
 
 
-def _depth(soup: BeautifulSoup) -> int:
-    """The deepest element's depth, in one pass (document order: a parent comes before its children)."""
-    depth: dict[int, int] = {id(soup): 0}
+def _nesting(soup: BeautifulSoup, rows: list[Tag]) -> int:
+    """How many entries the deepest entry lies within (itself included), in one pass over the page
+    (document order: a parent comes before its children)."""
+    if len(rows) <= MAX_NESTED:
+        return 0
+    entries = {id(row) for row in rows}
+    level: dict[int, int] = {id(soup): 0}
     deepest = 0
     for el in soup.descendants:
         if isinstance(el, Tag):
-            d = depth[id(el.parent)] + 1
-            depth[id(el)] = d
+            d = level[id(el.parent)] + (id(el) in entries)
+            level[id(el)] = d
             deepest = max(deepest, d)
     return deepest
 
@@ -99,10 +104,10 @@ def parse_page(params: HtmlIndexParams, markup: bytes, page_url: str, where: str
     """(link, title, date text) per entry and the next page's URL."""
     try:
         soup = BeautifulSoup(markup, "html.parser")
-        if (depth := _depth(soup)) > MAX_DEPTH:
-            raise SourceProblem(where, f"the listing page nests {depth} elements deep (more than {MAX_DEPTH}): "
-                                "hostile or broken HTML", kind="malformed", fatal=False)
         rows = _select(soup, params.entry, where)
+        if (nested := _nesting(soup, rows)) > MAX_NESTED:
+            raise SourceProblem(where, f"the listing page nests {nested} entries in one another (more than "
+                                f"{MAX_NESTED}): hostile or broken HTML", kind="malformed", fatal=False)
         found: list[tuple[str, str | None, str | None]] = []
         for row in rows:
             anchor = row if row.name == "a" else (_select(row, params.link, where) or [None])[0]
