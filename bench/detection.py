@@ -198,6 +198,42 @@ def log(msg: str) -> None:
     print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
+def _patterns(p: Person) -> str:
+    """The identifiers grep -F looks for: the export's values, placeholders aside (an empty
+    pattern would match every line)."""
+    return "".join(f"{v}\n" for v in (p.nir, p.phone, p.email) if len(v) >= 8 and any(c.isdigit() for c in v))
+
+
+def usable(p: Person) -> bool:
+    """Whether a person has a field leakwatch can match on: an e-mail (every synthetic person has
+    one), a well-formed NIR or phone, or names and a birth date."""
+    return "@" in p.email or synthdata.usable_phone(p.phone) or len(p.nir) in (13, 15) or (
+        bool(p.birth_written) and p.birth_written[0].isdigit() and p.birth_written[:2] != "00")
+
+
+def dirt(records: list[Person]) -> dict[str, int]:
+    """How many records hold each kind of dirt the export has."""
+    c: Counter[str] = Counter()
+    for p in records:
+        if p.phone[:4] in synthdata.OVERSEAS_MOBILE and synthdata.usable_phone(p.phone):
+            c["phone_overseas"] += 1
+        elif p.phone.startswith("070"):
+            c["phone_unallocated"] += 1
+        elif p.phone in synthdata.PHONE_PLACEHOLDERS:
+            c["phone_placeholder"] += 1
+        elif not synthdata.usable_phone(p.phone):
+            c["phone_typo"] += 1
+        if p.nir[:1] in ("7", "8"):
+            c["nir_nia"] += 1
+        if len(p.nir) == 13:
+            c["nir_without_key"] += 1
+        if p.nir in synthdata.NIR_PLACEHOLDERS:
+            c["nir_placeholder"] += 1
+        if not p.birth_written[:1].isdigit() or p.birth_written.startswith("00"):
+            c["date_placeholder"] += 1
+    return dict(sorted(c.items()))
+
+
 def parse_scan(stdout: str) -> dict[str, dict[str, object]]:
     """Reported records by ref: fields and confidence."""
     out: dict[str, dict[str, object]] = {}
@@ -376,8 +412,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     people = synthdata.People(args.seed)
     records = [people.draw("P") for _ in range(n)]
     big_csv, small_csv = tmp / "records.csv", tmp / "records-10k.csv"
-    synthdata.write_records_csv(big_csv, records)
-    synthdata.write_records_csv(small_csv, records[:SMALL])
+    repeated = synthdata.write_records_csv(big_csv, records, repeats=0.01, seed=args.seed)
+    synthdata.write_records_csv(small_csv, records[:SMALL], repeats=0.01, seed=args.seed)
     rng = random.Random(args.seed + 7)
     planted_people = rng.sample(records[:SMALL], args.planted)
     planted = [(p, FORMS[i % len(FORMS)]) for i, p in enumerate(planted_people)]
@@ -394,15 +430,16 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     patterns = tmp / "patterns.txt"
     with patterns.open("w", encoding="utf-8") as fh:
         for p in records:
-            fh.write(f"{p.nir}\n{p.phone}\n{p.email}\n")
+            fh.write(_patterns(p))
     patterns_small = tmp / "patterns-10k.txt"
     with patterns_small.open("w", encoding="utf-8") as fh:
         for p in records[:SMALL]:
-            fh.write(f"{p.nir}\n{p.phone}\n{p.email}\n")
+            fh.write(_patterns(p))
     by_label = Counter()
     for s in segments:
         by_label[s.label.split(":")[0] + ":" + s.label.split(":")[1]] += len(s.text.encode())
-    figures["data"] = {"records": n, "records_csv_bytes": big_csv.stat().st_size, "text_bytes": text_bytes,
+    figures["data"] = {"records": n, "repeated_rows": repeated, "records_csv_bytes": big_csv.stat().st_size,
+                       "text_bytes": text_bytes, "dirt": dirt(records),
                        "planted": len(planted), "generate_s": time.perf_counter() - t0,
                        "text_bytes_by_block": dict(sorted(by_label.items())),
                        "strangers_drawn": people.count - n, "first_block": segments[0].label,
@@ -423,7 +460,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     imp_small = run(homes["small"].lw("fingerprints", "import", str(small_csv), "--schema", str(SCHEMA), "--json"),
                     homes["small"].env, tmp)
     figures["import"] = {
-        "records": imported["records"], "skipped": imported["skipped"], "wall_s": imp.wall,
+        "records": imported["records"], "skipped": imported["skipped"], "rows": imported["rows"],
+        "duplicates": imported["duplicates"], "dropped": {c["column"]: c["dropped"] for c in imported["columns"]},
+        "distinct_refs": len({p.ipp for p in records}),
+        "usable_people": sum(1 for p in records if usable(p)), "wall_s": imp.wall,
         "records_per_s": imported["records"] / imp.wall, "peak_rss_main": imp.maxrss, "peak_rss_tree": imp.tree_peak,
         "cpu_s": imp.cpu, "load_at_end": imp.load,
         "db_bytes": homes["big"].db_bytes(), "small_wall_s": imp_small.wall,
@@ -524,6 +564,10 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
 
     add(f"import time ({n} records)", f"{imp['wall_s']:.1f} s", f"<= {TARGET_IMPORT_S:.0f} s",  # type: ignore[index]
         imp["wall_s"] <= TARGET_IMPORT_S)  # type: ignore[index]
+    add("records imported == distinct refs (repeated rows merged)", f"{n} / {imp['distinct_refs']}",  # type: ignore[index]
+        "equal", n == imp["distinct_refs"])  # type: ignore[index]
+    add("people with a usable field kept", f"{n} / {imp['usable_people']}", "all",  # type: ignore[index]
+        n >= imp["usable_people"])  # type: ignore[index]
     add("import peak RSS, main process", f"{imp['peak_rss_main'] / 2**20:.0f} MiB", "<= 1024 MiB",  # type: ignore[index]
         imp["peak_rss_main"] <= TARGET_IMPORT_RSS)  # type: ignore[index]
     add("import peak RSS, process tree", f"{imp['peak_rss_tree'] / 2**20:.0f} MiB", "<= 1024 MiB",  # type: ignore[index]
@@ -565,7 +609,10 @@ def print_report(f: dict[str, object]) -> None:
     print(f"      the text starts with a {d['first_block']} block (a file read in one chunk, <= 8 MB, whose "
           "first 4 KB look like HTML or JSON is flattened whole by leakwatch)")
     print("\n-- import (leakwatch fingerprints import, default workers = one per core)")
-    print(f"  records imported      {imp['records']} (skipped {imp['skipped']})")
+    print(f"  records imported      {imp['records']} from {imp['rows']} rows ({imp['duplicates']} repeated rows "
+          f"merged, {imp['skipped']} rows skipped; {imp['distinct_refs']} distinct refs)")
+    print(f"  export dirt           {d['dirt']}")
+    print(f"  values dropped        {imp['dropped']}")
     print(f"  wall time             {imp['wall_s']:.1f} s  ({imp['records_per_s']:.0f} records/s); CPU "
           f"{imp['cpu_s']:.1f} s (main + workers); load average at end {imp['load_at_end']:.1f}")
     print(f"  peak RSS main process {imp['peak_rss_main'] / mib:.0f} MiB")

@@ -28,6 +28,19 @@ from stdnum.fr import nir as stdnum_nir
 
 FIELDS = ["ipp", "nir", "email", "phone", "last_name", "first_name", "birth_date", "postcode"]
 PHONE_PREFIXES = ["061", "062", "064", "065", "066", "067", "068", "073", "074", "075", "076", "077", "078"]
+# A hospital export as it is (issue 9): besides metropolitan mobiles, overseas mobiles in national
+# format, numbers in ranges not allocated, landlines, placeholders and typos; NIA, NIRs without
+# their key, missing NIRs and a few wrong keys; dates in several spellings, some missing. Nothing is
+# filtered to what leakwatch's validators accept.
+OVERSEAS_MOBILE = {"0639": "262", "0692": "262", "0693": "262", "0690": "590", "0691": "590",
+                   "0694": "594", "0696": "596", "0697": "596"}
+PHONE_MIX = [("metropolitan", 0.82), ("overseas", 0.06), ("unallocated", 0.04), ("landline", 0.03),
+             ("placeholder", 0.04), ("typo", 0.01)]
+PHONE_PLACEHOLDERS = ["", "", "N/A", "00 00 00 00 00", "inconnu", "-", "NULL", "0000000000"]
+NIR_MIX = [("full", 0.93), ("nia", 0.01), ("no_key", 0.03), ("placeholder", 0.02), ("wrong_key", 0.01)]
+NIR_PLACEHOLDERS = ["", "", "inconnu", "000000000000000", "N/A"]
+DATE_SPELLINGS = [("iso", 0.50), ("fr", 0.30), ("iso_time", 0.12), ("compact", 0.045), ("fr_time", 0.03),
+                  ("placeholder", 0.005)]
 DEPTS = [f"{d:02d}" for d in range(1, 96) if d != 20] + ["2A", "2B"]
 DOMAINS = ["example.org", "example.com", "example.net"]
 FIRST_DAY = dt.date(1930, 1, 1).toordinal()
@@ -38,6 +51,9 @@ LOCALES = ["it_IT", "es_ES", "de_DE", "pt_PT", "nl_NL", "en_US", "en_GB", "fr_CH
 
 
 class Person(NamedTuple):
+    """As the export writes them (``nir`` and ``phone`` may be dirty), ``birth_date`` in ISO and
+    ``birth_written`` as the export spells it."""
+
     ipp: str
     nir: str
     email: str
@@ -46,6 +62,12 @@ class Person(NamedTuple):
     first_name: str
     birth_date: str
     postcode: str
+    birth_written: str = ""
+
+    @property
+    def row(self) -> tuple[str, ...]:
+        return (self.ipp, self.nir, self.email, self.phone, self.last_name, self.first_name,
+                self.birth_written or self.birth_date, self.postcode)
 
     @property
     def birth(self) -> dt.date:
@@ -143,17 +165,22 @@ class People:
         sex = 1 if rng.random() < 0.5 else 2
         birth = dt.date.fromordinal(rng.randint(FIRST_DAY, LAST_DAY))
         dept = rng.choice(DEPTS)
+        nir_style = _pick(rng, NIR_MIX)
+        first_digit = rng.choice("78") if nir_style == "nia" else str(sex)
         while True:
-            body = (f"{sex}{birth.year % 100:02d}{birth.month:02d}{dept}"
+            body = (f"{first_digit}{birth.year % 100:02d}{birth.month:02d}{dept}"
                     f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}")
             if body not in self._nirs:
                 self._nirs.add(body)
                 break
-        nir = body + stdnum_nir.calc_check_digits(body)
+        key = stdnum_nir.calc_check_digits(body)
+        nir = {"full": body + key, "nia": body + key, "no_key": body,
+               "placeholder": rng.choice(NIR_PLACEHOLDERS),
+               "wrong_key": body + f"{int(key) % 97 + 1:02d}"}[nir_style]
+        phone_kind = _pick(rng, PHONE_MIX)
         while True:
-            prefix_ = rng.choice(PHONE_PREFIXES)
-            phone = prefix_ + f"{rng.randrange(10_000_000):07d}"
-            if phone not in self._phones:
+            phone = _phone(rng, phone_kind)
+            if phone_kind in ("placeholder", "typo") or phone not in self._phones:
                 self._phones.add(phone)
                 break
         last = self.names.last(rng)
@@ -170,36 +197,97 @@ class People:
         email = f"{local}@{rng.choice(DOMAINS)}"
         pc_dept = "20" if dept in ("2A", "2B") else dept
         postcode = f"{pc_dept}{rng.randrange(1000):03d}"
-        return Person(f"{prefix}{n:07d}", nir, email, phone, last, first, birth.isoformat(), postcode)
+        if phone_kind == "overseas":
+            postcode = {"262": "974", "590": "971", "594": "973", "596": "972"}[OVERSEAS_MOBILE[phone[:4]]] + \
+                f"{rng.randrange(100):02d}"
+        return Person(f"{prefix}{n:07d}", nir, email, phone, last, first, birth.isoformat(), postcode,
+                      _written_date(birth, _pick(rng, DATE_SPELLINGS), rng))
 
 
-def write_records_csv(path: Path, records: list[Person]) -> None:
+def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
+    r = rng.random()
+    for name, share in mix:
+        if r < share:
+            return name
+        r -= share
+    return mix[0][0]
+
+
+def _phone(rng: random.Random, kind: str) -> str:
+    if kind == "overseas":
+        return rng.choice(list(OVERSEAS_MOBILE)) + f"{rng.randrange(1_000_000):06d}"
+    if kind == "unallocated":
+        return f"070{rng.randint(0, 2)}{rng.randrange(1_000_000):06d}"  # 07 00 .. 07 29
+    if kind == "landline":
+        return f"0{rng.randint(1, 5)}{rng.randrange(100_000_000):08d}"
+    if kind == "placeholder":
+        return rng.choice(PHONE_PLACEHOLDERS)
+    if kind == "typo":
+        return f"06{rng.randrange(10**6):0{rng.choice([5, 6, 7])}d}"  # digits missing
+    return rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10_000_000):07d}"
+
+
+def _written_date(d: dt.date, style: str, rng: random.Random) -> str:
+    if style == "placeholder":
+        return rng.choice(["", "00/00/0000", "NULL"])
+    iso = d.isoformat()
+    fr = f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
+    return {"iso": iso, "fr": fr, "iso_time": iso + " 00:00:00", "compact": iso.replace("-", ""),
+            "fr_time": f"{fr} {rng.randrange(24):02d}:{rng.randrange(60):02d}"}[style]
+
+
+def usable_phone(phone: str) -> bool:
+    """A ten-digit national number: what leakwatch fingerprints (valid, overseas or unallocated)."""
+    return len(phone) == 10 and phone.isdigit() and phone[1] != "0"
+
+
+def write_records_csv(path: Path, records: list[Person], repeats: float = 0.0, seed: int = 0) -> int:
+    """The export as CSV; ``repeats`` of the patients are seen twice (their identical row again,
+    further down). Returns the number of repeated rows."""
+    rng = random.Random(seed)
+    again = [p for p in records if rng.random() < repeats]
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(FIELDS)
-        w.writerows(records)
+        w.writerows(p.row for p in records)
+        w.writerows(p.row for p in again)
+    return len(again)
 
 
 # ---- how leaks write a person ------------------------------------------------------------
 
 def grouped_nir(nir: str) -> str:
-    return f"{nir[0]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}"
+    if len(nir) not in (13, 15):
+        return nir  # a placeholder is copied as it is
+    return " ".join(x for x in (nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]) if x)
 
 
 def spaced_phone(phone: str) -> str:
+    if len(phone) != 10:
+        return phone
     return " ".join(phone[i : i + 2] for i in range(0, 10, 2))
 
 
 def dotted_phone(phone: str) -> str:
+    if len(phone) != 10:
+        return phone
     return ".".join(phone[i : i + 2] for i in range(0, 10, 2))
 
 
 def intl_phone(phone: str) -> str:
+    """``+33 6 12 34 56 78``, or ``+262 692 12 34 56`` for an overseas mobile."""
+    if len(phone) != 10:
+        return phone
+    cc = OVERSEAS_MOBILE.get(phone[:4])
+    if cc:
+        return f"+{cc} {phone[1:4]} " + " ".join(phone[i : i + 2] for i in range(4, 10, 2))
     return "+33 " + phone[1] + " " + " ".join(phone[i : i + 2] for i in range(2, 10, 2))
 
 
 def e164(phone: str) -> str:
-    return "+33" + phone[1:]
+    if len(phone) != 10:
+        return phone
+    return "+" + OVERSEAS_MOBILE.get(phone[:4], "33") + phone[1:]
 
 
 def fr_date(p: Person) -> str:
@@ -270,7 +358,7 @@ def f_html_row(p: Person, rng: random.Random) -> str:
 
 
 def f_prose_fr(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return (f"Le patient {p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, numéro de sécurité sociale "
             f"{grouped_nir(p.nir)}, a été testé positif.")
 
@@ -282,7 +370,7 @@ def f_prose_en(p: Person, rng: random.Random) -> str:
 
 def f_log_line(p: Person, rng: random.Random) -> str:
     ts = f"2024-05-{rng.randint(1, 28):02d} {rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 or not usable_phone(p.phone):
         return f"{ts} INFO auth: login ok user={p.email} from 203.0.113.{rng.randrange(1, 255)}"
     return f"{ts} INFO notify: sms sent to {e164(p.phone)} template=rdv id={rng.randrange(10**8)}"
 
@@ -292,12 +380,12 @@ def f_name_date_line(p: Person, rng: random.Random) -> str:
 
 
 def f_name_date_prose(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {p.last_name}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
 def f_name_date_typo(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
@@ -419,7 +507,7 @@ class Noise:
 
     def _mention_fr(self) -> str:
         p, rng = self.stranger(), self.rng
-        ne = "né" if p.nir[0] == "1" else "née"
+        ne = "né" if p.nir[:1] == "1" else "née"
         return rng.choice([
             f"{p.first_name} {p.last_name}, {ne} le {long_date(p)} à {rng.choice(self.cities)}, "
             f"joignable au {spaced_phone(p.phone)}.",

@@ -1,24 +1,47 @@
-"""The composition root: builds the services (settings, key, database, index) once per process."""
+"""The composition root: builds the services (settings, key, database, index, matchers, outbox,
+metrics, HTTP client, scan workers) once per process, each on first use.
+
+The layers below receive what they need as narrow arguments (an engine, ``AlertSettings``, a key),
+or, for the scanning path, this object through the ``pipeline.Scanning`` protocol: no module below
+imports this one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from leakwatch import keys, store
-from leakwatch.fingerprints import Index, load_index
+from leakwatch import dbschema, keys, store
 from leakwatch.settings import Settings, load_settings
 from leakwatch.store import DatasetRow
+
+if TYPE_CHECKING:  # imported where first used: a command pays only for what it uses
+    from leakwatch.fingerprints import Index
+    from leakwatch.matcher import TextMatcher
+    from leakwatch.metrics import Metrics
+    from leakwatch.outbox import Outbox
+    from leakwatch.parallel import Pool
+    from leakwatch.sink import IncidentSink
+    from leakwatch.sources.http import HttpClient
+    from leakwatch.terms import TermMatcher
 
 
 @dataclass
 class Services:
     settings: Settings
-    extras: dict[str, object] = field(default_factory=dict)
+    watch_stamp: tuple[tuple[object, ...], ...] | None = None
+    """What the index and the matchers were loaded from (``refresh`` compares it)."""
+    http: HttpClient | None = None
+    """The shared HTTP client of the running event loop (``sources.http.client``)."""
+    content_inflight: dict[str, list[Any]] = field(default_factory=dict)
+    """Content hashes being scanned by this process's runners: one scan per content (``runner``)."""
+    _pool: Pool | None = None
 
     @cached_property
     def key_path(self) -> Path:
@@ -30,35 +53,100 @@ class Services:
 
     @cached_property
     def engine(self) -> Engine:
-        return store.make_engine(self.settings.db_url, self.settings.database_busy_timeout)
+        """The database, refused (one line saying what to run) unless its schema is this code's."""
+        engine = store.make_engine(self.settings.db_url, self.settings.database_busy_timeout)
+        dbschema.ensure_current(engine, store.safe_url(self.settings.db_url))
+        return engine
 
     @cached_property
     def index(self) -> Index:
         # The stamp is read before the index: a change committed in between is seen by ``refresh``.
-        self.extras.setdefault("watch_stamp", watch_stamp(self.engine))
+        if self.watch_stamp is None:
+            self.watch_stamp = watch_stamp(self.engine)
+        from leakwatch.fingerprints import load_index
+
         return load_index(self.engine, self.master_key)
+
+    @cached_property
+    def matcher(self) -> TextMatcher:
+        from leakwatch.detection import text_matcher
+
+        return text_matcher(self.settings, self.index)
+
+    @cached_property
+    def term_matcher(self) -> TermMatcher:
+        """The watch terms, loaded once per process (``refresh`` drops them when they changed)."""
+        if self.watch_stamp is None:
+            self.watch_stamp = watch_stamp(self.engine)
+        from leakwatch.detection import term_matcher
+
+        return term_matcher(self.settings, self.engine)
+
+    def scan_pool(self) -> Pool | None:
+        """The worker processes that match large documents, started on first use; None on one core."""
+        from leakwatch import parallel
+
+        if self._pool is None:
+            workers = parallel.workers_for(self.settings)
+            if workers <= 1:
+                return None
+            self._pool = parallel.Pool(self.settings, workers)
+        return self._pool
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from leakwatch.metrics import Metrics
+
+        return Metrics(self.engine, self.settings)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from leakwatch.outbox import Outbox
+
+        return Outbox(self.engine, self.settings.alerts, self.master_key, self.metrics.alert_sent)
+
+    @cached_property
+    def sink(self) -> IncidentSink:
+        """What the runner does with each scanned item: fold it into incidents, queue alerts."""
+        from leakwatch.sink import IncidentSink
+
+        return IncidentSink(self.settings, self.master_key, self.metrics, self.outbox)
+
+    def http_client(self) -> HttpClient:
+        """The shared client for the running event loop (a new loop gets a new client)."""
+        from leakwatch.sources.http import HttpClient
+
+        loop = asyncio.get_running_loop()
+        if self.http is None or self.http.loop is not loop:
+            self.http = HttpClient(self.settings)
+        return self.http
+
+    async def close_http(self) -> None:
+        current, self.http = self.http, None
+        if current is not None:
+            await current.aclose()
 
     def refresh(self) -> bool:
         """Forget the fingerprint index, the matchers made from it and the scan workers when the
         datasets or watch terms in the database changed since they were loaded (``fingerprints
         import``, ``terms add`` or ``canary create`` beside a running daemon). Work in flight
         finishes with what it holds; the next scan loads afresh. True when something was dropped."""
-        loaded = self.extras.get("watch_stamp")
+        loaded = self.watch_stamp
         if loaded is None or watch_stamp(self.engine) == loaded:
             return False
-        self.__dict__.pop("index", None)
-        for name in ("watch_stamp", "matcher", "term_matcher"):
-            self.extras.pop(name, None)
-        pool = self.extras.pop("pool", None)
-        if pool is not None and hasattr(pool, "retire"):
+        for name in ("index", "matcher", "term_matcher"):
+            self.__dict__.pop(name, None)
+        self.watch_stamp = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
             pool.retire()
         return True
 
     def close(self, wait: bool = True) -> None:
         """Stop what runs beside this process (the scan workers), before exit. ``wait=False``
         does not wait for a part being matched (the daemon's shutdown has its own deadline)."""
-        pool = self.extras.pop("pool", None)
-        if pool is not None and hasattr(pool, "close"):
+        pool, self._pool = self._pool, None
+        if pool is not None:
             pool.close(wait)
 
 

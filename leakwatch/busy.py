@@ -18,14 +18,9 @@ class DatabaseBusy(LeakwatchError):
 
 def is_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked" (past busy_timeout) or PostgreSQL's lock_timeout."""
-    from sqlalchemy.exc import OperationalError
+    from leakwatch.store import is_busy as locked  # lazy: the CLI's entry point imports this module
 
-    if not isinstance(exc, OperationalError):
-        return False
-    orig = exc.orig
-    text = str(orig).lower()
-    return ("database is locked" in text or "database table is locked" in text
-            or getattr(orig, "sqlstate", None) == "55P03")
+    return locked(exc)
 
 
 def holders(path: Path) -> list[tuple[int, str]]:

@@ -32,3 +32,8 @@ def printable(value: object) -> str:
     if text.isprintable():
         return text
     return "".join(ch if _keep(ch) else _escape(ch) for ch in text)
+
+
+def printable_text(value: str) -> str:
+    """Several lines (an analyst's note): each line ``printable``, line breaks and tabs kept."""
+    return "\n".join("\t".join(printable(part) for part in line.split("\t")) for line in value.split("\n"))

@@ -14,21 +14,18 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, text, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from leakwatch import keys, log
-from leakwatch.models import SEVERITY_ORDER, Finding, Item, ScanResult
+from leakwatch import keys
+from leakwatch.models import CONFIDENCE_ORDER, SEVERITY_ORDER, Finding, Item, ScanResult
 from leakwatch.settings import Settings, SeveritySettings
-from leakwatch.store import utcnow
+from leakwatch.store import as_utc, utcnow
 
-if TYPE_CHECKING:
-    from leakwatch.app import Services
-
-_CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
 _BATCH = 900
+MAX_HOSTS = 20
+"""Look-alike hosts kept per incident; the findings' counts say how many more were seen."""
 _FOLD_LOCK = 0x6C6B7701
 """PostgreSQL advisory lock key taken by every fold: daemons sharing a database fold one at a time."""
 
@@ -60,6 +57,9 @@ class IncidentRow(SQLModel, table=True):
     detection_seconds: float | None = None
     """Time from the first sighting's publication to its detection, when the source dates items."""
     acked_at: dt.datetime | None = None
+    hosts: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Look-alike hosts named by look-alike domain findings, defanged (``evil-acme[.]fr``), comma-joined,
+    at most ``MAX_HOSTS``: attacker infrastructure, not protected data. Revision 0002."""
 
     @property
     def confidence(self) -> str:
@@ -68,6 +68,10 @@ class IncidentRow(SQLModel, table=True):
     @property
     def kind_list(self) -> list[str]:
         return [k for k in self.kinds.split(",") if k]
+
+    @property
+    def host_list(self) -> list[str]:
+        return [h for h in self.hosts.split(",") if h]
 
 
 class SightingRow(SQLModel, table=True):
@@ -121,13 +125,6 @@ class _Exposure:
     label: str | None = None
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back: they are UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def content_key(master: bytes, item: Item) -> str | None:
     """A keyed hash of the item's sha256 (computed here, or by the driver for a file scanned as a
     stream), so the same bytes give the same key on every source. None when unknown."""
@@ -152,13 +149,15 @@ def severity_for(incident: IncidentRow, thresholds: SeveritySettings) -> str:
     return "low"
 
 
-def _exposures(findings: Iterable[Finding]) -> tuple[dict[tuple[str, str], _Exposure], set[str]]:
+def _exposures(findings: Iterable[Finding]) -> tuple[dict[tuple[str, str], _Exposure], set[str], set[str]]:
     refs: dict[tuple[str, str], _Exposure] = {}
     terms: set[str] = set()
+    hosts: set[str] = set()
     for f in findings:
         if f.type == "term":
             if f.term:
                 terms.add(f.term)
+            hosts.update(f.hosts)
             continue
         if not f.ref:
             continue
@@ -167,9 +166,9 @@ def _exposures(findings: Iterable[Finding]) -> tuple[dict[tuple[str, str], _Expo
         exp.fields.update(f.fields)
         if f.type == "canary":
             exp.type, exp.label, exp.confidence = "canary", f.label, "high"
-        elif _CONFIDENCE[f.confidence] > _CONFIDENCE[exp.confidence]:
+        elif CONFIDENCE_ORDER[f.confidence] > CONFIDENCE_ORDER[exp.confidence]:
             exp.confidence = f.confidence
-    return refs, terms
+    return refs, terms, hosts
 
 
 def _batches(keys_: Sequence[tuple[str, str]]) -> Iterable[Sequence[tuple[str, str]]]:
@@ -229,7 +228,7 @@ def _merge_refs(session: Session, incident: IncidentRow, refs: dict[tuple[str, s
                 continue
             type_, old_fields, confidence = row
             fields = ",".join(sorted(set(old_fields.split(",")) - {""} | exp.fields))
-            if type_ == "record" and _CONFIDENCE[exp.confidence] > _CONFIDENCE[confidence]:
+            if type_ == "record" and CONFIDENCE_ORDER[exp.confidence] > CONFIDENCE_ORDER[confidence]:
                 _count(incident, "record", confidence, -1)
                 confidence = exp.confidence
                 _count(incident, "record", confidence, +1)
@@ -258,7 +257,7 @@ def fold(session: Session, settings: Settings, master: bytes, item: Item, result
          seen_at: dt.datetime | None = None) -> Folded | None:
     """Record the findings of one scanned item as a sighting, in the caller's transaction.
     Returns None when the item exposed nothing."""
-    refs, terms = _exposures(result.findings)
+    refs, terms, hosts = _exposures(result.findings)
     if not refs and not terms:
         return None
     seen = seen_at or utcnow()
@@ -287,6 +286,7 @@ def fold(session: Session, settings: Settings, master: bytes, item: Item, result
         incident.dataset = max(per_dataset, key=lambda d: (per_dataset[d], d)) or None
     incident.kinds = _join(incident.kind_list, kinds)
     incident.terms = _join(incident.terms.split(","), terms)
+    incident.hosts = ",".join(sorted(set(incident.host_list) | hosts)[:MAX_HOSTS])
     incident.sightings += 1
     incident.last_seen = max(as_utc(incident.last_seen) or seen, seen)
     published = as_utc(item.published_at)
@@ -361,43 +361,5 @@ def incident_json(incident: IncidentRow) -> dict[str, object]:
         "sightings": incident.sightings, "first_seen": iso(incident.first_seen),
         "last_seen": iso(incident.last_seen), "first_published": iso(incident.first_published),
         "detection_seconds": incident.detection_seconds, "acked_at": iso(incident.acked_at),
+        "hosts": incident.host_list,
     }
-
-
-# ---- the runner's sink ---------------------------------------------------------------------------
-
-class IncidentSink:
-    """What the runner calls for every scanned item and every source health change: folds findings
-    into incidents and queues alerts in the outbox, all in the runner's transaction."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    def record(self, session: Session, item: Item, result: ScanResult) -> None:
-        from leakwatch import metrics, outbox
-
-        metrics.of(self.services).scanned(item.source, len(item.content), result)
-        folded = fold(session, self.services.settings, self.services.master_key, item, result)
-        if folded is None:
-            return
-        incident = folded.incident
-        log.event("sighting", incident=incident.id, source=item.source, url=item.url,
-                  new=folded.new, severity=incident.severity, records=folded.sighting.records,
-                  canaries=folded.sighting.canaries, incident_records=incident.records,
-                  sightings=incident.sightings)
-        if folded.sighting.published_at:
-            seen = as_utc(folded.sighting.seen_at)
-            assert seen is not None
-            metrics.of(self.services).detected((seen - folded.sighting.published_at).total_seconds())
-        if folded.alert:
-            queued = outbox.enqueue_incident(session, self.services, folded)
-            log.event("alert_queued", incident=incident.id, severity=incident.severity,
-                      escalated=folded.previous_severity, deliveries=queued)
-
-    def health_changed(self, session: Session, source: str, state: str, reason: str) -> None:
-        from leakwatch import metrics, outbox
-
-        metrics.of(self.services).health(source, state == "ok")
-        queued = outbox.enqueue_operator(session, self.services, source, state, reason)
-        log.event("source_health", level=30 if state != "ok" else 20, source=source, state=state,
-                  reason=reason, deliveries=queued)

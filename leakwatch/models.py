@@ -10,6 +10,8 @@ FindingType = Literal["record", "term", "canary"]
 Confidence = Literal["low", "medium", "high"]
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+CONFIDENCE_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
+"""The one order of confidences: merging findings and folding incidents keep the higher."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ it, then sent and marked sent. Nothing is lost when a channel is down or the pro
 
 Route URLs hold secrets: the table keeps a keyed hash of the URL (to find it in the settings at
 send time) and its masked form, never the URL itself.
+
+A ``webhook+json://`` route stores the JSON document as the body, written once; it is signed at
+each attempt (see ``webhook``).
 """
 
 from __future__ import annotations
@@ -16,23 +19,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import UniqueConstraint, func, or_, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from leakwatch import alerts, incidents, keys, log
+from leakwatch import alerts, incidents, keys, log, webhook
 from leakwatch.models import SEVERITY_ORDER
+from leakwatch.settings import AlertRoute, AlertSettings
+from leakwatch.store import as_utc, utcnow
 from leakwatch.store import session as db_session
-from leakwatch.store import utcnow
-
-if TYPE_CHECKING:
-    from leakwatch.app import Services
 
 STATUSES = ("pending", "sent", "failed")
 
@@ -66,6 +69,8 @@ class Route:
     url: str
     key: str
     include_refs: bool
+    secret: str | None = None
+    """The signing secret of ``webhook+json://`` URLs."""
 
 
 @dataclass
@@ -75,31 +80,127 @@ class DeliveryReport:
     failed: int = 0
 
 
-def route_key(services: Services, url: str) -> str:
-    return hmac.new(keys.derive(services.master_key, "_outbox", "route"), url.encode(),
-                    hashlib.sha256).hexdigest()[:32]
+def route_key(master: bytes, url: str) -> str:
+    return hmac.new(keys.derive(master, "_outbox", "route"), url.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def routes_for(services: Services, kind: str, severity: str) -> list[Route]:
-    """The route URLs an alert goes to, each once (the first route naming a URL wins)."""
-    out: dict[str, Route] = {}
-    for route in services.settings.alerts.routes:
-        if kind == "operator":
-            if not route.operator:
+class Outbox:
+    """The outbox of one database, for one alert configuration and master key (route URLs are
+    found by keyed hash). ``on_sent(kind)`` is told of every delivery that reached a channel."""
+
+    def __init__(self, engine: Engine, settings: AlertSettings, master: bytes,
+                 on_sent: Callable[[str], None] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.master = master
+        self.on_sent = on_sent
+
+    def routes_for(self, kind: str, severity: str) -> list[Route]:
+        """The route URLs an alert goes to, each once (the first route naming a URL wins)."""
+        out: dict[str, Route] = {}
+        for route in self.settings.routes:
+            if kind == "operator":
+                if not route.operator:
+                    continue
+            elif kind == "incident" and SEVERITY_ORDER[severity] < SEVERITY_ORDER[route.min_severity]:
                 continue
-        elif kind == "incident" and SEVERITY_ORDER[severity] < SEVERITY_ORDER[route.min_severity]:
-            continue
-        for url in route.urls:
-            key = route_key(services, url)
-            out.setdefault(key, Route(url, key, route.include_refs))
-    return list(out.values())
+            for url in route.urls:
+                key = route_key(self.master, url)
+                out.setdefault(key, _route(route, url, key))
+        return list(out.values())
+
+    def routes_by_key(self) -> dict[str, Route]:
+        """Every route URL by its key (the first route naming a URL wins)."""
+        out: dict[str, Route] = {}
+        for route in self.settings.routes:
+            for url in route.urls:
+                key = route_key(self.master, url)
+                out.setdefault(key, _route(route, url, key))
+        return out
+
+    def enqueue_incident(self, session: Session, folded: incidents.Folded) -> int:
+        routes = self.routes_for("incident", folded.incident.severity)
+        refs: list[incidents.IncidentRefRow] = []
+        if any(r.include_refs for r in routes) and folded.incident.id is not None:
+            refs = incidents.refs_of(session, folded.incident.id, limit=alerts.MAX_REFS)
+        return enqueue(session, alerts.incident_alert(folded, refs), routes)
+
+    def enqueue_operator(self, session: Session, source: str, state: str, reason: str) -> int:
+        alert = alerts.operator_alert(source, state, reason, utcnow())
+        return enqueue(session, alert, self.routes_for("operator", alert.severity))
+
+    def backoff(self, attempts: int) -> float:
+        s = self.settings
+        delay = min(s.retry_max, s.retry_initial * 2 ** max(0, attempts - 1))
+        return delay * random.uniform(0.85, 1.15)
+
+    def release_stale_leases(self) -> int:
+        return release_stale_leases(self.engine)
+
+    def counts(self) -> dict[str, int]:
+        return counts(self.engine)
+
+    def deliver_due(self, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
+        """Send every due pending row, oldest first; a route that fails is backed off as a whole.
+        Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
+        report = DeliveryReport()
+        settings = self.settings
+        now = utcnow()
+        routes = self.routes_by_key()
+        backed_off: set[str] = set()
+        with db_session(self.engine) as s:
+            due = list(s.exec(select(OutboxRow)
+                              .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                                     or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+                              .order_by(OutboxRow.id).limit(limit)))
+            for row in due:
+                if stop is not None and stop.is_set():
+                    break
+                if row.route_key in backed_off:
+                    continue
+                assert row.id is not None
+                route = routes.get(row.route_key)
+                problem = "route no longer configured" if route is None else alerts.check_url(route.url)
+                if problem:
+                    _set(s, row.id, status="failed", last_error=problem)
+                    report.failed += 1
+                    log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
+                    continue
+                assert route is not None
+                if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
+                    continue
+                attempts = row.attempts + 1  # as the claim counted in the database
+                reason = send_row(route, row, settings.send_timeout)
+                done = utcnow()
+                if reason is None:
+                    _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None,
+                         lease_until=None)
+                    report.sent += 1
+                    if self.on_sent is not None:
+                        self.on_sent(row.kind)
+                    log.event("alert_sent", alert=row.alert_key, incident=row.incident_id,
+                              route=row.route_label, attempts=attempts)
+                    continue
+                delay = self.backoff(attempts)
+                retry_at = done + dt.timedelta(seconds=delay)
+                s.exec(update(OutboxRow)  # type: ignore[call-overload]
+                       .where(OutboxRow.route_key == row.route_key, OutboxRow.status == "pending",  # type: ignore[arg-type]
+                              OutboxRow.next_attempt_at < retry_at)  # type: ignore[arg-type]
+                       .values(next_attempt_at=retry_at)
+                       .execution_options(synchronize_session=False))
+                _set(s, row.id, last_error=reason, next_attempt_at=retry_at, lease_owner=None, lease_until=None)
+                backed_off.add(row.route_key)
+                report.retried += 1
+                log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=attempts,
+                            retry_in=f"{delay:.0f}s", reason=reason)
+        return report
 
 
-def all_routes(services: Services) -> dict[str, str]:
-    return {route_key(services, url): url for route in services.settings.alerts.routes for url in route.urls}
+def _route(route: AlertRoute, url: str, key: str) -> Route:
+    return Route(url, key, route.include_refs, route.secret.get_secret_value() if route.secret else None)
 
 
-def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: list[Route]) -> int:
+def enqueue(session: Session, alert: alerts.Alert, routes: list[Route]) -> int:
     """Add one row per route URL in the caller's transaction; an alert already queued for a route
     is not queued again. Returns the number of rows added."""
     added = 0
@@ -108,45 +209,45 @@ def enqueue(session: Session, services: Services, alert: alerts.Alert, routes: l
                                                          OutboxRow.route_key == route.key)).first()
         if exists is not None:
             continue
+        body = (webhook.body(alert, route.include_refs, utcnow().isoformat()) if webhook.is_webhook(route.url)
+                else alert.text(route.include_refs))
         session.add(OutboxRow(alert_key=alert.key, kind=alert.kind, severity=alert.severity,
                               incident_id=alert.incident_id, route_key=route.key,
-                              route_label=alerts.mask_url(route.url), title=alert.title,
-                              body=alert.text(route.include_refs)))
+                              route_label=alerts.mask_url(route.url), title=alert.title, body=body))
         added += 1
     session.flush()
     return added
 
 
-def enqueue_incident(session: Session, services: Services, folded: incidents.Folded) -> int:
-    routes = routes_for(services, "incident", folded.incident.severity)
-    refs: list[incidents.IncidentRefRow] = []
-    if any(r.include_refs for r in routes) and folded.incident.id is not None:
-        refs = incidents.refs_of(session, folded.incident.id, limit=alerts.MAX_REFS)
-    return enqueue(session, services, alerts.incident_alert(folded, refs), routes)
-
-
-def enqueue_operator(session: Session, services: Services, source: str, state: str, reason: str) -> int:
-    alert = alerts.operator_alert(source, state, reason, utcnow())
-    return enqueue(session, services, alert, routes_for(services, "operator", alert.severity))
-
-
 # ---- delivery -------------------------------------------------------------------------------------
+
+def send_row(route: Route, row: OutboxRow, timeout: float) -> str | None:
+    """One delivery: a signed POST of the stored document for a webhook, apprise otherwise."""
+    if webhook.is_webhook(route.url):
+        if not route.secret:
+            return "webhook route without a secret"
+        event = _event(row.body) or row.kind
+        return webhook.post(route.url, route.secret, row.body, row.alert_key, event, timeout)
+    return alerts.send(route.url, row.title, row.body, row.severity, timeout)
+
+
+def _event(body: str) -> str | None:
+    try:
+        value = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def backoff(services: Services, attempts: int) -> float:
-    s = services.settings.alerts
-    delay = min(s.retry_max, s.retry_initial * 2 ** max(0, attempts - 1))
-    return delay * random.uniform(0.85, 1.15)
-
-
-def release_stale_leases(services: Services) -> int:
+def release_stale_leases(engine: Engine) -> int:
     """Free the leases of processes of this host that are gone (a daemon killed mid-send)."""
     host = socket.gethostname()
     freed = 0
-    with db_session(services.engine) as s:
+    with db_session(engine) as s:
         rows = s.exec(select(OutboxRow).where(OutboxRow.status == "pending",
                                               OutboxRow.lease_owner.is_not(None)))  # type: ignore[union-attr]
         for row in rows:
@@ -194,72 +295,16 @@ def _set(s: Session, row_id: int, **values: object) -> None:
     s.commit()
 
 
-def deliver_due(services: Services, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
-    """Send every due pending row, oldest first; a route that fails is backed off as a whole.
-    Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
-    from leakwatch import metrics
-
-    report = DeliveryReport()
-    settings = services.settings.alerts
-    now = utcnow()
-    routes = all_routes(services)
-    backed_off: set[str] = set()
-    with db_session(services.engine) as s:
-        due = list(s.exec(select(OutboxRow)
-                          .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
-                                 or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
-                          .order_by(OutboxRow.id).limit(limit)))
-        for row in due:
-            if stop is not None and stop.is_set():
-                break
-            if row.route_key in backed_off:
-                continue
-            assert row.id is not None
-            url = routes.get(row.route_key)
-            problem = "route no longer configured" if url is None else alerts.check_url(url)
-            if problem:
-                _set(s, row.id, status="failed", last_error=problem)
-                report.failed += 1
-                log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
-                continue
-            assert url is not None
-            if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
-                continue
-            attempts = row.attempts + 1  # as the claim counted in the database
-            reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
-            done = utcnow()
-            if reason is None:
-                _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None, lease_until=None)
-                report.sent += 1
-                metrics.of(services).alert_sent(row.kind)
-                log.event("alert_sent", alert=row.alert_key, incident=row.incident_id, route=row.route_label,
-                          attempts=attempts)
-                continue
-            delay = backoff(services, attempts)
-            retry_at = done + dt.timedelta(seconds=delay)
-            s.exec(update(OutboxRow)  # type: ignore[call-overload]
-                   .where(OutboxRow.route_key == row.route_key, OutboxRow.status == "pending",  # type: ignore[arg-type]
-                          OutboxRow.next_attempt_at < retry_at)  # type: ignore[arg-type]
-                   .values(next_attempt_at=retry_at)
-                   .execution_options(synchronize_session=False))
-            _set(s, row.id, last_error=reason, next_attempt_at=retry_at, lease_owner=None, lease_until=None)
-            backed_off.add(row.route_key)
-            report.retried += 1
-            log.warning("alert_retry", alert=row.alert_key, route=row.route_label, attempts=attempts,
-                        retry_in=f"{delay:.0f}s", reason=reason)
-    return report
-
-
-def counts(services: Services) -> dict[str, int]:
+def counts(engine: Engine) -> dict[str, int]:
     """Outbox rows by status."""
-    with db_session(services.engine) as s:
+    with db_session(engine) as s:
         rows = s.exec(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))  # type: ignore[call-overload]
         found = {status: n for status, n in rows}
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
-def rows(services: Services, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
-    with db_session(services.engine) as s:
+def rows(engine: Engine, status: str | None = None, limit: int = 200) -> list[OutboxRow]:
+    with db_session(engine) as s:
         query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)  # type: ignore[union-attr]
         if status:
             query = query.where(OutboxRow.status == status)
@@ -268,7 +313,7 @@ def rows(services: Services, status: str | None = None, limit: int = 200) -> lis
 
 def outbox_json(row: OutboxRow) -> dict[str, object]:
     def iso(value: dt.datetime | None) -> str | None:
-        v = incidents.as_utc(value)
+        v = as_utc(value)
         return v.isoformat() if v else None
 
     return {"id": row.id, "alert": row.alert_key, "kind": row.kind, "severity": row.severity,

@@ -116,11 +116,15 @@ def process_pool(workers: int, initializer: Callable[..., None], initargs: tuple
 
 
 def _init(settings: Settings) -> None:
+    """In each worker: the key, the database and the index, loaded as the parent loaded them."""
     global _matcher
-    from leakwatch.app import Services
-    from leakwatch.pipeline import matcher
+    from leakwatch import keys, store
+    from leakwatch.detection import text_matcher
+    from leakwatch.fingerprints import load_index
 
-    _matcher = matcher(Services(settings))
+    master = keys.load_key(keys.key_path(settings.home, settings.key_file))
+    engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
+    _matcher = text_matcher(settings, load_index(engine, master))
 
 
 def _scan(text: str, target: str) -> list[Finding]:

@@ -6,72 +6,57 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from typing import IO
+from typing import IO, Protocol
 
 from leakwatch import parallel
-from leakwatch.app import Services
-from leakwatch.detectors import build_detectors
 from leakwatch.documents import Limits, documents, stream_documents
-from leakwatch.matcher import MatchOptions, TextMatcher
-from leakwatch.models import Document, Finding, Item, ScanResult, Skipped
-from leakwatch.terms import TermMatcher, load_terms
-
-_CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
-
-
-def limits(services: Services) -> Limits:
-    s = services.settings
-    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth)
+from leakwatch.matcher import TextMatcher
+from leakwatch.models import CONFIDENCE_ORDER, Document, Finding, Item, ScanResult, Skipped
+from leakwatch.settings import Settings
+from leakwatch.terms import TermMatcher
 
 
-def matcher(services: Services) -> TextMatcher:
-    cached = services.extras.get("matcher")
-    if not isinstance(cached, TextMatcher):
-        s = services.settings
-        cached = TextMatcher(services.index, build_detectors(s.default_region),
-                             MatchOptions(s.proximity, s.name_threshold))
-        services.extras["matcher"] = cached
-    return cached
+class Scanning(Protocol):
+    """What scanning needs of the composition root (``app.Services`` is one), built lazily there:
+    the pipeline does not import the layer above it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def matcher(self) -> TextMatcher: ...
+
+    @property
+    def term_matcher(self) -> TermMatcher: ...
+
+    def scan_pool(self) -> parallel.Pool | None: ...
 
 
-def term_matcher(services: Services) -> TermMatcher:
-    """The watch terms, loaded once per process (drop ``extras["term_matcher"]`` to reload)."""
-    cached = services.extras.get("term_matcher")
-    if not isinstance(cached, TermMatcher):
-        cached = TermMatcher(load_terms(services.engine), services.settings.term_threshold)
-        services.extras["term_matcher"] = cached
-    return cached
+def limits(settings: Settings, item: Item | None = None) -> Limits:
+    """The settings' limits; the item's ``meta["passwords"]`` (``scan --password``, a source's
+    ``passwords``) are tried on encrypted archives and documents."""
+    s = settings
+    passwords = tuple(str(p) for p in (item.meta.get("passwords") or ())) if item is not None else ()
+    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth,
+                  passwords=passwords, spool_dir=str(s.home / "spool"))
 
 
-def scan_item(services: Services, item: Item) -> ScanResult:
+def scan_item(services: Scanning, item: Item) -> ScanResult:
     """Scan one item held in memory: no I/O but the fingerprint index's record look-ups."""
-    docs = documents(item.content, item.target, limits(services), item.title)
+    docs = documents(item.content, item.target, limits(services.settings, item), item.title)
     return scan_documents(services, item, docs)
 
 
-def scan_stream(services: Services, item: Item, fh: IO[bytes], size: int | None) -> ScanResult:
+def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None) -> ScanResult:
     """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty."""
-    return scan_documents(services, item, stream_documents(fh, item.target, limits(services), size,
+    return scan_documents(services, item, stream_documents(fh, item.target, limits(services.settings, item), size,
                                                            item.title))
 
 
-def pool(services: Services) -> parallel.Pool | None:
-    """The worker processes that match large documents, started on first use; None on one core."""
-    cached = services.extras.get("pool")
-    if isinstance(cached, parallel.Pool):
-        return cached
-    workers = parallel.workers_for(services.settings)
-    if workers <= 1:
-        return None
-    created = parallel.Pool(services.settings, workers)
-    services.extras["pool"] = created
-    return created
-
-
-def scan_documents(services: Services, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
+def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
     result = ScanResult(item)
-    m = matcher(services)
-    terms = term_matcher(services)
+    m = services.matcher
+    terms = services.term_matcher
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
@@ -84,7 +69,7 @@ def scan_documents(services: Services, item: Item, docs: Iterable[Document | Ski
             targets.add(doc.target)
             result.documents += 1
         result.bytes_scanned += len(doc.text)
-        workers = pool(services) if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
+        workers = services.scan_pool() if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
         if workers is None:
             found.extend(m.scan(doc.text, doc.target))
         else:
@@ -114,11 +99,12 @@ def merge(findings: Iterable[Finding]) -> Iterator[Finding]:
         if prev is None:
             merged[key] = f
             continue
-        best = f if _CONFIDENCE[f.confidence] > _CONFIDENCE[prev.confidence] else prev
+        best = f if CONFIDENCE_ORDER[f.confidence] > CONFIDENCE_ORDER[prev.confidence] else prev
         merged[key] = Finding(
             type=f.type, target=f.target, dataset=f.dataset, ref=f.ref,
             fields=tuple(sorted(set(prev.fields) | set(f.fields))), confidence=best.confidence,
             term=f.term, term_kind=f.term_kind, score=max(prev.score or 0, f.score or 0) or None,
             count=prev.count + f.count if f.type == "term" else 1, label=f.label,
+            hosts=tuple(sorted(set(prev.hosts) | set(f.hosts))),
         )
     yield from merged.values()

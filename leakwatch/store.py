@@ -1,8 +1,9 @@
-"""SQLModel tables for fingerprints and small query functions over them.
+"""The storage base: engine, session, ``utcnow``/``as_utc``, and the dataset tables with small queries.
 
 Fingerprints are stored as packed arrays (``FingerprintChunk``): the scanner loads them once into
 sorted numpy arrays, so neither import nor scan pays for millions of rows. Tables of other parts
-(sources, incidents, alerts) live in their own modules and share ``SQLModel.metadata``.
+(sources, incidents, alerts) live in their own modules and share ``SQLModel.metadata``; this module
+imports none of them. The schema is made and versioned by migrations (``dbschema``), not here.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ from pathlib import Path
 
 from sqlalchemy import Column, LargeBinary, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
-
-from leakwatch.errors import ConfigError
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC datetime: a naive one (SQLite gives them back) is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class DatasetRow(SQLModel, table=True):
@@ -81,10 +87,9 @@ def _sqlite_pragmas(busy_timeout: float):  # type: ignore[no-untyped-def]
 
 
 def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
-    """An engine for SQLite (file created 0600) or PostgreSQL, with tables created. SQLite waits
-    ``busy_timeout`` seconds for another process's lock (then ``busy.DatabaseBusy``)."""
-    from leakwatch import busy
-
+    """An engine for SQLite (file created 0600) or PostgreSQL. Creates no table: ``dbschema`` checks
+    the schema's version and upgrades it. SQLite waits ``busy_timeout`` seconds for another process's
+    lock, then raises an OperationalError that ``is_busy`` recognises (``busy`` words it)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,15 +99,17 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    try:
-        import leakwatch.tables  # noqa: F401  (registers every table on SQLModel.metadata)
-
-        SQLModel.metadata.create_all(engine)
-    except SQLAlchemyError as exc:
-        if busy.is_busy(exc):
-            raise busy.busy_error(url, busy_timeout) from None
-        raise ConfigError(f"{safe_url(url)}: cannot open database: {exc.__class__.__name__}") from None
     return engine
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (past busy_timeout) or PostgreSQL's lock_timeout."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    message = str(orig).lower()
+    return ("database is locked" in message or "database table is locked" in message
+            or getattr(orig, "sqlstate", None) == "55P03")
 
 
 def safe_url(url: str) -> str:

@@ -27,6 +27,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -271,8 +272,10 @@ def remove_term(engine: Engine, text: str) -> WatchTerm | None:
 
 # ---- matching --------------------------------------------------------------------------------
 
-Where = str
-How = str
+Where = Literal["text", "title"]
+"""Where a term was seen: a document's text, or a title (a listing entry's, a page's)."""
+How = Literal["mention", "email", "lookalike", "truncated"]
+"""How it matched: the words, an e-mail domain, a look-alike domain, a title cut short."""
 
 
 class TermMatcher:

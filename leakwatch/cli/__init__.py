@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from leakwatch import __version__, busy
-from leakwatch.cli import alerts, canary, core, daemon, demo, fingerprints, incidents, sources, terms
+from leakwatch.cli import alerts, canary, core, daemon, db, demo, fingerprints, incidents, sources, status, terms
 from leakwatch.cli.common import err
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
@@ -57,11 +57,13 @@ core.register(app)
 demo.register(app)
 app.add_typer(fingerprints.app, name="fingerprints")
 daemon.register(app)
+status.register(app)
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(sources.app, name="sources")
 app.add_typer(terms.app, name="terms")
 app.add_typer(canary.app, name="canary")
+app.add_typer(db.app, name="db")
 
 
 def _busy(exc: Exception) -> str | None:

@@ -14,20 +14,31 @@ app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", 
 @app.command("test")
 @one_line_errors
 def test(as_json: bool = JSON_OPTION) -> None:
-    """Send a test message to every route URL now, and say which failed and why (URLs shown masked).
+    """Send a test message to every route URL now (a signed ``test`` document to webhook+json routes),
+    and say which failed and why (URLs shown masked).
 
     Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
-    from leakwatch import alerts
+    from leakwatch import alerts, webhook
     from leakwatch.store import utcnow
 
     svc = services()
-    urls = list(dict.fromkeys(url for route in svc.settings.alerts.routes for url in route.urls))
+    secrets: dict[str, str | None] = {}
+    for route in svc.settings.alerts.routes:
+        for url in route.urls:
+            secrets.setdefault(url, route.secret.get_secret_value() if route.secret else None)
+    urls = list(secrets)
     if not urls:
         raise fail(f"no alert route configured ([[alerts.routes]] urls in {svc.settings.config_file})")
     message = alerts.test_alert(utcnow())
+    timeout = svc.settings.alerts.send_timeout
     failed = 0
     for url in urls:
-        reason = alerts.send(url, message.title, message.body, message.severity, svc.settings.alerts.send_timeout)
+        secret = secrets[url]
+        if webhook.is_webhook(url) and secret:
+            reason = webhook.post(url, secret, webhook.body(message, False, utcnow().isoformat()), message.key,
+                                  "test", timeout)
+        else:
+            reason = alerts.send(url, message.title, message.body, message.severity, timeout)
         failed += reason is not None
         label = alerts.mask_url(url)
         if as_json:
@@ -54,7 +65,7 @@ def list_(
 
     if status not in (None, *outbox.STATUSES):
         raise fail(f"--status: expected one of {', '.join(outbox.STATUSES)}, got {status!r}")
-    rows = outbox.rows(services(), status, limit)
+    rows = outbox.rows(services().engine, status, limit)
     if as_json:
         for row in rows:
             print_json(outbox.outbox_json(row))
@@ -74,7 +85,7 @@ def list_(
 
 
 def _when(value: object) -> str:
-    from leakwatch.incidents import as_utc
+    from leakwatch.store import as_utc
 
     v = as_utc(value) if value is not None else None  # type: ignore[arg-type]
     return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""

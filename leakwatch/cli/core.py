@@ -6,7 +6,7 @@ import os
 import stat
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +33,12 @@ def register(app: typer.Typer) -> None:
 
 @one_line_errors
 def init() -> None:
-    """Create the data directory, a 256-bit key (mode 0600) and the database. Safe to run again:
-    an existing key is never overwritten.
+    """Create the data directory, a 256-bit key (mode 0600) and the database, or upgrade the
+    database's schema (leakwatch db upgrade). Safe to run again: an existing key is never overwritten.
 
     The key file may be elsewhere (LEAKWATCH_KEY_FILE, or a systemd credential named
     leakwatch-key): keep it off the database's volume."""
-    from leakwatch import store
+    from leakwatch import dbschema, store
 
     svc = services()
     home = svc.settings.home
@@ -48,10 +48,12 @@ def init() -> None:
     path = svc.key_path
     created = keys.create_key(path)
     keys.load_key(path)  # refuses a key readable by others, or of the wrong size
-    store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout)
+    where = store.safe_url(svc.settings.db_url)
+    before, after = dbschema.upgrade(store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout), where)
     out.print(f"home      {home}")
     out.print(f"key       {path} ({'created' if created else 'kept'})")
-    out.print(f"database  {store.safe_url(svc.settings.db_url)}")
+    change = "created" if before.empty else "upgraded" if before.revision != after.revision else "up to date"
+    out.print(f"database  {where} (schema {after.revision}, {change})")
 
 
 def check_home(home: Path) -> None:
@@ -77,79 +79,157 @@ def check_home(home: Path) -> None:
                       "config or a key; use a new directory, or an empty one of yours")
 
 
-def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
-    """Each argument as (target, path): files, directories walked in order, '-' for stdin."""
+@dataclass
+class _Walk:
+    """What ``scan``'s arguments name: files to scan, and notes on what was passed over."""
+
+    targets: list[tuple[str, Path | None]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """(where, why) for what a directory holds but cannot be scanned: said, never silent."""
+    errors: list[str] = field(default_factory=list)
+    """Targets named on the command line that cannot be read at all: exit 2, the others scanned."""
+
+
+def _paths(args: list[str]) -> _Walk:
+    """Each argument as (target, path): files, directories walked in order, '-' for stdin. In a
+    directory, a dangling link, a FIFO, a socket or a device is a note; a named FIFO (``<(zcat
+    x)``) is read. Later split volumes (``x.7z.002``) are read with their first."""
+    from leakwatch import volumes
+
+    walk = _Walk()
     for arg in args:
         if arg == "-" or arg.startswith(URL_PREFIXES):
-            yield arg, None
+            walk.targets.append((arg, None))
             continue
         path = Path(arg)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
+        if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+            walk.errors.append(f"{arg}: cannot read the directory: Permission denied")
+        elif path.is_dir():
+            def onerror(exc: OSError) -> None:
+                walk.notes.append((str(exc.filename), f"cannot read the directory: {exc.strerror}"))
+
+            for root, dirs, files in os.walk(path, onerror=onerror):
                 dirs.sort()
                 for name in sorted(files):
-                    yield str(Path(root) / name), Path(root) / name
+                    full = Path(root) / name
+                    why = _not_scannable(full)
+                    if why is not None:
+                        walk.notes.append((str(full), why))
+                    elif not volumes.is_later_volume(full):
+                        walk.targets.append((str(full), full))
         elif path.exists():
-            yield arg, path
+            walk.targets.append((arg, path))
+        elif path.is_symlink():
+            walk.errors.append(f"{arg}: dangling symbolic link (to {os.readlink(path)})")
         else:
-            raise InputError(f"{arg}: no such file or directory")
+            walk.errors.append(f"{arg}: no such file or directory")
+    return walk
 
 
-def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
+def _not_scannable(path: Path) -> str | None:
+    """Why a file met in a directory walk is passed over, or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "dangling symbolic link" if path.is_symlink() else "gone since it was listed"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if stat.S_ISFIFO(st.st_mode):
+        return "FIFO (named pipe): not read in a directory, it may never end; name it to read it"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (socket or device)"
+    if not os.access(path, os.R_OK):
+        return "cannot read: Permission denied"
+    return None
+
+
+def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[str, ...] = ()) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
-    from leakwatch.pipeline import scan_stream
+    from leakwatch import volumes
+    from leakwatch.pipeline import scan_item, scan_stream
 
+    meta: dict[str, object] = {"passwords": list(passwords)} if passwords else {}
     if target == "-":
-        item = Item(source="cli", key="stdin", content=b"", name="stdin")
+        item = Item(source="cli", key="stdin", content=b"", name="stdin", meta=meta)
         return scan_stream(svc, item, sys.stdin.buffer, None)
     if path is None:
-        from leakwatch.sources.web import scan_url
+        from leakwatch.sources.web import fetch_item
 
-        return scan_url(svc, target)
-    item = Item(source="cli", key=str(path), content=b"", name=target)
+        url_item = fetch_item(svc.settings, target)
+        if passwords:
+            url_item.meta["passwords"] = list(passwords)
+        return scan_item(svc, url_item)
+    item = Item(source="cli", key=str(path), content=b"", name=target, meta=meta)
     try:
-        fh = path.open("rb")
+        fh = volumes.open_volumes(path)
+        size = volumes.total_size(path) if stat.S_ISREG(path.stat().st_mode) else None
     except OSError as exc:
         raise InputError(f"{target}: cannot read: {exc.strerror}") from None
     with fh:
-        return scan_stream(svc, item, fh, path.stat().st_size)
+        return scan_stream(svc, item, fh, size)
 
 
 @one_line_errors
 def scan(
     targets: list[str] = typer.Argument(..., metavar="PATH|URL|-",
                                         help="Files, directories (recursive), archives, URLs, or - for stdin."),
+    passwords: list[str] = typer.Option([], "--password", "-p", metavar="P",
+                                        help="Password of encrypted archives or PDFs (repeat to try several)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check documents for exposure of your records, watch terms and canaries.
 
-    Reads any text encoding; expands .gz, .zip, .tar, .bz2 and .xz within size and ratio limits;
-    skips binaries with a note. Prints which records were found (their refs, the kinds of field
-    that matched and a confidence), never a matched value.
+    Reads any text encoding; expands 7z, RAR, zip, tar, cpio, ISO, gz, bz2, xz and zstd (split
+    volumes .7z.001 and .part1.rar too) within size and ratio limits; reads spreadsheets (xlsx, xls, ods),
+    docx, odt and PDF text; skips binaries with a note. Prints which records were found (their
+    refs, the kinds of field that matched and a confidence), never a matched value.
 
-    Exit status: 0 nothing found, 1 something found, 2 error.
+    Whatever is passed over is said on stderr as "note: WHERE: skipped: WHY": an encrypted
+    archive without its password, a truncated stream (what came before is scanned), a FIFO or
+    a dangling link in a directory.
+
+    Exit status: 0 nothing found, 1 something found, 2 a target named here could not be read
+    (the others are still scanned and reported).
     """
     svc = services()
     if svc.index.empty:
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
-                  "only watch terms are checked", markup=False)
-    paths = list(_paths(targets))
-    total = sum(p.stat().st_size for _, p in paths if p is not None)
+                  "only watch terms are checked")
+    walk = _paths(targets)
+    for message in walk.errors:
+        err.print(f"leakwatch: error: {printable(message)}")
+    for where, why in walk.notes:
+        err.print(f"leakwatch: note: {printable(where)}: skipped: {printable(why)}")
+    paths = walk.targets
+    total = sum(_size(p) for _, p in paths if p is not None)
     found_any = False
+    failed = bool(walk.errors)
     try:
         with progress() as bar:
             task = bar.add_task("scanning", total=total or None)
             for target, path in paths:
-                result = scan_target(svc, target, path)
+                try:
+                    result = scan_target(svc, target, path, tuple(passwords))
+                except InputError as exc:  # this target only: the others are still scanned
+                    err.print(f"leakwatch: error: {printable(str(exc))}")
+                    failed = True
+                    continue
                 for skipped in result.skipped:
                     err.print(f"leakwatch: note: {printable(skipped.target)}: skipped: {printable(skipped.reason)}")
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
                 if path is not None:
-                    bar.advance(task, path.stat().st_size)
+                    bar.advance(task, _size(path))
     finally:
         svc.close()
-    raise typer.Exit(1 if found_any else 0)
+    raise typer.Exit(2 if failed else 1 if found_any else 0)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def report(findings: list[Finding], as_json: bool) -> None:

@@ -19,17 +19,34 @@ app = typer.Typer(help="Import, list and delete datasets of salted fingerprints.
 def import_(
     file: Path = typer.Argument(..., help="CSV (any delimiter, header row) or JSON Lines file of records."),
     schema_path: Path = typer.Option(..., "--schema", "-s", help="Dataset schema (TOML), see fingerprints/."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid",
-                                      help="Count and skip rows that fail validation instead of stopping."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Stop at the first bad value (exit 2, nothing imported) instead of dropping "
+                                     "it from its record and reporting it."),
+    accept_column: list[str] = typer.Option([], "--accept-column", metavar="COLUMN",
+                                            help="Import COLUMN even when most of its values fail their kind's "
+                                                 "check (repeatable); by default that stops the import."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", hidden=True,
+                                      help="Deprecated: bad values are dropped and reported by default."),
     workers: int = typer.Option(0, "--workers", help="Processes that fingerprint rows (0: one per core)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fingerprint a record table: only keyed hashes and each record's ref are stored.
 
-    Every field is normalised (NIR key checked, phones to E.164, dates to ISO, names without
-    accents) before hashing with a key derived for this dataset. The import is one transaction:
-    a bad row stops it with FILE:LINE and exit 2 (or is skipped with --skip-invalid), and
-    importing a dataset again replaces it atomically. Delete the plaintext file once imported.
+    Every field is normalised (NIR key checked, phones to E.164 with overseas numbers under their
+    own country code, dates to ISO, names without accents) before hashing with a key derived for
+    this dataset. Empty fields and placeholders (NULL, N/A, -, inconnu, 00 00 00 00 00...) are
+    missing. A value that fails its kind's check is dropped from its record only; a row is skipped
+    whole only when it has no ref or nothing usable. The report gives, per column, how many values
+    were dropped, why, and the first line numbers, never a value. --strict stops at the first bad
+    value instead (exit 2, nothing imported).
+
+    A column where more than half of the values fail (at least 10) is probably mapped to the
+    wrong kind: the import stops with exit 2 unless you confirm it with --accept-column COLUMN.
+    Rows repeating the same ref with the same values are one record; the same ref on rows that
+    differ stops the import (exit 2) naming the lines.
+
+    The import is one transaction, and importing a dataset again replaces it atomically. Delete
+    the plaintext file once imported.
     """
     from leakwatch import parallel
     from leakwatch.importer import import_file
@@ -37,6 +54,9 @@ def import_(
 
     svc = services()
     schema = load_schema(schema_path)
+    if skip_invalid:
+        err.print("leakwatch: note: --skip-invalid is the default now: bad values are dropped and reported",
+                  markup=False)
     size = file.stat().st_size if file.exists() else 0
     n = workers or (os.cpu_count() or 1)
     if size < 4 * 1024 * 1024:
@@ -45,22 +65,27 @@ def import_(
         with parallel.sigterm_interrupts(), progress() as bar:
             task = bar.add_task(f"importing {schema.name}", total=size or None)
             report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
-                                 skip_invalid=skip_invalid, workers=n,
+                                 strict=strict, accept_columns=accept_column, workers=n,
                                  progress=lambda pos: bar.update(task, completed=pos))
     except parallel.Terminated:
         raise fail(f"{file}: import terminated (SIGTERM): rolled back, dataset {schema.name} unchanged",
                    143) from None
     if as_json:
-        print_json({"dataset": report.dataset, "records": report.records, "skipped": len(report.skipped),
-                    "skipped_lines": [{"line": line, "reason": reason} for line, reason in report.skipped]})
+        print_json(report.to_json())
         return
-    out.print(f"imported {report.records} record(s) into dataset {printable(report.dataset)}")
-    if report.skipped:
-        err.print(f"skipped {len(report.skipped)} invalid row(s):", markup=False)
-        for line, reason in report.skipped[:20]:
-            err.print(f"  {printable(file)}:{line}: {printable(reason)}")
-        if len(report.skipped) > 20:
-            err.print(f"  ... and {len(report.skipped) - 20} more (use --json for all)", markup=False)
+    merged = f", {report.duplicates[0]} repeated row(s) merged" if report.duplicates[0] else ""
+    out.print(f"imported {report.records} record(s) from {report.rows} row(s) into dataset "
+              f"{printable(report.dataset)}{merged}")
+    for reason, count, lines in report.skipped:
+        err.print(f"skipped {count} row(s): {printable(reason)} (first lines: {_lines(lines)})")
+    for col in report.columns:
+        for reason, count, lines in col.dropped:
+            err.print(f"column {printable(repr(col.column))}: dropped {count} of {col.values} value(s): "
+                      f"{printable(reason)} (first lines: {_lines(lines)})")
+
+
+def _lines(lines: list[int]) -> str:
+    return ", ".join(map(str, lines))
 
 
 @app.command("list")

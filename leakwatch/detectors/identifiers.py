@@ -12,13 +12,14 @@ _SEP = r"[ .\-]?"
 
 
 class NirDetector:
-    """French social security numbers, compact or grouped (``1 65 03 75 112 123 45``), 2A/2B kept."""
+    """French social security numbers (and NIA), compact or grouped (``1 65 03 75 112 123 45``), with
+    or without their key, 2A/2B kept."""
 
     kind = "nir"
     # A lookahead finds overlapping starts, so a stray digit before a grouped NIR cannot hide it.
     _pattern = re.compile(
         r"(?<![\w.\-])(?=([1-478]" + _SEP + r"\d\d" + _SEP + r"\d\d" + _SEP + r"(?:\d\d|2[ABab])"
-        + _SEP + r"\d" + _SEP + r"\d\d" + _SEP + r"\d" + _SEP + r"\d\d" + _SEP + r"\d\d(?![\w]|[.\-]\d)))"
+        + _SEP + r"\d" + _SEP + r"\d\d" + _SEP + r"\d" + _SEP + r"\d\d(?:" + _SEP + r"\d\d)?(?![\w]|[.\-]\d)))"
     )
 
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:

@@ -19,7 +19,6 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from leakwatch.app import Services
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.settings import Settings
@@ -42,16 +41,12 @@ class Driver(Protocol):
 
 @dataclass
 class SourceContext:
-    """What a driver may use during one poll: the services, its definition and the shared client."""
+    """What a driver may use during one poll: the settings, its definition and the shared client."""
 
-    services: Services
+    settings: Settings
     spec: SourceSpec
     http: HttpClient
     validators: dict[str, dict[str, str]]
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
 
     def secret(self, name: str) -> str:
         value = self.settings.source_secrets.get(name)

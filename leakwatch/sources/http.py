@@ -454,16 +454,9 @@ def _host(url: str) -> str:
 
 
 def client(services: Any) -> HttpClient:
-    """The shared client of ``services`` for the running event loop."""
-    loop = asyncio.get_running_loop()
-    current = services.extras.get("http")
-    if not isinstance(current, HttpClient) or current.loop is not loop:
-        current = HttpClient(services.settings)
-        services.extras["http"] = current
-    return current
+    """The shared client of ``services`` (``app.Services``) for the running event loop."""
+    return services.http_client()  # type: ignore[no-any-return]
 
 
 async def close(services: Any) -> None:
-    current = services.extras.pop("http", None)
-    if isinstance(current, HttpClient):
-        await current.aclose()
+    await services.close_http()

@@ -83,6 +83,9 @@ class SourceSpec(BaseModel):
     """Degraded when no new item came for this long; by default learned from the source's history."""
     expect_new: bool = True
     """False for sources that are quiet by nature (a drop folder): never degraded for lack of news."""
+    passwords: list[str] = Field(default_factory=list)
+    """Tried in order on the encrypted archives and PDFs this source brings (leak sites print them
+    beside the link)."""
     params: dict[str, Any] = Field(default_factory=dict)
     origin: str = Field(default="", exclude=True)
     """The file (or config key) the definition came from, for messages."""
@@ -103,7 +106,7 @@ class SourceSpec(BaseModel):
 
     def driver_params(self) -> BaseModel:
         """The params validated by the driver's model; ConfigError naming file and key."""
-        from leakwatch.sources import DRIVERS
+        from leakwatch.sources.registry import DRIVERS
 
         driver = DRIVERS.get(self.driver)
         if driver is None:
@@ -146,7 +149,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _lift_params(data: dict[str, Any]) -> dict[str, Any]:
     """A driver's params may also be written at the top of a table, as users write them
     (``path = "/srv/drop"`` beside ``driver = "folder"``): they move into ``params``."""
-    from leakwatch.sources import DRIVERS
+    from leakwatch.sources.registry import DRIVERS
 
     driver = DRIVERS.get(data.get("driver", ""))
     if driver is None:

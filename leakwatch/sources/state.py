@@ -55,13 +55,6 @@ class ContentScanRow(SQLModel, table=True):
     scanned_at: dt.datetime = Field(default_factory=utcnow)
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back: they are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 @dataclass
 class SourceState:
     """A source's state as a driver sees it: the cursor and whether a key was seen."""
@@ -127,7 +120,12 @@ def all_states(engine: Engine) -> dict[str, SourceStateRow]:
         return {row.source: row for row in s.exec(select(SourceStateRow))}
 
 
-_FINDING_FIELDS = ("type", "dataset", "ref", "fields", "confidence", "term", "term_kind", "score", "count", "label")
+FINDINGS_FORMAT = 2
+"""Version of ``ContentScanRow.findings``. 1 (before migrations): a JSON list without ``hosts``.
+2: ``{"format": 2, "findings": [...]}`` with ``hosts``. Every version ever written stays readable."""
+_FINDING_FIELDS = ("type", "dataset", "ref", "fields", "confidence", "term", "term_kind", "score", "count", "label",
+                   "hosts")
+_TUPLES = ("fields", "hosts")
 
 
 def findings_to_json(findings: list[Finding], item_target: str) -> str:
@@ -135,20 +133,22 @@ def findings_to_json(findings: list[Finding], item_target: str) -> str:
     out = []
     for f in findings:
         entry = {name: getattr(f, name) for name in _FINDING_FIELDS}
-        entry["fields"] = list(f.fields)
+        for name in _TUPLES:
+            entry[name] = list(entry[name])
         entry["member"] = f.target[len(item_target):] if f.target.startswith(item_target) else ""
         out.append(entry)
-    return json.dumps(out, ensure_ascii=False)
+    return json.dumps({"format": FINDINGS_FORMAT, "findings": out}, ensure_ascii=False)
 
 
 def findings_from_json(data: str, item_target: str) -> list[Finding]:
+    """Findings as kept by any version: fields a version did not write take their defaults, fields
+    this code does not know are dropped."""
+    loaded = json.loads(data)
+    entries = loaded["findings"] if isinstance(loaded, dict) else loaded
     out = []
-    for entry in json.loads(data):
-        member = entry.pop("member", "")
-        entry["fields"] = tuple(entry.get("fields") or ())
-        out.append(Finding(target=item_target + member, **entry))
+    for entry in entries:
+        kept = {k: v for k, v in entry.items() if k in _FINDING_FIELDS}
+        for name in _TUPLES:
+            kept[name] = tuple(kept.get(name) or ())
+        out.append(Finding(target=item_target + (entry.get("member") or ""), **kept))
     return out
-
-
-def earlier_scan(session: Session, content_hash: str) -> ContentScanRow | None:
-    return session.get(ContentScanRow, content_hash)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from lw_channels import Listing, Receiver
 from sqlmodel import select
-from synth import Person, leak_csv_semicolon, leak_json, leak_sql
+from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 
-from leakwatch import alerts, outbox
+from leakwatch import alerts
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentRow, IncidentSink, SightingRow, ack, refs_of
+from leakwatch.incidents import IncidentRow, SightingRow, ack, refs_of
 from leakwatch.models import Finding, Item, ScanResult
 from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
@@ -31,7 +31,7 @@ def record(svc: Services, source: str, key: str, text: str, published: dt.dateti
                 published_at=published)
     result = scan_item(svc, item)
     with session(svc.engine) as s:
-        IncidentSink(svc).record(s, item, result)
+        svc.sink.record(s, item, result)
         s.commit()
     return result
 
@@ -75,9 +75,9 @@ def test_a_dump_reposted_is_one_incident_with_one_alert(
 
     rows = outbox_rows(svc)
     assert [(r.incident_id, r.status) for r in rows] == [(found[0].id, "pending"), (found[1].id, "pending")]
-    report = outbox.deliver_due(svc)
+    report = svc.outbox.deliver_due()
     assert (report.sent, report.retried) == (2, 0)
-    assert outbox.deliver_due(svc).sent == 0  # nothing twice
+    assert svc.outbox.deliver_due().sent == 0  # nothing twice
     messages = receiver.messages()
     assert len(messages) == 2
     text = messages[0]["title"] + messages[0]["message"]
@@ -104,14 +104,14 @@ def test_severity_rising_alerts_again_and_canary_is_critical(
     assert second.status == "open"  # acknowledged at medium, reopened at high
     keys = [r.alert_key for r in outbox_rows(svc)]
     assert keys == [f"incident:{first.id}:medium", f"incident:{second.id}:medium", f"incident:{second.id}:high"]
-    outbox.deliver_due(svc)
+    svc.outbox.deliver_due()
     assert "severity rose from medium to high" in receiver.messages()[-1]["message"]
 
     canary = Finding(type="canary", target="x", dataset="canaries", ref="C-1", fields=("email",),
                      confidence="high", label="crm-export")
     item = Item(source="pastes", key="c1", content=b"...")
     with session(svc.engine) as s:
-        IncidentSink(svc).record(s, item, ScanResult(item, [canary]))
+        svc.sink.record(s, item, ScanResult(item, [canary]))
         s.commit()
     last = incidents_of(svc)[-1]
     assert (last.severity, last.canaries, last.records) == ("critical", 1, 0)
@@ -123,24 +123,24 @@ def test_a_dead_channel_waits_then_delivers_once_without_blocking_others(
     svc = make_services(alerts=routes(dead.url, receiver.url))
     record(svc, "pastes", "d1", leak_csv_semicolon(crowd[:3]))
     assert len(outbox_rows(svc)) == 2  # one per route URL
-    report = outbox.deliver_due(svc)
+    report = svc.outbox.deliver_due()
     assert (report.sent, report.retried) == (1, 1)
     assert len(receiver.messages()) == 1
     pending = [r for r in outbox_rows(svc) if r.status == "pending"]
     assert len(pending) == 1 and pending[0].attempts == 1
     assert "Connection" in (pending[0].last_error or "")
-    assert outbox.deliver_due(svc).retried == 0  # backed off: not due yet
+    assert svc.outbox.deliver_due().retried == 0  # backed off: not due yet
     dead.start()
     try:
         pending_row = pending[0]
         time.sleep(0.3)
-        assert outbox.deliver_due(svc).sent == 1
+        assert svc.outbox.deliver_due().sent == 1
         assert len(dead.messages()) == 1
-        assert outbox.deliver_due(svc).sent == 0
+        assert svc.outbox.deliver_due().sent == 0
         assert pending_row.route_label == f"json://127.0.0.1:{dead.port}/"
     finally:
         dead.stop()
-    assert outbox.counts(svc) == {"pending": 0, "sent": 2, "failed": 0}
+    assert svc.outbox.counts() == {"pending": 0, "sent": 2, "failed": 0}
 
 
 def test_nothing_stored_or_sent_holds_a_planted_value(
@@ -149,7 +149,7 @@ def test_nothing_stored_or_sent_holds_a_planted_value(
     planted = crowd[40:60]
     record(svc, "pastes", "v1", leak_csv_semicolon(planted))
     record(svc, "pastes", "v2", leak_json(planted))
-    outbox.deliver_due(svc)
+    svc.outbox.deliver_due()
     sent = b"".join(receiver.bodies).decode()
     assert "IPP" in sent  # include_refs: refs, never values
     db_path = svc.settings.home / "leakwatch.db"
@@ -157,7 +157,7 @@ def test_nothing_stored_or_sent_holds_a_planted_value(
     dumped = "\n".join(con.iterdump())
     con.close()
     for p in planted:
-        for value in (p.nir, p.phone, p.email, p.last_name, p.first_name, p.email.upper()):
+        for value in (*secrets(p), p.last_name, p.first_name, p.email.upper()):
             assert value not in dumped, value
             assert value not in sent, value
 
@@ -182,14 +182,14 @@ def test_a_throttled_channel_is_retried(make_services: Callable[..., Services], 
     svc = make_services(alerts=routes(receiver.url))
     record(svc, "pastes", "t1", leak_csv_semicolon(crowd[:2]))
     receiver.status = status
-    assert outbox.deliver_due(svc).retried == 1
+    assert svc.outbox.deliver_due().retried == 1
     receiver.status = 200
     with session(svc.engine) as s:
         row = s.exec(select(OutboxRow)).one()
         row.next_attempt_at = dt.datetime.now(dt.UTC)
         s.add(row)
         s.commit()
-    assert outbox.deliver_due(svc).sent == 1
+    assert svc.outbox.deliver_due().sent == 1
     assert len(receiver.messages()) == 1
 
 
@@ -202,7 +202,7 @@ def test_source_failing_and_recovering_alert_the_operator_once_each(
         spec = parse_spec({"name": "index", "driver": "json_api", "enabled": True,
                            "params": {"url": index.url.replace("list.json", "missing.json"), "title": "title"}},
                           "test")
-        sink = IncidentSink(svc)
+        sink = svc.sink
 
         async def poll(spec: object) -> str:
             report = await run_source(svc, spec, sink=sink)  # type: ignore[arg-type]
@@ -212,7 +212,7 @@ def test_source_failing_and_recovering_alert_the_operator_once_each(
         assert asyncio.run(poll(spec)) == "failing"  # still failing: not told again
         fixed = spec.model_copy(update={"params": {"url": index.url, "title": "title"}})
         assert asyncio.run(poll(fixed)) == "ok"
-        outbox.deliver_due(svc)
+        svc.outbox.deliver_due()
         titles = [m["title"] for m in receiver.messages()]
         assert titles == ["[leakwatch] source index is failing", "[leakwatch] source index recovered"]
         assert "HTTP 404" in receiver.messages()[0]["message"]
@@ -228,11 +228,11 @@ def test_a_watch_term_mention_is_a_low_incident_folded_by_content(
         content = b"same article" if key != "n2" else b"another article"
         item = Item(source=source, key=key, content=content, url=f"https://news.example/{key}")
         with session(svc.engine) as s:
-            IncidentSink(svc).record(s, item, ScanResult(item, [term]))
+            svc.sink.record(s, item, ScanResult(item, [term]))
             s.commit()
     found = incidents_of(svc)
     assert [(i.severity, i.sightings, i.records) for i in found] == [("low", 2, 0), ("low", 1, 0)]
-    outbox.deliver_due(svc)
+    svc.outbox.deliver_due()
     titles = [m["title"] for m in receiver.messages()]
     assert titles[0] == f"[leakwatch] LOW: watch term(s) Hôpital Exemple mentioned (incident {found[0].id})"
     assert len(titles) == 2

@@ -9,9 +9,8 @@ import pytest
 from lw_channels import Receiver
 from synth import Person, leak_csv_semicolon, leak_json, to_csv
 
-from leakwatch import outbox
 from leakwatch.app import build
-from leakwatch.incidents import IncidentSink, list_incidents
+from leakwatch.incidents import list_incidents
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
 from leakwatch.store import session
@@ -40,15 +39,15 @@ def test_incidents_and_outbox_on_postgresql(cli: Any, pg_url: str, crowd: list[P
                       ("c", leak_json(crowd[2:20])), ("d", leak_csv_semicolon(crowd[40:45]))):
         item = Item(source="pastes", key=key, content=text.encode(), url=f"https://paste.example/{key}")
         with session(svc.engine) as s:
-            IncidentSink(svc).record(s, item, scan_item(svc, item))
+            svc.sink.record(s, item, scan_item(svc, item))
             s.commit()
     with session(svc.engine) as s:
         found = sorted((i.records, i.sightings, i.severity) for i in list_incidents(s))
     assert found == [(5, 1, "medium"), (20, 3, "high")]
-    assert outbox.deliver_due(svc).sent == 2
-    assert outbox.deliver_due(svc).sent == 0
+    assert svc.outbox.deliver_due().sent == 2
+    assert svc.outbox.deliver_due().sent == 0
     assert len(receiver.messages()) == 2
-    assert outbox.counts(svc) == {"pending": 0, "sent": 2, "failed": 0}
+    assert svc.outbox.counts() == {"pending": 0, "sent": 2, "failed": 0}
 
 
 @pytest.mark.postgres
@@ -72,7 +71,7 @@ def test_daemons_sharing_postgresql_fold_one_dump_into_one_incident(cli: Any, pg
         try:
             with session(svc.engine) as s:
                 start.wait(10)
-                IncidentSink(svc).record(s, item, result)
+                svc.sink.record(s, item, result)
                 s.commit()
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)

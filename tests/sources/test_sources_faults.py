@@ -11,9 +11,10 @@ from lw_httpserver import Reply, Server
 from lw_sources import RecordingSink, poll, spec
 
 from leakwatch.errors import InputError
+from leakwatch.pipeline import scan_item
 from leakwatch.sources import http
 from leakwatch.sources.http import AllowList, FetchError, HttpClient, RequestOptions
-from leakwatch.sources.web import scan_url
+from leakwatch.sources.web import fetch_item
 
 LIST = '[{"post_title": "Fake Victim One", "group_name": "g", "discovered": "2024-05-01 00:00:00.000000"}]'
 
@@ -257,14 +258,14 @@ def test_scan_url_allows_a_typed_loopback_url_and_limits_size(server: Server, ma
     server.route("/leak.txt", Reply("hello\n"))
     server.route("/big.txt", Reply("y" * 3000))
     svc = make_services(max_item_bytes=2000)
-    result = scan_url(svc, server.url("/leak.txt"))
+    result = scan_item(svc, fetch_item(svc.settings, server.url("/leak.txt")))
     assert result.item.url == server.url("/leak.txt") and result.documents == 1
     with pytest.raises(InputError, match="larger than the limit of 2000 bytes"):
-        scan_url(svc, server.url("/big.txt"))
+        fetch_item(svc.settings, server.url("/big.txt"))
     with pytest.raises(InputError, match="HTTP 404"):
-        scan_url(svc, server.url("/missing"))
+        fetch_item(svc.settings, server.url("/missing"))
     with pytest.raises(InputError, match="not an http"):
-        scan_url(svc, "ftp://example.org/x")
+        fetch_item(svc.settings, "ftp://example.org/x")
 
 
 def test_a_title_quoting_a_block_page_is_not_a_block_page(server: Server, make_services) -> None:

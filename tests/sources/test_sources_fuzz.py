@@ -116,7 +116,7 @@ def test_the_json_api_parser_raises_only_its_own_errors(make_services, value: An
 
 def _list(svc, driver, source, params) -> None:
     async def go() -> None:
-        ctx = SourceContext(svc, source, http.client(svc), {})
+        ctx = SourceContext(svc.settings, source, http.client(svc), {})
         try:
             async for _ in driver.list_new(ctx, params, SourceState(svc.engine, source.name)):
                 pass

@@ -1,0 +1,114 @@
+"""``leakwatch doctor``: a check of everything the daemon needs (home, key, database and its schema,
+each enabled source, each alert route), as results the CLI prints. Nothing is fetched or recorded
+but one listing page per source."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from leakwatch import dbschema, keys, store
+from leakwatch.errors import LeakwatchError
+
+if TYPE_CHECKING:
+    from leakwatch.app import Services
+    from leakwatch.sources.spec import SourceSpec
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    target: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _run(name: str, target: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, target, True, probe())
+    except LeakwatchError as exc:
+        return Check(name, target, False, str(exc))
+    except Exception as exc:  # a library's message could quote a protected value: the class only
+        if store.is_busy(exc):
+            return Check(name, target, False, "database is busy: locked by another process past "
+                                              "database_busy_timeout; try again when it is done")
+        return Check(name, target, False, exc.__class__.__name__)
+
+
+def run_checks(svc: Services) -> list[Check]:
+    from leakwatch import alerts, daemon
+
+    settings = svc.settings
+    where = store.safe_url(settings.db_url)
+
+    def key() -> str:
+        path = svc.key_path
+        keys.load_key(path)
+        return f"{path} (mode {stat.S_IMODE(path.stat().st_mode):04o})"
+
+    def home() -> str:
+        mode = stat.S_IMODE(settings.home.stat().st_mode)
+        if mode & 0o077:
+            raise LeakwatchError(f"{settings.home}: readable by others (mode {mode:04o}); run: chmod 700 "
+                                 f"{settings.home}")
+        return f"mode {mode:04o}"
+
+    def database() -> str:
+        engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
+        found = dbschema.ensure_current(engine, where)
+        return f"{len(store.datasets(engine))} dataset(s), schema {found.revision}"
+
+    results = [_run("home", str(settings.home), home), _run("key", "master key", key),
+               _run("database", where, database)]
+    try:
+        specs = daemon.enabled_specs(svc)
+    except LeakwatchError as exc:
+        results.append(Check("sources", "definitions", False, str(exc)))
+        specs = []
+    for spec in specs:
+        results.append(_run("source", spec.name, lambda spec=spec: _probe_source(svc, spec)))  # type: ignore[misc]
+    urls = list(dict.fromkeys(url for route in settings.alerts.routes for url in route.urls))
+    if not urls:
+        results.append(Check("route", "alerts.routes", True,
+                             "none configured: incidents are recorded but nobody is told"))
+    for url in urls:
+        def route(url: str = url) -> str:
+            problem = alerts.check_url(url)
+            if problem:
+                raise LeakwatchError(problem)
+            return "apprise can parse it (leakwatch alerts test sends a message)"
+        results.append(_run("route", alerts.mask_url(url), route))
+    if settings.metrics_address:
+        results.append(Check("metrics", settings.metrics_address, True, "configured"))
+    return results
+
+
+def _probe_source(svc: Services, spec: SourceSpec) -> str:
+    """Whether a source answers: one listing (the first page only), nothing fetched or recorded."""
+    return asyncio.run(_list_one(svc, spec))
+
+
+async def _list_one(svc: Services, spec: SourceSpec) -> str:
+    from leakwatch.sources import DRIVERS
+    from leakwatch.sources.base import SourceContext
+    from leakwatch.sources.health import SourceProblem
+    from leakwatch.sources.http import FetchError, HttpClient
+    from leakwatch.sources.state import SourceState
+
+    driver = DRIVERS[spec.driver]()
+    http = HttpClient(svc.settings)
+    ctx = SourceContext(svc.settings, spec, http, {})
+    try:
+        async for _ in driver.list_new(ctx, spec.driver_params(), SourceState(svc.engine, spec.name)):
+            return f"{spec.driver}: listed"
+        return f"{spec.driver}: listed (nothing there now)"
+    except (FetchError, SourceProblem) as exc:
+        raise LeakwatchError(str(exc)) from None
+    finally:
+        await http.aclose()

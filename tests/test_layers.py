@@ -1,0 +1,124 @@
+"""The package's imports go one way: no cycle, and no layer imports one above it. Every import is
+counted, at module level, inside functions and under ``if TYPE_CHECKING:`` alike: a lazy import may
+save start-up time, it does not remove a cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "leakwatch"
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (``from a import b`` names ``a.b`` when b is a module)."""
+    mods = modules()
+
+    def resolve(dotted: str) -> str | None:
+        parts = dotted.split(".")
+        while parts:
+            if ".".join(parts) in mods:
+                return ".".join(parts)
+            parts.pop()
+        return None
+
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for name, path in mods.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here.rsplit(".", node.level - 1)[0] if node.level > 1 else here
+                    full = f"{base}.{node.module}" if node.module else base
+                else:
+                    full = node.module or ""
+                targets = [f"{full}.{a.name}" if f"{full}.{a.name}" in mods else full for a in node.names]
+            else:
+                continue
+            for target in targets:
+                if target.split(".")[0] == "leakwatch" and (found := resolve(target)) and found != name:
+                    edges[name].add(found)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def test_the_checker_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
+    """The test below can fail: a cycle through a function-level import is found."""
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(edges) == [["a", "b", "c"]]
+    edges = imports()
+    assert "leakwatch.store" in edges["leakwatch.incidents"]
+    assert "leakwatch.sources.registry" in edges["leakwatch.sources.spec"]  # imported inside a method
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    assert cycles(imports()) == []
+
+
+def test_lower_layers_import_nothing_above_them() -> None:
+    """Storage imports no domain module; sources and the scanning path import neither the
+    composition root nor the pipeline; only the CLI and the daemon import the composition root."""
+    edges = imports()
+    storage = {"leakwatch.store", "leakwatch.dbschema"} | {m for m in edges if m.startswith("leakwatch.migrations")}
+    allowed_below_storage = {"leakwatch.errors", "leakwatch.store"}
+    for module in storage:
+        assert edges[module] <= allowed_below_storage | storage, (module, edges[module])
+    for module, targets in edges.items():
+        if module.startswith("leakwatch.sources"):
+            assert not targets & {"leakwatch.app", "leakwatch.pipeline", "leakwatch.runner"}, (module, targets)
+    above = {m for m, targets in edges.items() if "leakwatch.app" in targets}
+    assert all(m.startswith(("leakwatch.cli", "leakwatch.daemon", "leakwatch.demo", "leakwatch.doctor",
+                             "leakwatch.__main__")) for m in above), above
