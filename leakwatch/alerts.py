@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from leakwatch.display import printable
 from leakwatch.store import as_utc
 
 if TYPE_CHECKING:
@@ -94,12 +95,12 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
     if inc.terms:
         lines.append(f"Watch terms: {inc.terms.replace(',', ', ')}")
     if inc.hosts:
-        lines.append(f"Look-alike hosts: {inc.hosts.replace(',', ', ')} (defanged; not your data)")
+        lines.append(f"Look-alike hosts: {printable(inc.hosts.replace(',', ', '))} (defanged; not your data)")
     lines += [
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",
         f"Source: {sighting.source}",
-        f"URL: {sighting.url or sighting.item_key}",
+        f"URL: {printable(sighting.url or sighting.item_key)}",  # attacker-chosen: control characters escaped
         f"First seen: {_iso(inc.first_seen)}",
         f"Last seen: {_iso(inc.last_seen)}",
         f"Sightings: {inc.sightings}",

@@ -71,7 +71,7 @@ class Services:
     @cached_property
     def engine(self) -> Engine:
         """The database, refused (one line saying what to run) unless its schema is this code's."""
-        engine = store.make_engine(self.settings.db_url)
+        engine = store.make_engine(self.settings.db_url, self.settings.database_busy_timeout)
         dbschema.ensure_current(engine, store.safe_url(self.settings.db_url))
         return engine
 

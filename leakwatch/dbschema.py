@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from leakwatch.errors import ConfigError
+from leakwatch.store import is_busy
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
@@ -93,6 +94,8 @@ def state(engine: Engine, where: str) -> SchemaState:
         with engine.connect() as conn:
             return _state(conn)
     except SQLAlchemyError as exc:
+        if is_busy(exc):
+            raise  # locked past database_busy_timeout: the CLI says so in one line (exit 75)
         raise ConfigError(f"{where}: cannot open database: {exc.__class__.__name__}") from None
 
 
@@ -146,6 +149,8 @@ def upgrade(engine: Engine, where: str) -> tuple[SchemaState, SchemaState]:
             with engine.begin() as conn:
                 command.upgrade(alembic_config(conn), "head")
         except SQLAlchemyError as exc:
+            if is_busy(exc):
+                raise  # locked past database_busy_timeout: the CLI says so in one line (exit 75)
             again = _settled(engine, where)
             if not again.current:  # not another process that upgraded it at the same instant
                 raise ConfigError(f"{where}: database upgrade failed: {exc.__class__.__name__}: "

@@ -39,6 +39,9 @@ def _run(name: str, target: str, probe: Callable[[], str]) -> Check:
     except LeakwatchError as exc:
         return Check(name, target, False, str(exc))
     except Exception as exc:  # a library's message could quote a protected value: the class only
+        if store.is_busy(exc):
+            return Check(name, target, False, "database is busy: locked by another process past "
+                                              "database_busy_timeout; try again when it is done")
         return Check(name, target, False, exc.__class__.__name__)
 
 
@@ -67,7 +70,7 @@ def run_checks(svc: Services) -> list[Check]:
         return f"mode {mode:04o}"
 
     def database() -> str:
-        engine = store.make_engine(settings.db_url)
+        engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
         found = dbschema.ensure_current(engine, where)
         return f"{len(store.datasets(engine))} dataset(s), schema {found.revision}"
 

@@ -15,7 +15,7 @@ import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from leakwatch import audit, normalise, store
+from leakwatch import audit, normalise, parallel, store
 from leakwatch.documents import detect_encoding
 from leakwatch.errors import InputError
 from leakwatch.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher
@@ -355,6 +355,8 @@ def _json_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:
             obj = json.loads(line)
         except ValueError as exc:
             raise RowError(line_no, f"invalid JSON: {str(exc).split(':')[0]}") from None
+        except RecursionError:
+            raise RowError(line_no, "invalid JSON: nested too deeply") from None
         if not isinstance(obj, dict):
             raise RowError(line_no, "expected a JSON object per line")
         yield line_no, {k: "" if v is None else str(v) for k, v in obj.items()}
@@ -618,8 +620,9 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
         writer = DatasetWriter(conn, schema.name, schema.kinds, schema.ref, source_name=path.name,
                                key=Key(key_version, master))
         batches = _batches(path, schema, columns, read_table(path, fh), fh, progress)
+        packs = _fingerprint_all(master, schema, region, batches, strict, row_key, workers)
         try:
-            for packed in _fingerprint_all(master, schema, region, batches, strict, row_key, workers):
+            for packed in packs:
                 if packed.errors:
                     line, reason = packed.errors[0]
                     raise InputError(f"{path}:{line}: {reason}")
@@ -631,6 +634,8 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
                 writer.add_packed(packed)
         except RowError as exc:
             raise InputError(f"{path}:{exc.line}: {exc.reason}") from None
+        finally:  # a failed or interrupted import (SIGTERM, Ctrl-C) stops its workers now, not at exit
+            packs.close()
         report = _report(schema, writer, tally)
         _check_mapping(path, report, accept_columns)
         duplicates = _same_refs(path, schema, writer, np.frombuffer(b"".join(ref_hashes), dtype="<u8"),
@@ -757,8 +762,8 @@ def _fingerprint_all(master: bytes, schema: Schema, region: str, batches: Iterat
         for lines, rows in batches:
             yield fingerprint_batch(fp, lines, rows)
         return
-    with ProcessPoolExecutor(workers, initializer=_init_worker,
-                             initargs=(master, schema.model_dump_json(), region, strict, row_key)) as pool:
+    with parallel.process_pool(workers, _init_worker,
+                               (master, schema.model_dump_json(), region, strict, row_key)) as pool:
         pending: deque[Future[Packed]] = deque()
         try:
             for lines, rows in batches:

@@ -79,6 +79,8 @@ def create_key(path: Path) -> bool:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the key file: {exc.strerror}") from None
     with os.fdopen(fd, "wb") as fh:
         fh.write(secrets.token_bytes(KEY_BYTES))
         fh.flush()
@@ -150,11 +152,26 @@ class Keyring:
         return self.origin.startswith("systemd credential")
 
 
+MAX_KEYRING_BYTES = 64 * 1024
+
+
 def load_keyring(path: Path, origin: str = "") -> Keyring:
     if not path.exists():
         raise ConfigError(f"{path}: no key file; run: leakwatch init")
-    check_permissions(path)
-    return Keyring(path, origin or "key file", parse_keyring(path, path.read_bytes()))
+    # O_NONBLOCK: a FIFO or a device put in its place fails here instead of hanging the read
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the key file: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"{path}: the key file is not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        check_permissions(path)
+        data = fh.read(MAX_KEYRING_BYTES + 1)
+    if len(data) > MAX_KEYRING_BYTES:
+        raise ConfigError(f"{path}: the key file is larger than {MAX_KEYRING_BYTES} bytes")
+    return Keyring(path, origin or "key file", parse_keyring(path, data))
 
 
 def parse_keyring(path: Path, data: bytes) -> tuple[Key, ...]:

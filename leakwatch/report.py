@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from leakwatch.display import printable
 from leakwatch.export.facts import duration
 from leakwatch.store import as_utc
 
@@ -74,8 +75,9 @@ _LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 def esc(text: object) -> str:
     """Text from outside or from an analyst, made inert for Markdown (and so for its HTML): one
-    line, inline markup escaped, and what would open a block at the start of a line too."""
-    line = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    line, control and bidi characters written as ``\\xNN`` (``display.printable``), inline markup
+    escaped, and what would open a block at the start of a line too."""
+    line = _MD_SPECIAL.sub(r"\\\1", printable(" ".join(str(text).split())))
     return _LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), line)
 
 

@@ -7,6 +7,7 @@ Settings are built once at start (see ``app.py``) and passed down, never read gl
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     key_file: Path | None = None
     database_url: str | None = None
+    database_busy_timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for a lock another process holds on the SQLite database before saying the
+    database is busy (exit 75)."""
 
     default_region: str = "FR"
     proximity: int = 300
@@ -139,7 +143,8 @@ class Settings(BaseSettings):
     allow_private_urls: list[str] = Field(default_factory=list)
     """Private, loopback or link-local destinations that URLs discovered in fetched content may
     reach anyway: ``host``, ``host:port`` or a CIDR (``10.0.0.0/8``). URLs typed by the user and
-    the listing URLs of source definitions are not checked."""
+    the listing URLs of source definitions are not checked, nor their redirects on the same origin;
+    every other redirect is."""
     http_connect_timeout: float = 10.0
     http_total_timeout: float = 300.0
     """Seconds one attempt may take in all: a server that drips its answer cannot hold a poll."""
@@ -199,5 +204,11 @@ def load_settings(**overrides: Any) -> Settings:
         env = [k for k in os.environ if k.upper() == top or k.upper().startswith(top + "__")] if top else []
         origin = f"environment {env[0]}" if env else str(default_home() / "config.toml")
         raise ConfigError(f"{origin}: {where}: {err['msg']}") from None
-    except ValueError as exc:  # TOML syntax
+    except ValueError as exc:  # TOML syntax, or an environment variable that is not the JSON a list or table needs
+        env = re.match(r'error parsing value for field "(\w+)" from source "EnvSettingsSource"', str(exc))
+        if env:
+            top = f"LEAKWATCH_{env[1]}".upper()
+            name = next((k for k in os.environ if k.upper() == top), top)
+            raise ConfigError(f"environment {name}: {env[1]}: not valid JSON (a list or a table is written "
+                              'as JSON, e.g. \'["a", "b"]\' or \'{"key": "value"}\')') from None
         raise ConfigError(f"{default_home() / 'config.toml'}: {exc}") from None

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Column, LargeBinary, event, text
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
 
@@ -81,28 +82,42 @@ class FingerprintChunk(SQLModel, table=True):
     rec_nos: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _sqlite_pragmas(busy_timeout: float):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     """An engine for SQLite (file created 0600) or PostgreSQL. Creates no table: ``dbschema`` checks
-    the schema's version and upgrades it."""
+    the schema's version and upgrades it. SQLite waits ``busy_timeout`` seconds for another process's
+    lock, then raises an OperationalError that ``is_busy`` recognises (``busy`` words it)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             path.touch(mode=0o600)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (past busy_timeout) or PostgreSQL's lock_timeout."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    message = str(orig).lower()
+    return ("database is locked" in message or "database table is locked" in message
+            or getattr(orig, "sqlstate", None) == "55P03")
 
 
 def safe_url(url: str) -> str:

@@ -13,7 +13,7 @@ try:  # typer vendors its own click since 0.24
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from leakwatch import __version__
+from leakwatch import __version__, busy
 from leakwatch.cli import (
     alerts,
     audit,
@@ -30,6 +30,7 @@ from leakwatch.cli import (
     terms,
 )
 from leakwatch.cli.common import err
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 app = typer.Typer(
@@ -81,6 +82,19 @@ app.add_typer(db.app, name="db")
 audit.register(app)
 
 
+def _busy(exc: Exception) -> str | None:
+    """The one line for a database locked past the busy timeout, else None."""
+    if not busy.is_busy(exc):
+        return None
+    try:
+        from leakwatch.settings import load_settings
+
+        settings = load_settings()
+        return printable(busy.busy_error(settings.db_url, settings.database_busy_timeout))
+    except LeakwatchError:
+        return "database is busy: another process holds a lock on it; try again when it is done"
+
+
 def main() -> None:
     """Entry point: usage and input errors exit 2 with one line, never a traceback."""
     try:
@@ -93,7 +107,7 @@ def main() -> None:
         err.print(f"leakwatch: error: {exc.format_message()} (see: {command} --help)", markup=False)
         sys.exit(2)
     except LeakwatchError as exc:
-        err.print(f"leakwatch: error: {exc}", markup=False)
+        err.print(f"leakwatch: error: {printable(exc)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("leakwatch: interrupted", markup=False)
@@ -101,6 +115,9 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("LEAKWATCH_DEBUG"):
             raise
+        if (busy_line := _busy(exc)) is not None:
+            err.print(f"leakwatch: error: {busy_line}")
+            sys.exit(busy.EXIT_BUSY)
         # The class only: a library's message could quote a protected value.
         err.print(f"leakwatch: internal error: {exc.__class__.__name__} "
                   "(set LEAKWATCH_DEBUG=1 to see the traceback)", markup=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", no_args_is_help=True)
 
@@ -44,9 +44,9 @@ def test(as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print_json({"route": label, "ok": reason is None, "error": reason})
         elif reason is None:
-            out.print(f"ok    {escape(label)}")
+            out.print(f"ok    {printable(label)}")
         else:
-            out.print(f"FAIL  {escape(label)}: {escape(reason)}")
+            out.print(f"FAIL  {printable(label)}: {printable(reason)}")
     if failed and not as_json:
         err.print(f"leakwatch: {failed} of {len(urls)} route(s) failed", markup=False)
     raise typer.Exit(1 if failed else 0)
@@ -79,8 +79,8 @@ def list_(
         table.add_column(column)
     for r in rows:
         when = r.sent_at if r.status == "sent" else r.next_attempt_at if r.status == "pending" else None
-        table.add_row(str(r.id), r.status, escape(r.alert_key), r.severity, escape(r.route_label), str(r.attempts),
-                      _when(r.created_at), _when(when), escape(r.last_error or ""))
+        table.add_row(str(r.id), r.status, printable(r.alert_key), r.severity, printable(r.route_label),
+                      str(r.attempts), _when(r.created_at), _when(when), printable(r.last_error or ""))
     out.print(table)
 
 

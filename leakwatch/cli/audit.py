@@ -8,6 +8,7 @@ import json
 import typer
 
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 from leakwatch.errors import InputError
 
 
@@ -56,7 +57,7 @@ def audit(
             parts.append(f"dataset={row.dataset}")
         if row.key_version is not None:
             parts.append(f"key_version={row.key_version}")
-        out.print("  ".join([*parts, details]).rstrip(), markup=False)
+        out.print(printable("  ".join([*parts, details]).rstrip()))
 
 
 def _text(value: object) -> str:

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
-from leakwatch.errors import InputError
+from leakwatch.display import printable
+from leakwatch.errors import ConfigError, InputError
 from leakwatch.models import Finding, Item, ScanResult
 
 if TYPE_CHECKING:
@@ -41,13 +42,14 @@ def init() -> None:
 
     svc = services()
     home = svc.settings.home
+    check_home(home)
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     path = svc.key_path
     created = keys.create_key(path)
     keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
     where = store.safe_url(svc.settings.db_url)
-    engine = store.make_engine(svc.settings.db_url)
+    engine = store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout)
     before, after = dbschema.upgrade(engine, where)
     if created:
         from leakwatch import audit
@@ -59,6 +61,29 @@ def init() -> None:
               f"{keyring.current.version}, key id {keyring.current.key_id})")
     change = "created" if before.empty else "upgraded" if before.revision != after.revision else "up to date"
     out.print(f"database  {where} (schema {after.revision}, {change})")
+
+
+def check_home(home: Path) -> None:
+    """Refuse an existing home that someone else owns or may write into (they could have planted a
+    config, a source definition or a key), unless it is empty and ours: then it is made 0700."""
+    try:
+        info = home.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        info = home.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{home}: exists and is not a directory")
+    mine = info.st_uid == os.geteuid()
+    writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if mine and not writable:
+        return
+    if mine and not any(home.iterdir()):
+        return
+    who = "owned by another user" if not mine else "writable by group or others"
+    raise ConfigError(f"{home}: refusing to use an existing directory {who} (mode {stat.S_IMODE(info.st_mode):04o}"
+                      f"{'' if mine else f', uid {info.st_uid}'}): anyone who can write there could plant a "
+                      "config or a key; use a new directory, or an empty one of yours")
 
 
 @dataclass
@@ -178,14 +203,14 @@ def scan(
     svc = services()
     if svc.index.empty:
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
-                  "only watch terms are checked", markup=False)
+                  "only watch terms are checked")
     elif note := unchecked_note(svc.engine):
-        err.print(f"leakwatch: note: {note}", markup=False)
+        err.print(f"leakwatch: note: {printable(note)}")
     walk = _paths(targets)
     for message in walk.errors:
-        err.print(f"leakwatch: error: {message}", markup=False)
+        err.print(f"leakwatch: error: {printable(message)}")
     for where, why in walk.notes:
-        err.print(f"leakwatch: note: {where}: skipped: {why}", markup=False)
+        err.print(f"leakwatch: note: {printable(where)}: skipped: {printable(why)}")
     paths = walk.targets
     total = sum(_size(p) for _, p in paths if p is not None)
     found_any = False
@@ -197,11 +222,11 @@ def scan(
                 try:
                     result = scan_target(svc, target, path, tuple(passwords))
                 except InputError as exc:  # this target only: the others are still scanned
-                    err.print(f"leakwatch: error: {exc}", markup=False)
+                    err.print(f"leakwatch: error: {printable(str(exc))}")
                     failed = True
                     continue
                 for skipped in result.skipped:
-                    err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
+                    err.print(f"leakwatch: note: {printable(skipped.target)}: skipped: {printable(skipped.reason)}")
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
                 if path is not None:
@@ -263,7 +288,7 @@ def _finding_json(f: Finding) -> dict[str, object]:
 def _table(target: str, findings: list[Finding]) -> Table:
     records = [f for f in findings if f.type == "record"]
     high = sum(1 for f in records if f.confidence == "high")
-    title = f"{target}: {len(records)} record(s) exposed ({high} high)"
+    title = f"{printable(target)}: {len(records)} record(s) exposed ({high} high)"
     canaries = sum(1 for f in findings if f.type == "canary")
     terms = sum(1 for f in findings if f.type == "term")
     title += f", {canaries} canary record(s)" * bool(canaries) + f", {terms} watch-term finding(s)" * bool(terms)
@@ -274,11 +299,12 @@ def _table(target: str, findings: list[Finding]) -> Table:
     for f in sorted(findings, key=lambda f: (order[f.type], f.dataset or "", f.ref or "", f.term or "")):
         if f.type == "term":
             where, how = f.fields if len(f.fields) == 2 else ("text", "mention")
-            table.add_row("term", escape(f"{f.term} ({f.term_kind})"), "",
+            table.add_row("term", printable(f"{f.term} ({f.term_kind})"), "",
                           f"{f.count} {_HOW.get(how, how)} in {where}", f"score {f.score or 0:.0f}")
         elif f.type == "canary":
-            table.add_row("[bold red]canary[/]", escape(f"label {f.label}"), escape(f.ref or ""), ", ".join(f.fields),
-                          "[bold red]critical[/]")
+            table.add_row(Text("canary", style="bold red"), printable(f"label {f.label}"), printable(f.ref or ""),
+                          ", ".join(f.fields), Text("critical", style="bold red"))
         else:
-            table.add_row("record", f.dataset or "", f.ref or "", ", ".join(f.fields), f.confidence)
+            table.add_row("record", printable(f.dataset or ""), printable(f.ref or ""), ", ".join(f.fields),
+                          f.confidence)
     return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from leakwatch.cli.common import JSON_OPTION, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +39,8 @@ def doctor(as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print_json(r)
         else:
-            out.print(f"{'ok  ' if r['ok'] else 'FAIL'}  {r['check']:<8}  {r['target']}: {r['detail']}", markup=False)
+            status = "ok  " if r["ok"] else "FAIL"
+            out.print(f"{status}  {r['check']:<8}  {printable(r['target'])}: {printable(r['detail'])}")
     mismatch = [r.detail for r in checks if r.wrong_key]
     if mismatch:  # the one failure that makes the monitor blind: a usage error, exit 2
         raise fail(mismatch[0])

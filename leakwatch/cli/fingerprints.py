@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, progress, services
+from leakwatch.display import printable
 
 app = typer.Typer(help="Import, list and delete datasets of salted fingerprints.", no_args_is_help=True)
 
@@ -52,6 +52,7 @@ def import_(
     database keeps that version and a key check. A key that does not match the datasets already
     imported is refused (exit 2): see docs/keys.md. Each import is an audit entry (leakwatch audit).
     """
+    from leakwatch import parallel
     from leakwatch.importer import import_file
     from leakwatch.schema import load_schema
 
@@ -65,23 +66,28 @@ def import_(
     n = workers or (os.cpu_count() or 1)
     if size < 4 * 1024 * 1024:
         n = 1  # starting processes costs more than a small file takes
-    with progress() as bar:
-        task = bar.add_task(f"importing {schema.name}", total=size or None)
-        report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
-                             strict=strict, accept_columns=accept_column, workers=n,
-                             progress=lambda pos: bar.update(task, completed=pos), key_version=svc.key.version)
+    try:  # SIGTERM rolls the import back and stops its workers, as Ctrl-C does
+        with parallel.sigterm_interrupts(), progress() as bar:
+            task = bar.add_task(f"importing {schema.name}", total=size or None)
+            report = import_file(svc.engine, svc.master_key, schema, file, svc.settings.default_region,
+                                 strict=strict, accept_columns=accept_column, workers=n,
+                                 progress=lambda pos: bar.update(task, completed=pos),
+                                 key_version=svc.key.version)
+    except parallel.Terminated:
+        raise fail(f"{file}: import terminated (SIGTERM): rolled back, dataset {schema.name} unchanged",
+                   143) from None
     if as_json:
         print_json(report.to_json())
         return
     merged = f", {report.duplicates[0]} repeated row(s) merged" if report.duplicates[0] else ""
     out.print(f"imported {report.records} record(s) from {report.rows} row(s) into dataset "
-              f"{escape(report.dataset)}{merged}")
+              f"{printable(report.dataset)}{merged}")
     for reason, count, lines in report.skipped:
-        err.print(f"skipped {count} row(s): {reason} (first lines: {_lines(lines)})", markup=False)
+        err.print(f"skipped {count} row(s): {printable(reason)} (first lines: {_lines(lines)})")
     for col in report.columns:
         for reason, count, lines in col.dropped:
-            err.print(f"column {col.column!r}: dropped {count} of {col.values} value(s): {reason} "
-                      f"(first lines: {_lines(lines)})", markup=False)
+            err.print(f"column {printable(repr(col.column))}: dropped {count} of {col.values} value(s): "
+                      f"{printable(reason)} (first lines: {_lines(lines)})")
 
 
 def _lines(lines: list[int]) -> str:
@@ -117,7 +123,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)", "key"):
         table.add_column(column)
     for r in rows:
-        table.add_row(escape(r.name), r.purpose + (f" ({escape(r.label)})" if r.label else ""),
+        table.add_row(printable(r.name), r.purpose + (f" ({printable(r.label)})" if r.label else ""),
                       str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"),
                       f"v{r.key_version} {status[r.name]}")
     out.print(table)
@@ -131,4 +137,4 @@ def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
 
     if not audit.delete_dataset(services().engine, name):
         raise fail(f"no dataset named {name!r}")
-    out.print(f"deleted dataset {escape(name)}")
+    out.print(f"deleted dataset {printable(name)}")

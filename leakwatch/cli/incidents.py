@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable, printable_text
 
 if TYPE_CHECKING:
     from leakwatch.incidents import IncidentRow
@@ -76,7 +76,7 @@ def list_(
     for column in ("id", "severity", "status", "dataset", "records", "canaries", "sightings", "last seen (UTC)"):
         table.add_column(column, no_wrap=column != "dataset", min_width=12 if column == "dataset" else None)
     for r in rows:
-        table.add_row(str(r.id), r.severity, r.status, escape(r.dataset or "(terms)"), str(r.records),
+        table.add_row(str(r.id), r.severity, r.status, printable(r.dataset or "(terms)"), str(r.records),
                       str(r.canaries), str(r.sightings), _when(r.last_seen))
     out.print(table)
 
@@ -112,14 +112,14 @@ def show(
         return
     out.print(f"incident  {incident.id} ({incident.status})")
     out.print(f"severity  {incident.severity}")
-    out.print(f"dataset   {escape(incident.datasets.replace(',', ', ') or '(watch terms only)')}")
+    out.print(f"dataset   {printable(incident.datasets.replace(',', ', ') or '(watch terms only)')}")
     out.print(f"records   {incident.records} (high {incident.high}, medium {incident.medium}, low {incident.low})"
               + (f", canaries {incident.canaries}" if incident.canaries else ""))
     out.print(f"kinds     {', '.join(incident.kind_list)}")
     if incident.terms:
-        out.print(f"terms     {escape(incident.terms)}")
+        out.print(f"terms     {printable(incident.terms)}")
     if incident.hosts:
-        out.print(f"hosts     {escape(incident.hosts.replace(',', ', '))} (look-alike, defanged)")
+        out.print(f"hosts     {printable(incident.hosts.replace(',', ', '))} (look-alike, defanged)")
     out.print(f"seen      {_when(incident.first_seen)} .. {_when(incident.last_seen)} UTC, "
               f"{incident.sightings} sighting(s)")
     if incident.detection_seconds is not None:
@@ -128,14 +128,14 @@ def show(
     for column in ("source", "url", "records", "published (UTC)", "seen (UTC)"):
         table.add_column(column)
     for x in sightings:
-        table.add_row(escape(x.source), escape(x.url or x.item_key), str(x.records + x.canaries),
+        table.add_row(printable(x.source), printable(x.url or x.item_key), str(x.records + x.canaries),
                       _when(x.published_at), _when(x.seen_at))
     out.print(table)
     table = Table(title="exposed records", title_justify="left")
     for column in ("dataset", "ref", "type", "fields", "confidence"):
         table.add_column(column)
     for r in refs:
-        table.add_row(escape(r.dataset), escape(r.ref), r.type + (f" ({escape(r.label)})" if r.label else ""),
+        table.add_row(printable(r.dataset), printable(r.ref), r.type + (f" ({printable(r.label)})" if r.label else ""),
                       r.fields.replace(",", ", "), r.confidence)
     out.print(table)
     if noted:
@@ -143,7 +143,7 @@ def show(
         for column in ("id", "written (UTC)", "author", "note"):
             table.add_column(column)
         for n in noted:
-            table.add_row(str(n.id), _when(n.created_at), escape(n.author), escape(n.text))
+            table.add_row(str(n.id), _when(n.created_at), printable(n.author), printable_text(n.text))
         out.print(table)
 
 
@@ -241,8 +241,8 @@ def export(
     else:
         _write(output, text)
     err.print(f"exported {len(data.facts)} incident(s) as {'STIX 2.1' if fmt == 'stix' else 'MISP'}"
-              f"{f' to {output}' if output else ''}, TLP:{tlp.upper()}, "
-              f"{'with refs' if include_refs else 'without refs'}", markup=False)
+              f"{f' to {printable(output)}' if output else ''}, TLP:{tlp.upper()}, "
+              f"{'with refs' if include_refs else 'without refs'}")
 
 
 @app.command("note")
@@ -297,4 +297,4 @@ def report(
         sys.stdout.write(text)
     else:
         _write(output, text)
-        err.print(f"report on incident {incident_id} written to {output}", markup=False)
+        err.print(f"report on incident {incident_id} written to {printable(output)}")

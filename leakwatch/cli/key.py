@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def show(as_json: bool = JSON_OPTION) -> None:
         print_json({"key_file": str(keyring.path), "source": keyring.origin, "current": keyring.current.version,
                     "versions": list(status.values())})
         return
-    out.print(f"key file  {escape(keyring.describe())}")
+    out.print(f"key file  {printable(keyring.describe())}")
     out.print(f"current   version {keyring.current.version}, key id {keyring.current.key_id}")
     table = Table()
     for column in ("version", "key id", "created", "datasets", "records", "state"):
@@ -67,7 +67,7 @@ def show(as_json: bool = JSON_OPTION) -> None:
                  else "MISSING from the key file" if not v["in_key_file"]
                  else "current" if v["current"] else "in use" if datasets else "unused: can be retired")
         table.add_row(str(v["version"]), str(v["key_id"] or "unknown"), str(v["created"] or "-"),
-                      escape(", ".join(datasets)) or "-", str(v["records"]), state)
+                      printable(", ".join(datasets)) or "-", str(v["records"]), state)
     out.print(table)
 
 
@@ -110,14 +110,14 @@ def rotate(as_json: bool = JSON_OPTION) -> None:
                     "to_reimport": [{"dataset": r.name, "purpose": r.purpose, "key_version": r.key_version,
                                      "records": r.record_count, "source": r.source_name} for r in stale]})
         return
-    out.print(f"key version {new.version} (key id {new.key_id}) added to {escape(keyring.describe())}; "
+    out.print(f"key version {new.version} (key id {new.key_id}) added to {printable(keyring.describe())}; "
               "new imports use it")
     if stale:
         out.print("still under older versions; re-import each, then retire the old version:")
         for r in stale:
             how = ("a canary: plant new canaries, then delete it" if r.purpose == "canary"
-                   else f"re-import from its export ({escape(r.source_name) or 'the source file'})")
-            out.print(f"  {escape(r.name)}: version {r.key_version}, {r.record_count} records; {how}")
+                   else f"re-import from its export ({printable(r.source_name) or 'the source file'})")
+            out.print(f"  {printable(r.name)}: version {r.key_version}, {r.record_count} records; {how}")
         out.print(f"  then: leakwatch key retire {old.version}")
     err.print("leakwatch: note: a running daemon holds the old key file; restart it before re-importing",
               markup=False)
@@ -150,4 +150,4 @@ def retire(version: int = typer.Argument(..., help="The key version to remove fr
         svc.verify_key()
         keys.write_keyring(keyring.path, tuple(k for k in keyring.keys if k.version != version))
     audit.record_now(svc.engine, "key_retire", key_version=version, key_id=key.key_id, key_source=keyring.origin)
-    out.print(f"key version {version} (key id {key.key_id}) removed from {escape(keyring.describe())}")
+    out.print(f"key version {version} (key id {key.key_id}) removed from {printable(keyring.describe())}")

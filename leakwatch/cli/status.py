@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 
 def register(app: typer.Typer) -> None:
@@ -37,8 +38,8 @@ def status(as_json: bool = JSON_OPTION) -> None:
         for column in ("instance", "alive", "heartbeat", "sources held", "parts held"):
             table.add_column(column)
         for inst in st["instances"]:
-            table.add_row(inst["id"], "yes" if inst["alive"] else "NO", f"{inst['heartbeat_age']}s ago",
-                          ", ".join(inst["sources"]) or "-", str(inst["parts"]))
+            table.add_row(printable(inst["id"]), "yes" if inst["alive"] else "NO", f"{inst['heartbeat_age']}s ago",
+                          printable(", ".join(inst["sources"])) or "-", str(inst["parts"]))
         if st["instances"]:
             out.print(table)
         q = st["queue"]
@@ -51,6 +52,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
         table.add_column(column)
     for src in st["sources"]:
         lag = src["lag_seconds"]
-        table.add_row(src["source"], format_duration(round(src["interval"])), src["holder"] or "-",
-                      (src["last_poll"] or "never")[:19], "-" if lag is None else format_duration(round(lag)))
+        table.add_row(printable(src["source"]), format_duration(round(src["interval"])),
+                      printable(src["holder"] or "-"), (src["last_poll"] or "never")[:19],
+                      "-" if lag is None else format_duration(round(lag)))
     out.print(table)

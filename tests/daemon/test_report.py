@@ -125,3 +125,28 @@ def test_the_draft_names_look_alike_hosts_defanged(
     assert "Look-alike hosts named there (defanged): stexemple-connexion\\[.\\]com" in where
     assert "phishing from look-alike hosts" in md[md.index("## 6."):]
     assert "stexemple-connexion.com" not in md
+
+
+def test_show_and_the_draft_print_notes_and_urls_literally(
+        make_services: Callable[..., Services], crowd: list[Person], imported: Any) -> None:
+    """Analyst text and attacker-chosen URLs reach the terminal as text: Rich markup and :emoji: codes
+    as written, escape sequences and bidi overrides as \\x1b / \\u202e (display.printable)."""
+    cli = imported
+    svc = make_services()
+    url = "https://pastes.example/\x1b]8;;http://evil\x07r3\u202etxt"
+    item = Item(source="pastes", key="r3", url=url, content=leak_csv_semicolon(crowd[80:84]).encode())
+    with session(svc.engine) as s:
+        svc.sink.record(s, item, scan_item(svc, item))
+        s.commit()
+    note = "[bold red]Takedown[/] asked :phone:\nhost told \u202ecod.exe"
+    cli("incidents", "note", "1", note, "--author", "[link=http://x]a.martin[/link]", check=0)
+    shown = cli("incidents", "show", "1", check=0).stdout
+    for raw in ("\x1b", "\x07", "\u202e", "\u260e"):
+        assert raw not in shown
+    assert "[bold red]Takedown[/] asked :phone:" in shown and "\\u202ecod.exe" in shown
+    assert "[link=http://x]a.martin[/link]" in shown
+    assert "https://pastes.example/\\x1b]8;;http://evil\\x07r3\\u202etxt" in shown
+    md = cli("incidents", "report", "1", check=0).stdout
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in md
+    assert "cod.exe" in md and "pastes.example" in md
