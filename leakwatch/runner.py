@@ -37,7 +37,7 @@ from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.base import Driver, SourceContext, sha256
 from leakwatch.sources.health import DEGRADED, FAILING, Health, SourceProblem, Transition, after_poll, blocked_page
 from leakwatch.sources.http import FetchError, HttpClient
-from leakwatch.sources.spec import SourceSpec, format_duration
+from leakwatch.sources.spec import SourceSpec
 from leakwatch.sources.state import (
     ContentScanRow,
     SourceState,
@@ -329,11 +329,19 @@ def _stale(run: _Run, now: dt.datetime) -> str | None:
     usual = ""
     if limit is None and row.gap_count >= 3 and row.gap_mean:
         limit = max(3 * row.gap_mean, 2 * spec.interval)
-        usual = f", usually every {format_duration(round(row.gap_mean))}"
+        usual = f", usually every {_rough(row.gap_mean)}"
     quiet = (now - last_new).total_seconds()
     if limit is None or quiet <= limit:
         return None
-    return f"no new item for {format_duration(round(quiet))}{usual}"
+    return f"no new item for {_rough(quiet)}{usual}"
+
+
+def _rough(seconds: float) -> str:
+    """A duration as a person says it, in its largest unit ("2d", not "172801s")."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{round(seconds / size)}{unit}"
+    return f"{round(seconds)}s"
 
 
 def _finish(run: _Run, problem: str | None, fatal: bool, validators: dict[str, dict[str, str]] | None) -> None:
