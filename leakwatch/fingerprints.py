@@ -69,6 +69,16 @@ class Hasher:
     def global_fp(self, kind: str, value: str) -> int:
         return int.from_bytes(self.global_digest(kind, value), "little")
 
+    def global_fps(self, kind: str, values: Iterable[str]) -> np.ndarray:
+        """``global_fp`` of many values at once, as uint64 (one keyed state, no call per value)."""
+        copy = self._global[kind].copy
+        out = bytearray()
+        for value in values:
+            h = copy()
+            h.update(value.encode())
+            out += h.digest()
+        return np.frombuffer(bytes(out), dtype="<u8")
+
     def block_digests(self, iso_date: str, last_name: str, first_name: str) -> list[bytes]:
         """The name + date blocking forms of one record (``block_keys``)."""
         state = self._global[BLOCK_KIND]
@@ -233,6 +243,23 @@ class DatasetIndex:
         left[order] = np.searchsorted(hashes, ordered, side="left")
         right[order] = np.searchsorted(hashes, ordered, side="right")
         return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
+
+    def known_names(self, phrases: list[str]) -> np.ndarray | None:
+        """Per phrase, whether it is a name the dataset knows (``knows_name``), in one batch;
+        None when the dataset keeps no known names (an older import): nothing can be ruled out."""
+        arrays = [self.arrays.get(k) for k in KNOWN_NAME_KINDS.values()]
+        if any(a is None for a in arrays):
+            return None
+        found = np.zeros(len(phrases), dtype=bool)
+        for known, arr in zip(KNOWN_NAME_KINDS.values(), arrays, strict=True):
+            assert arr is not None
+            hashes = arr[0]
+            if not len(hashes):
+                continue
+            fps = self.hasher.global_fps(known, phrases)
+            i = np.minimum(np.searchsorted(hashes, fps), len(hashes) - 1)
+            found |= hashes[i] == fps
+        return found
 
     def knows_name(self, normal_name: str) -> bool:
         """Whether some record of this dataset bears this normal name, as last or as first name

@@ -41,6 +41,10 @@ _ROW_BREAK = re.compile(r"\)\s*,\s*\(")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
 
+_Window = tuple[str, int, int, list[str]]
+"""A date candidate's ISO form, the window of words around it, and those words."""
+
+
 @dataclass
 class _Hit:
     kinds: set[str] = field(default_factory=set)
@@ -62,6 +66,8 @@ class TextMatcher:
         self.detectors = detectors
         self.options = options
         self._normal_words: dict[str, str] = {}
+        self.known_phrases: dict[int, dict[str, bool]] = {}
+        """Per dataset, phrases already looked up in its known names."""
 
     def scan(self, text: str, target: str) -> list[Finding]:
         if self.index.empty or not text:
@@ -219,16 +225,25 @@ class _DatasetScan:
         ds = self.ds
         if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
             return []
-        probes: list[tuple[int, int, int]] = []  # (fingerprint, window lo, window hi)
+        windows = []
         for iso, start, end in dates:
             lo, hi = self._near(start, end)
-            near = [w for w, _ in self._words_in(lo, hi) if len(w) > 1]
+            windows.append((iso, lo, hi, [w for w, _ in self._words_in(lo, hi)]))
+        # A match needs one of the record's names written exactly: a phrase of 1 to 3 words that
+        # is a name the dataset knows. A date with none near it is dismissed before any blocking key.
+        windows = self._with_known_name(windows)
+        keys: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for iso, lo, hi, words in windows:
+            near = [w for w in words if len(w) > 1]
             # Names stand next to each other, or one word apart (a middle name), in either order.
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
                      for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
-            probes.extend((ds.hasher.global_fp(BLOCK_KIND, key), lo, hi) for key in pairs)
+            keys.extend(pairs)
+            spans.extend([(lo, hi)] * len(pairs))
+        probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
         candidates: list[tuple[int, int, int]] = []
-        for (_, lo, hi), recs in zip(probes, ds.lookup(BLOCK_KIND, [p for p, _, _ in probes]), strict=True):
+        for (lo, hi), recs in zip(spans, ds.lookup(BLOCK_KIND, probes), strict=True):
             if 0 < len(recs) <= MAX_BLOCK:
                 candidates.extend((rec, lo, hi) for rec in recs.tolist() if rec not in known)
         infos = ds.records(rec for rec, _, _ in candidates)
@@ -238,6 +253,21 @@ class _DatasetScan:
             if info is not None and rec not in found and self._names_and_date(info, lo, hi):
                 found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
+
+    def _with_known_name(self, windows: list[_Window]) -> list[_Window]:
+        """The windows in which some run of 1 to 3 words is a name the dataset knows (as
+        ``_same_length_name`` reads phrases), looked up in one batch and remembered per matcher."""
+        cache = self.m.known_phrases.setdefault(self.ds.id, {})
+        if len(cache) > 1_000_000:
+            cache.clear()
+        phrases = [list(_phrases(words)) for _, _, _, words in windows]
+        unknown = list({p for ps in phrases for p in ps if p not in cache})
+        if unknown:
+            found = self.ds.known_names(unknown)
+            if found is None:
+                return windows
+            cache.update(zip(unknown, found.tolist(), strict=True))
+        return [w for w, ps in zip(windows, phrases, strict=True) if any(cache[p] for p in ps)]
 
     def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
         """With no identifier, the names must be nearly certain: one written exactly (after case and
