@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from leakwatch import keys
-from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
+from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, scan_progress, services
 from leakwatch.errors import InputError
 from leakwatch.models import Finding, Item, ScanResult
 
@@ -71,13 +73,62 @@ def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
             raise InputError(f"{arg}: no such file or directory")
 
 
-def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
+SHOW_AFTER = 2.0
+"""Seconds a scan runs before its progress display appears (short scans print nothing extra)."""
+
+
+class ScanProgress:
+    """Feeds ``scan``'s progress display: bytes read from the files (an archive's compressed bytes),
+    findings so far. Hidden until the scan has run ``SHOW_AFTER`` seconds."""
+
+    def __init__(self, bar: Progress, total: int | None) -> None:
+        self.bar = bar
+        self.task: TaskID = bar.add_task("scanning", total=total, visible=False, found=0)
+        self.started = time.monotonic()
+        self.earlier = 0  # findings of the targets already done
+        self.current = 0  # of the target being scanned, before merging (never shown decreasing)
+
+    def advance(self, n: int) -> None:
+        self.bar.advance(self.task, n)
+        self._show()
+
+    def found(self, n: int) -> None:
+        self.current = n
+        self.bar.update(self.task, found=self.earlier + n)
+        self._show()
+
+    def _show(self) -> None:
+        if not self.bar.tasks[self.task].visible and time.monotonic() - self.started >= SHOW_AFTER:
+            self.bar.update(self.task, visible=True)
+
+    def done(self, result: ScanResult) -> None:
+        self.earlier += max(self.current, len(result.findings))
+        self.current = 0
+        self.bar.update(self.task, found=self.earlier)
+
+
+class _Counting:
+    """A binary file that reports each read's size (the progress display's bytes done)."""
+
+    def __init__(self, fh: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self.fh = fh
+        self.on_read = on_read
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.on_read(len(data))
+        return data
+
+
+def scan_target(svc: Services, target: str, path: Path | None, shown: ScanProgress | None = None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
     from leakwatch.pipeline import scan_item, scan_stream
 
+    found = shown.found if shown is not None else None
     if target == "-":
         item = Item(source="cli", key="stdin", content=b"", name="stdin")
-        return scan_stream(svc, item, sys.stdin.buffer, None)
+        fh: IO[bytes] = sys.stdin.buffer if shown is None else _Counting(sys.stdin.buffer, shown.advance)  # type: ignore[assignment]
+        return scan_stream(svc, item, fh, None, found)
     if path is None:
         from leakwatch.sources.web import fetch_item
 
@@ -88,7 +139,8 @@ def scan_target(svc: Services, target: str, path: Path | None) -> ScanResult:
     except OSError as exc:
         raise InputError(f"{target}: cannot read: {exc.strerror}") from None
     with fh:
-        return scan_stream(svc, item, fh, path.stat().st_size)
+        reader: IO[bytes] = fh if shown is None else _Counting(fh, shown.advance)  # type: ignore[assignment]
+        return scan_stream(svc, item, reader, path.stat().st_size, found)
 
 
 @one_line_errors
@@ -113,16 +165,15 @@ def scan(
     total = sum(p.stat().st_size for _, p in paths if p is not None)
     found_any = False
     try:
-        with progress() as bar:
-            task = bar.add_task("scanning", total=total or None)
+        with scan_progress() as bar:
+            shown = ScanProgress(bar, total or None)
             for target, path in paths:
-                result = scan_target(svc, target, path)
+                result = scan_target(svc, target, path, shown)
+                shown.done(result)
                 for skipped in result.skipped:
                     err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
-                if path is not None:
-                    bar.advance(task, path.stat().st_size)
     finally:
         svc.close()
     raise typer.Exit(1 if found_any else 0)
