@@ -65,7 +65,7 @@ class Services:
             self.watch_stamp = watch_stamp(self.engine)
         from leakwatch.fingerprints import load_index
 
-        return load_index(self.engine, self.master_key)
+        return load_index(self.engine, self.master_key, self.settings.home / "index")
 
     @cached_property
     def matcher(self) -> TextMatcher:

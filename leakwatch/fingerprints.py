@@ -16,11 +16,12 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from leakwatch import store
+from leakwatch import indexcache, store
 from leakwatch.keys import derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
@@ -305,10 +306,20 @@ class Index:
         return not self.datasets
 
 
-def load_index(engine: Engine, master: bytes) -> Index:
+def load_index(engine: Engine, master: bytes, shared: Path | None = None) -> Index:
+    """Every dataset's arrays; with ``shared`` (a directory in the home), memory-mapped from files
+    written there by the first process to load them (``indexcache``), so that processes share them."""
     out = []
+    current = set()
     for row in store.datasets(engine):
         assert row.id is not None
+        key = indexcache.stamp(row.id, row.name, row.imported_at, row.record_count, row.kinds)
+        current.add(f"{row.id}-{key}")
+        mapped = indexcache.load(shared, row.id, key) if shared is not None else None
+        if mapped is not None:
+            out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
+                                    Hasher(master, row.name), mapped, engine))
+            continue
         per_kind: dict[str, tuple[list[bytes], list[bytes]]] = {}
         for chunk in store.chunks(engine, row.id):
             hs, rs = per_kind.setdefault(chunk.kind, ([], []))
@@ -322,6 +333,11 @@ def load_index(engine: Engine, master: bytes) -> Index:
                 order = np.argsort(hashes, kind="stable")  # chunks are written sorted; be safe
                 hashes, recs = hashes[order], recs[order]
             arrays[kind] = (hashes, recs)
+        if shared is not None:
+            indexcache.save(shared, row.id, key, arrays)
+            arrays = indexcache.load(shared, row.id, key) or arrays  # mapped: this copy is freed
         out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
                                 Hasher(master, row.name), arrays, engine))
+    if shared is not None:
+        indexcache.prune(shared, current)
     return Index(out)

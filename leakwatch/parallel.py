@@ -2,8 +2,9 @@
 
 A document of several megabytes is cut at line ends into parts that worker processes match in
 parallel; every proximity window lies within one line, so no match is lost at a cut. Workers are
-started (spawn, safe beside the daemon's threads) on the first large document and load the
-fingerprint index themselves; only the parts' text and the findings cross the pipes.
+started (spawn, safe beside the daemon's threads) on the first large document and map the
+fingerprint index the parent wrote in the home (``indexcache``): one copy in memory for all of them.
+Only the parts' text and the findings cross the pipes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _init(settings: Settings) -> None:
     from leakwatch.fingerprints import load_index
 
     master = keys.load_key(keys.key_path(settings.home, settings.key_file))
-    _matcher = text_matcher(settings, load_index(store.make_engine(settings.db_url), master))
+    _matcher = text_matcher(settings, load_index(store.make_engine(settings.db_url), master, settings.home / "index"))
 
 
 def _scan(text: str, target: str) -> list[Finding]:

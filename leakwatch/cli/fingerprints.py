@@ -83,8 +83,13 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
     """Delete a dataset and all its fingerprints."""
-    from leakwatch import store
+    from leakwatch import indexcache, store
+    from leakwatch.fingerprints import load_index
 
-    if not store.delete_dataset(services().engine, name):
+    svc = services()
+    if not store.delete_dataset(svc.engine, name):
         raise fail(f"no dataset named {name!r}")
+    # The mapped copy of its fingerprints in the home goes too (what is left is mapped again).
+    indexcache.prune(svc.settings.home / "index", set())
+    load_index(svc.engine, svc.master_key, svc.settings.home / "index")
     out.print(f"deleted dataset {escape(name)}")
