@@ -128,11 +128,14 @@ class _Words:
     def _tokenise(self, lo: int, hi: int) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         cache, starts, ends = self.cache, self.mask_starts, self.mask_ends
+        j = bisect.bisect_left(starts, hi)
+        masked = j > 0 and ends[j - 1] > lo  # some identifier lies in [lo, hi): test each word
         for m in _WORD.finditer(self.text, lo, hi):
             pos = m.start()
-            i = bisect.bisect_right(starts, pos) - 1
-            if i >= 0 and pos < ends[i]:
-                continue
+            if masked:
+                i = bisect.bisect_right(starts, pos) - 1
+                if i >= 0 and pos < ends[i]:
+                    continue
             raw = m.group()
             normal = cache.get(raw)
             if normal is None:
@@ -260,14 +263,28 @@ class _DatasetScan:
         cache = self.m.known_phrases.setdefault(self.ds.id, {})
         if len(cache) > 1_000_000:
             cache.clear()
-        phrases = [list(_phrases(words)) for _, _, _, words in windows]
-        unknown = list({p for ps in phrases for p in ps if p not in cache})
+        # Single words first (most names are one word): only windows with none known are read
+        # again as runs of two or three words.
+        if not self._look_up_known(cache, {w for _, _, _, words in windows for w in words}):
+            return windows
+        keep = [any(cache[word] for word in words) for _, _, _, words in windows]
+        rest = [i for i, k in enumerate(keep) if not k]
+        phrases = {i: [p for p in _phrases(windows[i][3]) if " " in p] for i in rest}
+        self._look_up_known(cache, {p for ps in phrases.values() for p in ps})
+        for i, ps in phrases.items():
+            keep[i] = any(cache[p] for p in ps)
+        return [w for w, k in zip(windows, keep, strict=True) if k]
+
+    def _look_up_known(self, cache: dict[str, bool], phrases: set[str]) -> bool:
+        """Look up in the dataset's known names the phrases not in ``cache`` yet; False when the
+        dataset keeps no known names."""
+        unknown = [p for p in phrases if p not in cache]
         if unknown:
             found = self.ds.known_names(unknown)
             if found is None:
-                return windows
+                return False
             cache.update(zip(unknown, found.tolist(), strict=True))
-        return [w for w, ps in zip(windows, phrases, strict=True) if any(cache[p] for p in ps)]
+        return True
 
     def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
         """With no identifier, the names must be nearly certain: one written exactly (after case and
