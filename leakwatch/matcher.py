@@ -123,7 +123,7 @@ class _Words:
         self.cache = cache
         self.mask_starts = [s for s, _ in masked]
         self.mask_ends = list(itertools.accumulate((e for _, e in masked), max))
-        self._lines: dict[int, list[tuple[str, int]]] = {}
+        self._lines: dict[int, tuple[list[tuple[str, int]], list[int]]] = {}
 
     def _tokenise(self, lo: int, hi: int) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -155,10 +155,12 @@ class _Words:
         line_end = len(text) if line_end == -1 else line_end
         if hi > line_end or line_end - line_start > self.LONG_LINE:
             return self._tokenise(lo, hi)
-        words = self._lines.get(line_start)
-        if words is None:
-            words = self._lines[line_start] = self._tokenise(line_start, line_end)
-        return [(w, pos) for w, pos in words if lo <= pos < hi]
+        cached = self._lines.get(line_start)
+        if cached is None:
+            words = self._tokenise(line_start, line_end)
+            cached = self._lines[line_start] = (words, [pos for _, pos in words])
+        words, positions = cached
+        return words[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
 
 
 class _DatasetScan:

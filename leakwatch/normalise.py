@@ -198,8 +198,14 @@ def text_id(value: str) -> str:
     return compact
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z]+(?:[\-'][A-Za-z]+)*")
+"""A name in ASCII letters, hyphens and apostrophes: normalised without Unicode tables (the same result)."""
+
+
 def name(value: str) -> str:
     """NFKD, accents stripped, lower case, hyphens and apostrophes to spaces, spaces collapsed."""
+    if _PLAIN_NAME.fullmatch(value):
+        return value.lower().replace("-", " ").replace("'", " ")
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = stripped.casefold().replace("ß", "ss")
