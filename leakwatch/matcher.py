@@ -338,9 +338,11 @@ class _DatasetScan:
     def _near(self, start: int, end: int) -> tuple[int, int]:
         """The few words each side of a date, within its line: where a leak writes the names."""
         lo, hi = self._row(*self._window(start, end), start, end)
-        words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
-        before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
-        after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
+        positions = [pos for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
+        first = bisect.bisect_left(positions, start)
+        before = positions[max(0, first - NEAR_WORDS) : first]
+        first_after = bisect.bisect_left(positions, end, first)
+        after = positions[first_after : first_after + NEAR_WORDS + 1]
         near_lo = before[0] if before else start
         near_hi = after[-1] if len(after) > NEAR_WORDS else hi
         return near_lo, near_hi

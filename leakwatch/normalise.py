@@ -141,6 +141,9 @@ _TRUNK_ZERO = {"FR": "33", "BE": "32", "CH": "41", "DE": "49", "GB": "44", "NL":
 _NATIONAL_LEN = {"FR": 10, "BE": 9, "CH": 10, "NL": 10}
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_candidate(raw: str, region: str = "FR") -> str | None:
     """Cheap E.164 form of a phone-like string found in scanned text, without validation.
 
@@ -151,7 +154,7 @@ def phone_candidate(raw: str, region: str = "FR") -> str | None:
     stripped = raw.lstrip()
     international = stripped.startswith(("+", "00"))
     body = raw.replace("(0)", "", 1) if international else raw
-    digits = "".join(ch for ch in body if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", body)
     if international:
         if stripped.startswith("00"):
             digits = digits[2:]
