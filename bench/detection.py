@@ -487,6 +487,13 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                       "cpu_s": full.cpu, "tiny_cpu_s": tiny.cpu, "cpu_mb_s": mb_s(text_bytes, full.cpu),
                       "scan_only_cpu_mb_s": mb_s(text_bytes, full.cpu - tiny.cpu),
                       "loads_at_end": [r.load for r in full_runs]}
+    # The same scan in one worker: what matching on every core gains (issue 11: >= 1.8x on 2 cores).
+    home = homes["big"]
+    one = best([run(home.lw("scan", str(text_path), "--json"), {**home.env, "LEAKWATCH_SCAN_WORKERS": "1"}, tmp,
+                    ok=(0, 1)) for _ in range(args.repeat)])
+    scans["big"]["one_worker_wall_s"] = one.wall
+    scans["big"]["one_worker_cpu_s"] = one.cpu
+    scans["big"]["one_worker_load"] = one.load
     figures["scan"] = scans
 
     # -- grep baseline ------------------------------------------------------------------------
@@ -599,6 +606,7 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
 
 def print_report(f: dict[str, object]) -> None:
     d, imp, scan, grep, q = f["data"], f["import"], f["scan"], f["grep"], f["quality"]  # type: ignore[misc]
+    big = scan["big"]
     mib = 2**20
     print("\n=== leakwatch detection benchmark ===")
     print(f"machine: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}")  # type: ignore[index]
@@ -655,6 +663,10 @@ def print_report(f: dict[str, object]) -> None:
           f"excl. set-up {ratio_text(gbig['search_only_mb_s'] and big['scan_only_mb_s'] / gbig['search_only_mb_s'], 'x')}")  # noqa: E501
     print(f"  10k vs large          end-to-end {big['wall_s'] / small['wall_s']:.2f}x slower; excl. start+load "
           f"{big['scan_only_s'] / small['scan_only_s']:.2f}x slower")
+    print(f"  every core            {d['records']} records: {big['one_worker_wall_s']:.2f} s with "
+          f"LEAKWATCH_SCAN_WORKERS=1 ({big['one_worker_cpu_s']:.2f} CPU-s, load {big['one_worker_load']:.1f}) "
+          f"vs {big['wall_s']:.2f} s with {f['machine']['cpus']} workers: "
+          f"{big['one_worker_wall_s'] / big['wall_s']:.2f}x (wall times: meaningful on an idle machine only)")
     print("\n-- prebuilt Aho-Corasick automaton (pyahocorasick) over NIR, phone, e-mail as stored, same text")
     for key, label in (("big", "large"), ("small", "10k")):
         a, s = f["aho"][key], scan[key]  # type: ignore[index]
