@@ -232,8 +232,7 @@ class _DatasetScan:
             return []
         windows = []
         for iso, start, end in dates:
-            lo, hi = self._near(start, end)
-            windows.append((iso, lo, hi, [w for w, _ in self._words_in(lo, hi)]))
+            windows.append((iso, *self._near(start, end)))
         # A match needs one of the record's names written exactly: a phrase of 1 to 3 words that
         # is a name the dataset knows. A date with none near it is dismissed before any blocking key.
         windows = self._with_known_name(windows)
@@ -335,17 +334,17 @@ class _DatasetScan:
                     return True
         return False
 
-    def _near(self, start: int, end: int) -> tuple[int, int]:
-        """The few words each side of a date, within its line: where a leak writes the names."""
+    def _near(self, start: int, end: int) -> tuple[int, int, list[str]]:
+        """The few words each side of a date, within its line: where a leak writes the names.
+        The window, and every word in it (one-letter words too)."""
         lo, hi = self._row(*self._window(start, end), start, end)
-        positions = [pos for w, pos in self._words_in(lo, hi) if len(w) > 1]  # "né(e)": "e" is no word
+        words = self._words_in(lo, hi)
+        positions = [pos for w, pos in words if len(w) > 1]  # "né(e)": "e" is no word
         first = bisect.bisect_left(positions, start)
-        before = positions[max(0, first - NEAR_WORDS) : first]
         first_after = bisect.bisect_left(positions, end, first)
-        after = positions[first_after : first_after + NEAR_WORDS + 1]
-        near_lo = before[0] if before else start
-        near_hi = after[-1] if len(after) > NEAR_WORDS else hi
-        return near_lo, near_hi
+        near_lo = positions[max(0, first - NEAR_WORDS)] if first else start
+        near_hi = positions[first_after + NEAR_WORDS] if first_after + NEAR_WORDS < len(positions) else hi
+        return near_lo, near_hi, [w for w, pos in words if near_lo <= pos < near_hi]
 
     def _row(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
         """A window cut to the SQL row ``(...), (...)`` it lies in, if the line holds several."""
