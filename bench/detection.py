@@ -87,12 +87,14 @@ CODE_DIR: Path | None = None
 """Parent of the snapshot of leakwatch/ every subprocess imports (see ``snapshot_code``)."""
 
 
-def snapshot_code(tmp: Path) -> dict[str, object]:
+def snapshot_code(tmp: Path, source: Path = ROOT) -> dict[str, object]:
     """Copy leakwatch/ once, so that the whole run measures one state of the code even while others
-    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH."""
+    edit the working tree. Subprocesses run in that directory with it first on PYTHONPATH.
+    ``source`` is the checkout to copy it from (``--code``: the code before a change, measured on
+    the same data)."""
     global CODE_DIR
     CODE_DIR = tmp / "code"
-    shutil.copytree(ROOT / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source / "leakwatch", CODE_DIR / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
     global SCHEMA
     SCHEMA = Path(shutil.copy(SCHEMA, tmp / SCHEMA.name))
     digest = hashlib.sha256()
@@ -110,7 +112,8 @@ def run(cmd: list[str], env: dict[str, str], tmp: Path, ok: tuple[int, ...] = (0
     wrapped = [TIME, "-f", "%M", "-o", str(time_path), *cmd] if TIME else cmd
     with out_path.open("wb") as out, err_path.open("wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=err, cwd=CODE_DIR or ROOT)
+        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=err,
+                                cwd=env.get("PYTHONPATH") or CODE_DIR or ROOT)
         peak = [0]
         done = threading.Event()
 
@@ -227,6 +230,42 @@ def verdict(ok: bool) -> str:
 
 def log(msg: str) -> None:
     print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _patterns(p: Person) -> str:
+    """The identifiers grep -F looks for: the export's values, placeholders aside (an empty
+    pattern would match every line)."""
+    return "".join(f"{v}\n" for v in (p.nir, p.phone, p.email) if len(v) >= 8 and any(c.isdigit() for c in v))
+
+
+def usable(p: Person) -> bool:
+    """Whether a person has a field leakwatch can match on: an e-mail (every synthetic person has
+    one), a well-formed NIR or phone, or names and a birth date."""
+    return "@" in p.email or synthdata.usable_phone(p.phone) or len(p.nir) in (13, 15) or (
+        bool(p.birth_written) and p.birth_written[0].isdigit() and p.birth_written[:2] != "00")
+
+
+def dirt(records: list[Person]) -> dict[str, int]:
+    """How many records hold each kind of dirt the export has."""
+    c: Counter[str] = Counter()
+    for p in records:
+        if p.phone[:4] in synthdata.OVERSEAS_MOBILE and synthdata.usable_phone(p.phone):
+            c["phone_overseas"] += 1
+        elif p.phone.startswith("070"):
+            c["phone_unallocated"] += 1
+        elif p.phone in synthdata.PHONE_PLACEHOLDERS:
+            c["phone_placeholder"] += 1
+        elif not synthdata.usable_phone(p.phone):
+            c["phone_typo"] += 1
+        if p.nir[:1] in ("7", "8"):
+            c["nir_nia"] += 1
+        if len(p.nir) == 13:
+            c["nir_without_key"] += 1
+        if p.nir in synthdata.NIR_PLACEHOLDERS:
+            c["nir_placeholder"] += 1
+        if not p.birth_written[:1].isdigit() or p.birth_written.startswith("00"):
+            c["date_placeholder"] += 1
+    return dict(sorted(c.items()))
 
 
 def parse_scan(stdout: str) -> dict[str, dict[str, object]]:
@@ -364,6 +403,12 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="also run the import (200k records, one worker) and the scan under cProfile")
     ap.add_argument("--tmp", type=Path, default=None, help="parent of the temporary directory")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="also scan with this checkout's leakwatch/ (the code before a change), in the same run, "
+                         "on the same data and homes, right after each scan: before/after figures")
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="checkout whose leakwatch/ is measured (e.g. a `git worktree` of the code before a "
+                         "change: the same data and forms, another state of the code)")
     args = ap.parse_args()
     if args.quick:
         args.records, args.text_mb, args.planted = 100_000, 5.0, 1200
@@ -386,9 +431,9 @@ def main() -> None:
     print(f"\nfigures written to {out} (total bench time {figures['bench_wall_s']:.0f} s)")
 
 
-def git_state() -> dict[str, object]:
+def git_state(root: Path = ROOT) -> dict[str, object]:
     def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True).stdout.strip()
 
     dirty = git("status", "--porcelain", "--", "leakwatch")
     return {"head": git("rev-parse", "--short", "HEAD"), "leakwatch_dirty_files": dirty.splitlines()}
@@ -397,9 +442,15 @@ def git_state() -> dict[str, object]:
 def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     figures: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()},
                                   "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state()}
+                                  "started_utc": dt.datetime.now(dt.UTC).isoformat(), "git": git_state(args.code)}
     n = args.records
-    figures["git"].update(snapshot_code(tmp))  # type: ignore[attr-defined]
+    figures["git"].update(snapshot_code(tmp, args.code))  # type: ignore[attr-defined]
+    baseline_dir: Path | None = None
+    if args.baseline is not None:
+        baseline_dir = tmp / "code-baseline"
+        shutil.copytree(args.baseline / "leakwatch", baseline_dir / "leakwatch",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        figures["git"]["baseline"] = {"path": str(args.baseline), **git_state(args.baseline)}  # type: ignore[index]
 
     # -- data ------------------------------------------------------------------------------
     log(f"generating {n} records")
@@ -407,8 +458,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     people = synthdata.People(args.seed)
     records = [people.draw("P") for _ in range(n)]
     big_csv, small_csv = tmp / "records.csv", tmp / "records-10k.csv"
-    synthdata.write_records_csv(big_csv, records)
-    synthdata.write_records_csv(small_csv, records[:SMALL])
+    repeated = synthdata.write_records_csv(big_csv, records, repeats=0.01, seed=args.seed)
+    synthdata.write_records_csv(small_csv, records[:SMALL], repeats=0.01, seed=args.seed)
     rng = random.Random(args.seed + 7)
     planted_people = rng.sample(records[:SMALL], args.planted)
     planted = [(p, FORMS[i % len(FORMS)]) for i, p in enumerate(planted_people)]
@@ -425,15 +476,16 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     patterns = tmp / "patterns.txt"
     with patterns.open("w", encoding="utf-8") as fh:
         for p in records:
-            fh.write(f"{p.nir}\n{p.phone}\n{p.email}\n")
+            fh.write(_patterns(p))
     patterns_small = tmp / "patterns-10k.txt"
     with patterns_small.open("w", encoding="utf-8") as fh:
         for p in records[:SMALL]:
-            fh.write(f"{p.nir}\n{p.phone}\n{p.email}\n")
+            fh.write(_patterns(p))
     by_label = Counter()
     for s in segments:
         by_label[s.label.split(":")[0] + ":" + s.label.split(":")[1]] += len(s.text.encode())
-    figures["data"] = {"records": n, "records_csv_bytes": big_csv.stat().st_size, "text_bytes": text_bytes,
+    figures["data"] = {"records": n, "repeated_rows": repeated, "records_csv_bytes": big_csv.stat().st_size,
+                       "text_bytes": text_bytes, "dirt": dirt(records),
                        "planted": len(planted), "generate_s": time.perf_counter() - t0,
                        "text_bytes_by_block": dict(sorted(by_label.items())),
                        "strangers_drawn": people.count - n, "first_block": segments[0].label,
@@ -454,7 +506,10 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     imp_small = run(homes["small"].lw("fingerprints", "import", str(small_csv), "--schema", str(SCHEMA), "--json"),
                     homes["small"].env, tmp)
     figures["import"] = {
-        "records": imported["records"], "skipped": imported["skipped"], "wall_s": imp.wall,
+        "records": imported["records"], "skipped": imported["skipped"], "rows": imported["rows"],
+        "duplicates": imported["duplicates"], "dropped": {c["column"]: c["dropped"] for c in imported["columns"]},
+        "distinct_refs": len({p.ipp for p in records}),
+        "usable_people": sum(1 for p in records if usable(p)), "wall_s": imp.wall,
         "records_per_s": imported["records"] / imp.wall, "peak_rss_main": imp.maxrss, "peak_rss_tree": imp.tree_peak,
         "cpu_s": imp.cpu, "load_at_end": imp.load,
         "db_bytes": homes["big"].db_bytes(), "small_wall_s": imp_small.wall,
@@ -465,6 +520,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     # -- index and scans -------------------------------------------------------------------------
     scans: dict[str, dict[str, object]] = {}
     reported: dict[str, dict[str, dict[str, object]]] = {}
+    baseline: dict[str, dict[str, object]] = {}
+    baseline_reported: dict[str, dict[str, dict[str, object]]] = {}
     for key, home in homes.items():
         probe = run([sys.executable, "-c", INDEX_PROBE], home.env, tmp)
         index = json.loads(probe.stdout.strip().splitlines()[-1])
@@ -487,6 +544,20 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                       "cpu_s": full.cpu, "tiny_cpu_s": tiny.cpu, "cpu_mb_s": mb_s(text_bytes, full.cpu),
                       "scan_only_cpu_mb_s": mb_s(text_bytes, full.cpu - tiny.cpu),
                       "loads_at_end": [r.load for r in full_runs]}
+        if baseline_dir is not None:
+            log(f"scanning {text_bytes / MB:.1f} MB with the {key} dataset, baseline code")
+            benv = {**home.env, "PYTHONPATH": str(baseline_dir)}
+            b_tiny = best([run(home.lw("scan", str(tiny_path), "--json"), benv, tmp, ok=(0, 1))
+                           for _ in range(args.repeat)])
+            b_runs = [run(home.lw("scan", str(text_path), "--json"), benv, tmp, ok=(0, 1))
+                      for _ in range(args.repeat)]
+            b_full = best(b_runs)
+            baseline_reported[key] = parse_scan(b_full.stdout)
+            baseline[key] = {"tiny_wall_s": b_tiny.wall, "wall_s": b_full.wall, "mb_s": mb_s(text_bytes, b_full.wall),
+                             "scan_only_s": b_full.wall - b_tiny.wall, "cpu_s": b_full.cpu, "tiny_cpu_s": b_tiny.cpu,
+                             "cpu_mb_s": mb_s(text_bytes, b_full.cpu),
+                             "scan_only_cpu_mb_s": mb_s(text_bytes, b_full.cpu - b_tiny.cpu),
+                             "all_walls_s": [r.wall for r in b_runs], "loads_at_end": [r.load for r in b_runs]}
     # The same scan in one worker: what matching on every core gains (issue 11: >= 1.8x on 2 cores).
     home = homes["big"]
     one = best([run(home.lw("scan", str(text_path), "--json"), {**home.env, "LEAKWATCH_SCAN_WORKERS": "1"}, tmp,
@@ -495,6 +566,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     scans["big"]["one_worker_cpu_s"] = one.cpu
     scans["big"]["one_worker_load"] = one.load
     figures["scan"] = scans
+    if baseline:
+        figures["baseline"] = baseline
 
     # -- grep baseline ------------------------------------------------------------------------
     log("grep -F baseline")
@@ -527,6 +600,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     # -- detection quality --------------------------------------------------------------------
     figures["quality"] = {key: quality(reported[key], planted_form, records_by_ref, segments, text)
                           for key in homes}
+    for key, found in baseline_reported.items():
+        figures["baseline"][key]["quality"] = quality(found, planted_form, records_by_ref, segments, text)  # type: ignore[index]
 
     # -- profiles ----------------------------------------------------------------------------------
     if args.profile:
@@ -573,6 +648,10 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
 
     add(f"import time ({n} records)", f"{imp['wall_s']:.1f} s", f"<= {TARGET_IMPORT_S:.0f} s",  # type: ignore[index]
         imp["wall_s"] <= TARGET_IMPORT_S)  # type: ignore[index]
+    add("records imported == distinct refs (repeated rows merged)", f"{n} / {imp['distinct_refs']}",  # type: ignore[index]
+        "equal", n == imp["distinct_refs"])  # type: ignore[index]
+    add("people with a usable field kept", f"{n} / {imp['usable_people']}", "all",  # type: ignore[index]
+        n >= imp["usable_people"])  # type: ignore[index]
     add("import peak RSS, main process", f"{imp['peak_rss_main'] / 2**20:.0f} MiB", "<= 1024 MiB",  # type: ignore[index]
         imp["peak_rss_main"] <= TARGET_IMPORT_RSS)  # type: ignore[index]
     add("import peak RSS, process tree", f"{imp['peak_rss_tree'] / 2**20:.0f} MiB", "<= 1024 MiB",  # type: ignore[index]
@@ -593,6 +672,13 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
     mem = big["index"]["bytes"] / aho["bytes"] if aho["bytes"] > 0 else 0.0  # type: ignore[index]
     add("index memory vs Aho-Corasick automaton", f"{mem:.2f}x", "<= 0.25x", mem <= 0.25)
     add("index ready", f"{big['index']['load_s']:.2f} s", "<= 5 s", big["index"]["load_s"] <= 5.0)  # type: ignore[index]
+    for key, label in (("big", "large"), ("small", "10k")):
+        b = f.get("baseline", {}).get(key)  # type: ignore[attr-defined]
+        if b:
+            now = scan[key]["cpu_s"] - scan[key]["tiny_cpu_s"]  # type: ignore[index]
+            before = b["cpu_s"] - b["tiny_cpu_s"]
+            add(f"scan CPU excl. start+load vs baseline code ({label} dataset)", f"{now / before:.2f}x",
+                "<= 1.00x", now <= before)
     for key, label in (("big", "large"), ("small", "10k")):
         qq = q[key]  # type: ignore[index]
         add(f"planted records found ({label} dataset)", f"{qq['found']}/{qq['planted']} = {100 * qq['rate']:.2f}%",
@@ -624,7 +710,10 @@ def print_report(f: dict[str, object]) -> None:
     print(f"      the text starts with a {d['first_block']} block (a file read in one chunk, <= 8 MB, whose "
           "first 4 KB look like HTML or JSON is flattened whole by leakwatch)")
     print("\n-- import (leakwatch fingerprints import, default workers = one per core)")
-    print(f"  records imported      {imp['records']} (skipped {imp['skipped']})")
+    print(f"  records imported      {imp['records']} from {imp['rows']} rows ({imp['duplicates']} repeated rows "
+          f"merged, {imp['skipped']} rows skipped; {imp['distinct_refs']} distinct refs)")
+    print(f"  export dirt           {d['dirt']}")
+    print(f"  values dropped        {imp['dropped']}")
     print(f"  wall time             {imp['wall_s']:.1f} s  ({imp['records_per_s']:.0f} records/s); CPU "
           f"{imp['cpu_s']:.1f} s (main + workers); load average at end {imp['load_at_end']:.1f}")
     print(f"  peak RSS main process {imp['peak_rss_main'] / mib:.0f} MiB")
@@ -703,6 +792,21 @@ def print_report(f: dict[str, object]) -> None:
             print("  leakwatch functions by cumulative time:")
             for r in p["by_cumtime_leakwatch"][:20]:
                 print(f"    {r['cumtime_pct']:5.1f}%  {r['function']}")
+    if "baseline" in f:
+        base = f["git"]["baseline"]
+        print(f"\n-- before/after: the baseline code ({base['path']}, HEAD {base['head']}) scanned the same text "
+              "with the same homes, right after each scan above")
+        for key, label in (("big", f"{d['records']} records"), ("small", "10k records")):
+            b, s = f["baseline"][key], scan[key]
+            bq, sq = b["quality"], q[key]
+            print(f"  {label:16} end-to-end {b['wall_s']:.2f} s -> {s['wall_s']:.2f} s; CPU {b['cpu_s']:.2f} s -> "
+                  f"{s['cpu_s']:.2f} s ({b['cpu_mb_s']:.2f} -> {s['cpu_mb_s']:.2f} MB/CPU-s; excl. start+load "
+                  f"{b['scan_only_cpu_mb_s']:.2f} -> {s['scan_only_cpu_mb_s']:.2f}); found {bq['found']} -> "
+                  f"{sq['found']}/{sq['planted']}; not planted {bq['false_records']} -> {sq['false_records']}")
+        print(f"  {'form':16} {'before':>8} {'after':>8}   (large dataset)")
+        for name, v in q["big"]["per_form"].items():
+            bv = f["baseline"]["big"]["quality"]["per_form"][name]
+            print(f"  {name:16} {100 * (bv['rate'] or 0):>7.1f}% {100 * (v['rate'] or 0):>7.1f}%")
     print("\n-- targets")
     for t in f["targets"]:
         print(f"  {verdict(t['pass'])}  {t['target']}: {t['value']} (goal {t['goal']})")

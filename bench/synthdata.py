@@ -23,11 +23,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+from xml.sax.saxutils import escape
 
 from stdnum.fr import nir as stdnum_nir
 
 FIELDS = ["ipp", "nir", "email", "phone", "last_name", "first_name", "birth_date", "postcode"]
 PHONE_PREFIXES = ["061", "062", "064", "065", "066", "067", "068", "073", "074", "075", "076", "077", "078"]
+# A hospital export as it is (issue 9): besides metropolitan mobiles, overseas mobiles in national
+# format, numbers in ranges not allocated, landlines, placeholders and typos; NIA, NIRs without
+# their key, missing NIRs and a few wrong keys; dates in several spellings, some missing. Nothing is
+# filtered to what leakwatch's validators accept.
+OVERSEAS_MOBILE = {"0639": "262", "0692": "262", "0693": "262", "0690": "590", "0691": "590",
+                   "0694": "594", "0696": "596", "0697": "596"}
+PHONE_MIX = [("metropolitan", 0.82), ("overseas", 0.06), ("unallocated", 0.04), ("landline", 0.03),
+             ("placeholder", 0.04), ("typo", 0.01)]
+PHONE_PLACEHOLDERS = ["", "", "N/A", "00 00 00 00 00", "inconnu", "-", "NULL", "0000000000"]
+NIR_MIX = [("full", 0.93), ("nia", 0.01), ("no_key", 0.03), ("placeholder", 0.02), ("wrong_key", 0.01)]
+NIR_PLACEHOLDERS = ["", "", "inconnu", "000000000000000", "N/A"]
+DATE_SPELLINGS = [("iso", 0.50), ("fr", 0.30), ("iso_time", 0.12), ("compact", 0.045), ("fr_time", 0.03),
+                  ("placeholder", 0.005)]
 DEPTS = [f"{d:02d}" for d in range(1, 96) if d != 20] + ["2A", "2B"]
 DOMAINS = ["example.org", "example.com", "example.net"]
 FIRST_DAY = dt.date(1930, 1, 1).toordinal()
@@ -38,6 +52,9 @@ LOCALES = ["it_IT", "es_ES", "de_DE", "pt_PT", "nl_NL", "en_US", "en_GB", "fr_CH
 
 
 class Person(NamedTuple):
+    """As the export writes them (``nir`` and ``phone`` may be dirty), ``birth_date`` in ISO and
+    ``birth_written`` as the export spells it."""
+
     ipp: str
     nir: str
     email: str
@@ -46,6 +63,12 @@ class Person(NamedTuple):
     first_name: str
     birth_date: str
     postcode: str
+    birth_written: str = ""
+
+    @property
+    def row(self) -> tuple[str, ...]:
+        return (self.ipp, self.nir, self.email, self.phone, self.last_name, self.first_name,
+                self.birth_written or self.birth_date, self.postcode)
 
     @property
     def birth(self) -> dt.date:
@@ -143,17 +166,22 @@ class People:
         sex = 1 if rng.random() < 0.5 else 2
         birth = dt.date.fromordinal(rng.randint(FIRST_DAY, LAST_DAY))
         dept = rng.choice(DEPTS)
+        nir_style = _pick(rng, NIR_MIX)
+        first_digit = rng.choice("78") if nir_style == "nia" else str(sex)
         while True:
-            body = (f"{sex}{birth.year % 100:02d}{birth.month:02d}{dept}"
+            body = (f"{first_digit}{birth.year % 100:02d}{birth.month:02d}{dept}"
                     f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}")
             if body not in self._nirs:
                 self._nirs.add(body)
                 break
-        nir = body + stdnum_nir.calc_check_digits(body)
+        key = stdnum_nir.calc_check_digits(body)
+        nir = {"full": body + key, "nia": body + key, "no_key": body,
+               "placeholder": rng.choice(NIR_PLACEHOLDERS),
+               "wrong_key": body + f"{int(key) % 97 + 1:02d}"}[nir_style]
+        phone_kind = _pick(rng, PHONE_MIX)
         while True:
-            prefix_ = rng.choice(PHONE_PREFIXES)
-            phone = prefix_ + f"{rng.randrange(10_000_000):07d}"
-            if phone not in self._phones:
+            phone = _phone(rng, phone_kind)
+            if phone_kind in ("placeholder", "typo") or phone not in self._phones:
                 self._phones.add(phone)
                 break
         last = self.names.last(rng)
@@ -170,36 +198,97 @@ class People:
         email = f"{local}@{rng.choice(DOMAINS)}"
         pc_dept = "20" if dept in ("2A", "2B") else dept
         postcode = f"{pc_dept}{rng.randrange(1000):03d}"
-        return Person(f"{prefix}{n:07d}", nir, email, phone, last, first, birth.isoformat(), postcode)
+        if phone_kind == "overseas":
+            postcode = {"262": "974", "590": "971", "594": "973", "596": "972"}[OVERSEAS_MOBILE[phone[:4]]] + \
+                f"{rng.randrange(100):02d}"
+        return Person(f"{prefix}{n:07d}", nir, email, phone, last, first, birth.isoformat(), postcode,
+                      _written_date(birth, _pick(rng, DATE_SPELLINGS), rng))
 
 
-def write_records_csv(path: Path, records: list[Person]) -> None:
+def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
+    r = rng.random()
+    for name, share in mix:
+        if r < share:
+            return name
+        r -= share
+    return mix[0][0]
+
+
+def _phone(rng: random.Random, kind: str) -> str:
+    if kind == "overseas":
+        return rng.choice(list(OVERSEAS_MOBILE)) + f"{rng.randrange(1_000_000):06d}"
+    if kind == "unallocated":
+        return f"070{rng.randint(0, 2)}{rng.randrange(1_000_000):06d}"  # 07 00 .. 07 29
+    if kind == "landline":
+        return f"0{rng.randint(1, 5)}{rng.randrange(100_000_000):08d}"
+    if kind == "placeholder":
+        return rng.choice(PHONE_PLACEHOLDERS)
+    if kind == "typo":
+        return f"06{rng.randrange(10**6):0{rng.choice([5, 6, 7])}d}"  # digits missing
+    return rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10_000_000):07d}"
+
+
+def _written_date(d: dt.date, style: str, rng: random.Random) -> str:
+    if style == "placeholder":
+        return rng.choice(["", "00/00/0000", "NULL"])
+    iso = d.isoformat()
+    fr = f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
+    return {"iso": iso, "fr": fr, "iso_time": iso + " 00:00:00", "compact": iso.replace("-", ""),
+            "fr_time": f"{fr} {rng.randrange(24):02d}:{rng.randrange(60):02d}"}[style]
+
+
+def usable_phone(phone: str) -> bool:
+    """A ten-digit national number: what leakwatch fingerprints (valid, overseas or unallocated)."""
+    return len(phone) == 10 and phone.isdigit() and phone[1] != "0"
+
+
+def write_records_csv(path: Path, records: list[Person], repeats: float = 0.0, seed: int = 0) -> int:
+    """The export as CSV; ``repeats`` of the patients are seen twice (their identical row again,
+    further down). Returns the number of repeated rows."""
+    rng = random.Random(seed)
+    again = [p for p in records if rng.random() < repeats]
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(FIELDS)
-        w.writerows(records)
+        w.writerows(p.row for p in records)
+        w.writerows(p.row for p in again)
+    return len(again)
 
 
 # ---- how leaks write a person ------------------------------------------------------------
 
 def grouped_nir(nir: str) -> str:
-    return f"{nir[0]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}"
+    if len(nir) not in (13, 15):
+        return nir  # a placeholder is copied as it is
+    return " ".join(x for x in (nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]) if x)
 
 
 def spaced_phone(phone: str) -> str:
+    if len(phone) != 10:
+        return phone
     return " ".join(phone[i : i + 2] for i in range(0, 10, 2))
 
 
 def dotted_phone(phone: str) -> str:
+    if len(phone) != 10:
+        return phone
     return ".".join(phone[i : i + 2] for i in range(0, 10, 2))
 
 
 def intl_phone(phone: str) -> str:
+    """``+33 6 12 34 56 78``, or ``+262 692 12 34 56`` for an overseas mobile."""
+    if len(phone) != 10:
+        return phone
+    cc = OVERSEAS_MOBILE.get(phone[:4])
+    if cc:
+        return f"+{cc} {phone[1:4]} " + " ".join(phone[i : i + 2] for i in range(4, 10, 2))
     return "+33 " + phone[1] + " " + " ".join(phone[i : i + 2] for i in range(2, 10, 2))
 
 
 def e164(phone: str) -> str:
-    return "+33" + phone[1:]
+    if len(phone) != 10:
+        return phone
+    return "+" + OVERSEAS_MOBILE.get(phone[:4], "33") + phone[1:]
 
 
 def fr_date(p: Person) -> str:
@@ -270,7 +359,7 @@ def f_html_row(p: Person, rng: random.Random) -> str:
 
 
 def f_prose_fr(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return (f"Le patient {p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, numéro de sécurité sociale "
             f"{grouped_nir(p.nir)}, a été testé positif.")
 
@@ -282,7 +371,7 @@ def f_prose_en(p: Person, rng: random.Random) -> str:
 
 def f_log_line(p: Person, rng: random.Random) -> str:
     ts = f"2024-05-{rng.randint(1, 28):02d} {rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 or not usable_phone(p.phone):
         return f"{ts} INFO auth: login ok user={p.email} from 203.0.113.{rng.randrange(1, 255)}"
     return f"{ts} INFO notify: sms sent to {e164(p.phone)} template=rdv id={rng.randrange(10**8)}"
 
@@ -292,12 +381,12 @@ def f_name_date_line(p: Person, rng: random.Random) -> str:
 
 
 def f_name_date_prose(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {p.last_name}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
 def f_name_date_typo(p: Person, rng: random.Random) -> str:
-    ne = "né" if p.nir[0] == "1" else "née"
+    ne = "né" if p.nir[:1] == "1" else "née"
     return f"{p.first_name} {typo(p.last_name)}, {ne} le {long_date(p)}, a été admis au service des urgences."
 
 
@@ -357,6 +446,162 @@ FORMS = [
     Form("name_date_typo", "no identifier: as name_date_prose with a typo in the last name", f_name_date_typo,
          _prose),
 ]
+
+
+# ---- labelled records (issue 10) ---------------------------------------------------------
+# Structured leaks in which labels or other columns stand between a person's names and birth date:
+# each row is drawn as fields by meaning, and each block picks its own labels (French or English,
+# any case), column order (names and birth date never side by side) and syntax. A visit date or a
+# log timestamp sits in every row: it must never be taken for a birth date.
+
+LABELS = {
+    "last": ["nom", "NOM", "last_name", "lastName", "surname", "family_name", "Nom de famille", "nom_naissance"],
+    "first": ["prenom", "Prénom", "first_name", "firstName", "given_name", "PRENOM"],
+    "dob": ["date_naissance", "dob", "birth_date", "birthdate", "DDN", "Date de naissance", "dateNaissance"],
+    "visit": ["date_visite", "visit_date", "created_at", "date_rdv"],
+    "city": ["ville", "city", "commune"],
+    "service": ["service", "department", "unite"],
+    "id": ["id", "dossier", "num"],
+    "email": ["email", "mail", "courriel"],
+    "nir": ["nir", "num_secu", "secu", "insee"],
+    "phone": ["tel", "phone", "mobile", "portable", "telephone"],
+}
+SERVICES = ["Cardiologie", "Urgences", "Pédiatrie", "Radiologie", "Oncologie", "Maternité", "Neurologie"]
+CITIES = ["Paris", "Créteil", "Bobigny", "Saint-Denis", "Versailles", "Nanterre", "Évry", "Cergy"]
+
+
+def _vary(p: Person, rng: random.Random) -> tuple[str, str]:
+    """The names as a leak may write them: any case, accents or not, one typo in one of them."""
+    last, first = p.last_name, p.first_name
+    style = rng.randrange(4)
+    if rng.random() < 0.3:
+        if rng.random() < 0.5:
+            last = typo(last)
+        else:
+            first = typo(first)
+    if style == 1:
+        last, first = upper_plain(last), ascii_fold(first)
+    elif style == 2:
+        last, first = last.upper(), first.upper()
+    elif style == 3:
+        last, first = ascii_fold(last).lower(), ascii_fold(first).lower()
+    return last, first
+
+
+def _record_fields(p: Person, rng: random.Random, with_id: bool) -> str:
+    """A row as fields by meaning (JSON), rendered by its block (``_labelled``)."""
+    last, first = _vary(p, rng)
+    dob = rng.choice([p.birth_date, fr_date(p), p.birth_date, f"{p.birth_date[8:10]}-{p.birth_date[5:7]}-"
+                      f"{p.birth_date[:4]}"])
+    visit = dt.date.fromordinal(rng.randint(dt.date(2010, 1, 1).toordinal(), dt.date(2024, 12, 31).toordinal()))
+    row: dict[str, str] = {"id": f"D{rng.randrange(10**7):07d}", "last": last, "city": rng.choice(CITIES),
+                           "service": rng.choice(SERVICES), "first": first, "visit": visit.isoformat(),
+                           "dob": dob}
+    if with_id:
+        kind = rng.choice(["email", "nir", "phone"])
+        row[kind] = {"email": p.email, "nir": rng.choice([p.nir, grouped_nir(p.nir)]),
+                     "phone": rng.choice([p.phone, spaced_phone(p.phone), intl_phone(p.phone)])}[kind]
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _block_layout(rng: random.Random) -> tuple[list[str], dict[str, str]]:
+    """A block's column order (names and birth date never side by side) and labels."""
+    keys = ["id", "last", "city", "service", "first", "visit", "dob", "email", "nir", "phone"]
+    for _ in range(100):
+        rng.shuffle(keys)
+        pos = {k: i for i, k in enumerate(keys)}
+        if all(abs(pos[a] - pos[b]) > 1 for a, b in (("last", "first"), ("last", "dob"), ("first", "dob"))):
+            break
+    return keys, {k: rng.choice(v) for k, v in LABELS.items()}
+
+
+def _ident(label: str) -> str:
+    """A label as an identifier (XML tags, SQL columns, JSON keys of code): no spaces or accents."""
+    return ascii_fold(label).replace(" ", "_")
+
+
+def _kv_value(v: str) -> str:
+    return json.dumps(v, ensure_ascii=False) if (" " in v or '"' in v or not v) else v
+
+
+def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
+    def wrap(rows: list[str], rng: random.Random) -> str:
+        keys, labels = _block_layout(rng)
+        data = [json.loads(r) for r in rows]
+        cols = [k for k in keys if any(k in d for d in data)]
+        if style == "kv":
+            out = []
+            for d in data:
+                ts = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randrange(24):02d}:" \
+                     f"{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
+                pairs = " ".join(f"{_ident(labels[k])}={_kv_value(d[k])}" for k in cols if k in d)
+                out.append(f"{ts} INFO dossier: patient updated {pairs}")
+            return "\n".join(out) + "\n"
+        if style == "jsonl":
+            return "\n".join(json.dumps({"ts": f"2024-05-{rng.randint(1, 28):02d}T10:{rng.randrange(60):02d}:00Z",
+                                         "event": "patient.update",
+                                         "patient": {_ident(labels[k]): d[k] for k in cols if k in d}},
+                                        ensure_ascii=False) for d in data) + "\n"
+        if style == "json_pretty":
+            objs = [{"dossier": d.get("id"), "patient": {labels[k]: d[k] for k in cols if k in d and k != "id"},
+                     "meta": {"exported": "2024-06-01T08:00:00Z"}} for d in data]
+            return json.dumps({"export": "patients", "rows": objs}, ensure_ascii=rng.random() < 0.5,
+                              indent=rng.choice([2, 4])) + "\n"
+        if style == "csv":
+            delim = rng.choice([",", ";", "\t", "|"])
+            buf = io.StringIO()
+            w = csv.writer(buf, delimiter=delim, lineterminator="\n",
+                           quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+            w.writerow([labels[k] for k in cols])
+            for d in data:
+                w.writerow([d.get(k, "") for k in cols])
+            return buf.getvalue()
+        if style == "sql":
+            names = [_ident(labels[k]) for k in cols]
+
+            def lit(v: str) -> str:
+                return "NULL" if not v else "'" + v.replace("'", "''") + "'"
+
+            flavour = rng.choice(["mysql", "postgres", "copy"])
+            if flavour == "mysql":
+                head = "INSERT INTO `patients` (" + ", ".join(f"`{n}`" for n in names) + ") VALUES "
+                return ("-- MySQL dump 10.13\n" + head
+                        + ",".join("(" + ",".join(lit(d.get(k, "")) for k in cols) + ")" for d in data) + ";\n")
+            if flavour == "postgres":
+                head = 'INSERT INTO public.patients (' + ", ".join(f'"{n}"' for n in names) + ") VALUES ("
+                return "".join(head + ", ".join(lit(d.get(k, "")) for k in cols) + ");\n" for d in data)
+            return ("COPY public.patients (" + ", ".join(names) + ") FROM stdin;\n"
+                    + "".join("\t".join(d.get(k) or "\\N" for k in cols) + "\n" for d in data) + "\\.\n")
+        if style == "html":
+            head = "".join(f"<th>{escape(labels[k])}</th>" for k in cols)
+            body = "".join("<tr>\n" + "".join(f"  <td>{escape(d.get(k, ''))}</td>\n" for k in cols) + "</tr>\n"
+                           for d in data)
+            return (f"<h2>Export</h2>\n<table class=\"grid\">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}"
+                    "</tbody>\n</table>\n")
+        # xml
+        body = "".join(f'  <patient id="{d["id"]}">\n'
+                       + "".join(f"    <{_ident(labels[k])}>{escape(d[k])}</{_ident(labels[k])}>\n"
+                                 for k in cols if k in d and k != "id")
+                       + "  </patient>\n" for d in data)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<patients>\n{body}</patients>\n'
+
+    return wrap
+
+
+LABELLED_STYLES = {
+    "kv_log": ("key=value log lines with labels and a timestamp", "kv"),
+    "jsonl_labels": ("JSON lines with labels, nested under 'patient'", "jsonl"),
+    "json_nested": ("pretty JSON, nested objects, any indent", "json_pretty"),
+    "sql_columns": ("SQL with a column list, other columns between (MySQL, PostgreSQL, COPY)", "sql"),
+    "csv_far": ("CSV with a header, any delimiter and quoting, names and birth date far apart", "csv"),
+    "html_header": ("HTML table with a header row, one cell per line", "html"),
+    "xml": ("XML elements, one per record", "xml"),
+}
+for _name, (_describe, _style) in LABELLED_STYLES.items():
+    for _suffix, _with_id in (("_nd", False), ("_id", True)):
+        FORMS.append(Form(_name + _suffix, _describe + ("; with an identifier" if _with_id else
+                                                          "; names and birth date only"),
+                          lambda p, rng, _w=_with_id: _record_fields(p, rng, _w), _labelled(_style)))
 FORMS_BY_NAME = {f.name: f for f in FORMS}
 
 
@@ -383,10 +628,14 @@ class Noise:
             ("prose_en", 0.14, self.prose_en),
             ("logs", 0.20, self.logs),
             ("code", 0.14, self.code_block),
-            ("dump_csv", 0.08, lambda: self.dump(rng.choice(["csv_semicolon", "csv_plain", "name_date_line"]))),
-            ("dump_sql", 0.07, lambda: self.dump("sql_insert")),
-            ("dump_json", 0.07, lambda: self.dump(rng.choice(["json_line", "json_pretty"]))),
-            ("dump_html", 0.06, lambda: self.dump("html_table")),
+            ("dump_csv", 0.08, lambda: self.dump(rng.choice(["csv_semicolon", "csv_plain", "name_date_line",
+                                                          "csv_far_nd", "csv_far_id"]))),
+            ("dump_sql", 0.07, lambda: self.dump(rng.choice(["sql_insert", "sql_columns_nd", "sql_columns_id"]))),
+            ("dump_json", 0.07, lambda: self.dump(rng.choice(
+                ["json_line", "json_pretty", "jsonl_labels_nd", "jsonl_labels_id", "json_nested_nd",
+                 "json_nested_id", "kv_log_nd", "kv_log_id"]))),
+            ("dump_html", 0.06, lambda: self.dump(rng.choice(["html_table", "html_header_nd", "html_header_id",
+                                                          "xml_nd", "xml_id"]))),
         ]
 
     def block(self) -> tuple[str, str]:
@@ -419,7 +668,7 @@ class Noise:
 
     def _mention_fr(self) -> str:
         p, rng = self.stranger(), self.rng
-        ne = "né" if p.nir[0] == "1" else "née"
+        ne = "né" if p.nir[:1] == "1" else "née"
         return rng.choice([
             f"{p.first_name} {p.last_name}, {ne} le {long_date(p)} à {rng.choice(self.cities)}, "
             f"joignable au {spaced_phone(p.phone)}.",

@@ -12,10 +12,11 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from leakwatch.display import printable
 from leakwatch.store import as_utc
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ class Alert:
     refs_body: str = ""
     """Appended for routes with ``include_refs``."""
     incident_id: int | None = None
+    event: str = ""
+    """What happened, for machines: ``incident.new``, ``incident.escalated``, ``source.failing``,
+    ``source.recovered`` or ``test`` (the webhook document's ``event``)."""
+    data: Mapping[str, Any] | None = None
+    """The facts as the webhook document carries them (``incident`` and ``sighting``, or ``source``)."""
+    refs_data: tuple[Mapping[str, Any], ...] = ()
+    """The refs as the webhook document carries them, for routes with ``include_refs``."""
 
     def text(self, include_refs: bool) -> str:
         return self.body + (f"\n\n{self.refs_body}" if include_refs and self.refs_body else "")
@@ -87,12 +95,12 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
     if inc.terms:
         lines.append(f"Watch terms: {inc.terms.replace(',', ', ')}")
     if inc.hosts:
-        lines.append(f"Look-alike hosts: {inc.hosts.replace(',', ', ')} (defanged; not your data)")
+        lines.append(f"Look-alike hosts: {printable(inc.hosts.replace(',', ', '))} (defanged; not your data)")
     lines += [
         f"Field kinds: {', '.join(inc.kind_list) or 'none'}",
         f"Confidence: {inc.confidence}",
         f"Source: {sighting.source}",
-        f"URL: {sighting.url or sighting.item_key}",
+        f"URL: {printable(sighting.url or sighting.item_key)}",  # attacker-chosen: control characters escaped
         f"First seen: {_iso(inc.first_seen)}",
         f"Last seen: {_iso(inc.last_seen)}",
         f"Sightings: {inc.sightings}",
@@ -108,7 +116,26 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
         more = inc.records + inc.canaries - len(shown)
         refs_body = "Refs:\n" + "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")
     return Alert(key=f"incident:{inc.id}:{inc.severity}", kind="incident", severity=inc.severity,
-                 title=title, body="\n".join(lines), refs_body=refs_body, incident_id=inc.id)
+                 title=title, body="\n".join(lines), refs_body=refs_body, incident_id=inc.id,
+                 event="incident.escalated" if escalated else "incident.new", data=_incident_data(folded),
+                 refs_data=tuple({"dataset": r.dataset, "ref": r.ref, "type": r.type,
+                                  "fields": [f for f in r.fields.split(",") if f], "confidence": r.confidence,
+                                  "label": r.label} for r in refs[:MAX_REFS]))
+
+
+def _incident_data(folded: Folded) -> dict[str, Any]:
+    from leakwatch.incidents import incident_json
+
+    inc, x = folded.incident, folded.sighting
+    incident = dict(incident_json(inc))
+    incident["previous_severity"] = folded.previous_severity
+    incident["show_command"] = f"leakwatch incidents show {inc.id}"
+    published, seen = as_utc(x.published_at), as_utc(x.seen_at)
+    sighting = {"source": x.source, "url": x.url, "key": x.item_key, "records": x.records, "canaries": x.canaries,
+                "kinds": [k for k in x.kinds.split(",") if k],
+                "published_at": published.isoformat() if published else None,
+                "seen_at": seen.isoformat() if seen else None}
+    return {"incident": incident, "sighting": sighting}
 
 
 def operator_alert(source: str, state: str, reason: str, when: dt.datetime) -> Alert:
@@ -121,13 +148,16 @@ def operator_alert(source: str, state: str, reason: str, when: dt.datetime) -> A
         body = (f"Source {source} is failing: {reason}\n\nNothing is being watched there until it recovers. "
                 "Check it with: leakwatch doctor")
     return Alert(key=f"health:{source}:{state}:{when.isoformat()}", kind="operator",
-                 severity="low" if state == "ok" else "high", title=title, body=body + f"\nAt: {_iso(when)}")
+                 severity="low" if state == "ok" else "high", title=title, body=body + f"\nAt: {_iso(when)}",
+                 event="source.recovered" if state == "ok" else "source.failing",
+                 data={"source": {"name": source, "state": state, "reason": reason, "at": _iso(when)}})
 
 
 def test_alert(when: dt.datetime) -> Alert:
     return Alert(key=f"test:{when.isoformat()}", kind="test", severity="low",
                  title="[leakwatch] test alert",
-                 body=f"This is a test of leakwatch's alert route, sent at {_iso(when)}. No action needed.")
+                 body=f"This is a test of leakwatch's alert route, sent at {_iso(when)}. No action needed.",
+                 event="test", data={})
 
 
 # ---- route URLs ------------------------------------------------------------------------------
@@ -143,7 +173,12 @@ def _plugin(url: str) -> apprise.plugins.NotifyBase | None:  # type: ignore[name
 
 
 def check_url(url: str) -> str | None:
-    """None when apprise can parse the URL, else why not."""
+    """None when apprise (or, for ``webhook+json://``, leakwatch's signed webhook) can use the URL,
+    else why not."""
+    from leakwatch import webhook
+
+    if webhook.is_webhook(url):
+        return webhook.check_url(url)
     if _plugin(url) is None:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         return f"apprise cannot parse this URL (scheme {scheme!r})" if scheme else "not a URL"
@@ -151,13 +186,16 @@ def check_url(url: str) -> str | None:
 
 
 _GENERIC = ("json", "jsons", "xml", "xmls", "form", "forms")
-_WORD = re.compile(r"^[a-z][a-z-]{0,15}$")
 
 
 def mask_url(url: str) -> str:
     """The URL with tokens and passwords masked (apprise's privacy view), without the query. Generic
     webhooks (json://, xml://, form://) often carry a token in their path: path segments that are
     not plain lower-case words are masked too."""
+    from leakwatch import webhook
+
+    if webhook.is_webhook(url):
+        return webhook.mask_url(url)
     plugin = _plugin(url)
     if plugin is not None:
         try:
@@ -168,7 +206,7 @@ def mask_url(url: str) -> str:
             scheme, _, rest = masked.partition("://")
             if scheme in _GENERIC and "/" in rest:
                 host, _, path = rest.partition("/")
-                path = "/".join(p if not p or _WORD.match(p) else "****" for p in path.split("/"))
+                path = "/".join(p if not p or webhook.PLAIN_SEGMENT.match(p) else "****" for p in path.split("/"))
                 masked = f"{scheme}://{host}/{path}"
             return masked
     scheme = url.split("://", 1)[0] if "://" in url else "?"
@@ -193,6 +231,10 @@ def send(url: str, title: str, body: str, severity: str = "low", timeout: float 
     without the URL's secrets. Never raises."""
     import apprise
 
+    from leakwatch import webhook
+
+    if webhook.is_webhook(url):
+        return "a webhook+json route is sent signed with its route's secret (webhook.post), not by apprise"
     plugin = _plugin(url)
     if plugin is None:
         return check_url(url)

@@ -48,13 +48,30 @@ class Services:
         return keys.key_path(self.settings.home, self.settings.key_file)
 
     @cached_property
+    def keyring(self) -> keys.Keyring:
+        """Every key version the key file holds (read again by ``refresh``: a rotation is seen)."""
+        path, origin = keys.key_source(self.settings.home, self.settings.key_file)
+        return keys.load_keyring(path, origin)
+
+    @property
+    def key(self) -> keys.Key:
+        """The current key version: new fingerprints are made under it."""
+        return self.keyring.current
+
+    @property
     def master_key(self) -> bytes:
-        return keys.load_key(self.key_path)
+        return self.keyring.current.secret
+
+    def verify_key(self) -> None:
+        """Refuse (``KeyMismatch``, exit 2) a key file that is not the one the datasets were made with."""
+        from leakwatch import keycheck
+
+        keycheck.verify(self.engine, self.keyring)
 
     @cached_property
     def engine(self) -> Engine:
         """The database, refused (one line saying what to run) unless its schema is this code's."""
-        engine = store.make_engine(self.settings.db_url)
+        engine = store.make_engine(self.settings.db_url, self.settings.database_busy_timeout)
         dbschema.ensure_current(engine, store.safe_url(self.settings.db_url))
         return engine
 
@@ -63,9 +80,10 @@ class Services:
         # The stamp is read before the index: a change committed in between is seen by ``refresh``.
         if self.watch_stamp is None:
             self.watch_stamp = watch_stamp(self.engine)
+        self.verify_key()
         from leakwatch.fingerprints import load_index
 
-        return load_index(self.engine, self.master_key, self.settings.home / "index")
+        return load_index(self.engine, self.keyring, self.settings.home / "index")
 
     @cached_property
     def matcher(self) -> TextMatcher:
@@ -97,13 +115,14 @@ class Services:
     def metrics(self) -> Metrics:
         from leakwatch.metrics import Metrics
 
-        return Metrics(self.engine)
+        return Metrics(self.engine, self.settings)
 
     @cached_property
     def outbox(self) -> Outbox:
         from leakwatch.outbox import Outbox
 
-        return Outbox(self.engine, self.settings.alerts, self.master_key, self.metrics.alert_sent)
+        return Outbox(self.engine, self.settings.alerts, self.master_key, self.metrics.alert_sent,
+                      other_keys=[k.secret for k in self.keyring.keys])
 
     @cached_property
     def sink(self) -> IncidentSink:
@@ -130,17 +149,25 @@ class Services:
         """Forget the fingerprint index, the matchers made from it and the scan workers when the
         datasets or watch terms in the database changed since they were loaded (``fingerprints
         import``, ``terms add`` or ``canary create`` beside a running daemon). Work in flight
-        finishes with what it holds; the next scan loads afresh. True when something was dropped."""
+        finishes with what it holds; the next scan loads afresh. True when something was dropped.
+        Raises ``KeyMismatch`` while the key file read does not match the datasets."""
         loaded = self.watch_stamp
-        if loaded is None or watch_stamp(self.engine) == loaded:
-            return False
-        for name in ("index", "matcher", "term_matcher"):
-            self.__dict__.pop(name, None)
-        self.watch_stamp = None
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.retire()
-        return True
+        dropped = False
+        if loaded is not None and watch_stamp(self.engine) != loaded:
+            for name in ("index", "matcher", "term_matcher"):
+                self.__dict__.pop(name, None)
+            self.watch_stamp = None
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.retire()
+            dropped = True
+        if "index" not in self.__dict__:
+            # Not loaded (dropped, or refused): read the key file again and check it now, so that a
+            # wrong key fails this poll (an operator alert) even when no item comes to be scanned.
+            self.__dict__.pop("keyring", None)
+            if any(row.key_check for row in store.datasets(self.engine)):  # no dataset: no key needed yet
+                self.verify_key()
+        return dropped
 
     def close(self, wait: bool = True) -> None:
         """Stop what runs beside this process (the scan workers), before exit. ``wait=False``

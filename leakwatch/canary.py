@@ -27,6 +27,7 @@ from stdnum.fr import nir as stdnum_nir
 from leakwatch import normalise, store
 from leakwatch.errors import InputError
 from leakwatch.importer import DatasetWriter, RecordFingerprinter, RowError
+from leakwatch.keys import Key
 from leakwatch.schema import Schema, load_schema
 from leakwatch.store import DatasetRow
 
@@ -165,9 +166,9 @@ class CanaryBatch:
 
 
 def create(engine: Engine, master: bytes, schema: Schema, label: str, count: int, domain: str,
-           region: str) -> CanaryBatch:
+           region: str, key_version: int = 1) -> CanaryBatch:
     """Make ``count`` canary records, store their fingerprints as dataset ``canary-<label>``
-    (refs ``<label>#<row>``), and return them for planting."""
+    (refs ``<label>#<row>``), and return them for planting. ``master`` is key version ``key_version``."""
     check_label(label)
     try:
         normalise.email(f"canary@{domain}")
@@ -186,7 +187,7 @@ def create(engine: Engine, master: bytes, schema: Schema, label: str, count: int
     rows: list[list[str]] = []
     with engine.begin() as conn:
         writer = DatasetWriter(conn, name, schema.kinds, schema.ref, purpose="canary", label=label,
-                               source_name=f"canary create ({schema.name})")
+                               source_name=f"canary create ({schema.name})", key=Key(key_version, master))
         for n in range(1, count + 1):
             for _ in range(20):
                 row = record(schema, domain)

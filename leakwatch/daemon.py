@@ -6,6 +6,9 @@ job is ``runner.run_source`` with the incident sink, and the outbox job is ``Out
   run that found something.
 - SIGTERM or SIGINT: no new run starts; the item in hand is finished (the runner checks ``stop``
   between items) or, after ``daemon.shutdown_timeout``, cancelled and its transaction rolled back.
+- On PostgreSQL, several instances share the work (see ``cluster.py``): instead of one timer per
+  source, every ``cluster.tick`` the daemon claims the due sources whose lease is free, polls each
+  under its lease (renewed every ``cluster.renew``), and scans queued parts of large items.
 - Under systemd (``NOTIFY_SOCKET``): READY=1 once started, WATCHDOG=1 while the event loop turns and
   the database answers, STOPPING=1 on the way out.
 """
@@ -22,13 +25,14 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leakwatch import keys, log, outbox, store
+from leakwatch import cluster, keys, log, outbox, store
 from leakwatch.store import utcnow
 
 if TYPE_CHECKING:
@@ -102,6 +106,29 @@ def ensure_key(services: Services) -> None:
         log.event("key_created", path=str(path), note="fresh install: leakwatch init made implicitly")
 
 
+def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
+    """The daemon does not start with a wrong key: say it in the log and, as an operator alert, to
+    every route, now (nothing else will send it while the key is wrong). Only this alert is sent:
+    the outbox's other rows wait for a daemon with the right key."""
+    from leakwatch import keycheck
+
+    log.error("key_mismatch", error=str(exc))
+    found = getattr(exc, "problems", None) or [None]
+    alert = keycheck.refusal_alert(str(exc), getattr(found[0], "read_id", None),
+                                   getattr(found[0], "expected_id", None), utcnow().date().isoformat())
+    try:
+        box = services.outbox
+        with store.session(services.engine) as s:
+            queued = box.enqueue_alert(s, alert)
+            s.commit()
+        report = box.deliver_due(only=alert.key)
+    except Exception as err:  # the refusal stands even if the alert cannot be written
+        log.error("key_mismatch_alert_failed", error=err.__class__.__name__)
+        return
+    log.event("key_mismatch_alert", level=logging.WARNING, routes=queued, sent=report.sent,
+              retrying=report.retried)
+
+
 # ---- the daemon -----------------------------------------------------------------------------------
 
 class Daemon:
@@ -113,6 +140,15 @@ class Daemon:
         self.stop_delivery = threading.Event()
         self.running: set[asyncio.Task[Any]] = set()
         self.scheduler: AsyncIOScheduler | None = None
+        services.metrics.known(spec.name for spec in specs)
+        self.member = cluster.Member(services, specs) if cluster.shared(services.engine) else None
+        self.leased: set[asyncio.Task[Any]] = set()
+        self.polling: set[str] = set()
+        self.coordinator = ThreadPoolExecutor(2, thread_name_prefix="lease")
+        """Lease renewals and heartbeats: never queued behind scans in the default executor."""
+
+    async def _db(self, func: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.coordinator, func, *args)
 
     async def run_source(self, spec: SourceSpec) -> None:
         """One run of one source, never raising: the runner records a source's failures itself."""
@@ -125,7 +161,8 @@ class Daemon:
         try:
             report = await run_source(self.services, spec, sink=self.sink, stop=self.stop)
         except asyncio.CancelledError:
-            log.warning("run_cancelled", source=spec.name, note="the item in hand was rolled back")
+            log.warning("run_cancelled", source=spec.name,
+                        note="the item in hand was rolled back, or is committed whole if its recording had begun")
             raise
         except Exception as exc:  # a bug, not a source failure: keep the daemon and other sources up
             log.error("run_crashed", source=spec.name, error=exc.__class__.__name__)
@@ -141,7 +178,8 @@ class Daemon:
         level = logging.WARNING if not ok else logging.DEBUG if idle else logging.INFO
         log.event("run", level=level, source=spec.name,
                   seconds=round(time.time() - started, 2), listed=report.listed, new=report.new,
-                  scanned=report.scanned, duplicates=report.skipped_duplicates, findings=report.findings,
+                  scanned=report.scanned, duplicates=report.skipped_duplicates, queued=report.queued or None,
+                  findings=report.findings,
                   health=report.health, errors=len(report.errors), error=report.errors[0] if report.errors else None,
                   stopped=report.stopped or None)
         if not report.findings:
@@ -149,6 +187,100 @@ class Daemon:
         if self.scheduler is not None and not self.stop.is_set():
             with contextlib.suppress(Exception):
                 self.scheduler.modify_job("outbox", next_run_time=utcnow())
+
+    # ---- sharing the work with other instances (PostgreSQL) ------------------------------------------
+
+    async def claim(self) -> None:
+        """Start a leased poll of each due source no other instance holds."""
+        if self.member is None or self.stop.is_set():
+            return
+        try:
+            names = await self._db(self.member.claim_sources)
+        except Exception as exc:  # the database away: the next tick tries again
+            log.error("claim_failed", error=exc.__class__.__name__)
+            return
+        for name in names:
+            if name in self.polling:  # our own lease lapsed while we were stalled: the poll in hand goes on
+                continue
+            task = asyncio.create_task(self.leased_run(self.member.specs[name]))
+            self.leased.add(task)
+            task.add_done_callback(self.leased.discard)
+
+    async def leased_run(self, spec: SourceSpec) -> None:
+        assert self.member is not None
+        member = self.member
+        self.polling.add(spec.name)
+        renewing = asyncio.create_task(self._renew(lambda: member.renew_source(spec.name), f"source:{spec.name}"))
+        try:
+            await self.run_source(spec)
+        finally:
+            renewing.cancel()
+            self.polling.discard(spec.name)
+            try:
+                await self._db(member.release_source, spec.name)
+            except Exception as exc:  # the lease then lapses by itself
+                log.error("lease_release_failed", source=spec.name, error=exc.__class__.__name__)
+
+    async def _renew(self, renew: Any, what: str) -> None:
+        period = self.services.settings.cluster.renew
+        while True:
+            await asyncio.sleep(period)
+            try:
+                held = await self._db(renew)
+            except Exception as exc:
+                log.error("lease_renew_failed", lease=what, error=exc.__class__.__name__)
+                continue
+            if not held:
+                log.warning("lease_lost", lease=what, note="taken over by another instance after it lapsed")
+                return
+
+    async def scan_parts(self) -> int:
+        """Scan queued parts of large items until none is free; the last part of an item folds it."""
+        if self.member is None:
+            return 0
+        member = self.member
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
+        done = 0
+        try:
+            while not self.stop.is_set():
+                part = await self._db(member.claim_part)
+                if part is None:
+                    break
+                renewing = asyncio.create_task(self._renew(lambda p=part: member.renew_part(p),  # type: ignore[misc]
+                                                           f"part:{part.job_id}/{part.part_no}"))
+                started = time.time()
+                try:
+                    result = await asyncio.to_thread(member.scan_part, part)
+                except OSError as exc:  # not on this host's file system: left for an instance that has it
+                    log.error("part_unreadable", source=part.source, item=part.name, part=part.part_no,
+                              error=exc.strerror or exc.__class__.__name__)
+                    break
+                finally:
+                    renewing.cancel()
+                folded = await asyncio.to_thread(member.complete_part, part, result, self.sink)
+                done += 1
+                log.event("part_scanned", source=part.source, item=part.name, part=f"{part.part_no + 1}/{part.parts}",
+                          bytes=result.bytes_scanned, findings=len(result.findings),
+                          seconds=round(time.time() - started, 2), folded=folded or None)
+                if folded and self.scheduler is not None:
+                    with contextlib.suppress(Exception):
+                        self.scheduler.modify_job("outbox", next_run_time=utcnow())
+        except Exception as exc:  # the database away, a bug: the part's lease lapses, another takes it
+            log.error("parts_crashed", error=exc.__class__.__name__)
+        finally:
+            if task is not None:
+                self.running.discard(task)
+        return done
+
+    async def heartbeat(self) -> None:
+        if self.member is None:
+            return
+        try:
+            await self._db(self.member.heartbeat)
+        except Exception as exc:
+            log.error("heartbeat_failed", error=exc.__class__.__name__)
 
     async def deliver(self) -> outbox.DeliveryReport:
         task = asyncio.current_task()
@@ -186,13 +318,18 @@ class Daemon:
     async def once(self) -> int:
         """Every enabled source once, then one pass over the outbox."""
         self._signals()
+        if self.member is not None:
+            await asyncio.to_thread(self.member.join)
         for spec in self.specs:
             if self.stop.is_set():
                 break
             await self.run_source(spec)
+        await self.scan_parts()  # large items queued by this run or others: help until none is free
         report = await self.deliver()
         log.event("once_done", sources=len(self.specs), alerts_sent=report.sent, alerts_retrying=report.retried,
                   alerts_pending=self.services.outbox.counts()["pending"])
+        if self.member is not None:
+            await asyncio.to_thread(self.member.leave)
         await self.close()
         return 0
 
@@ -207,10 +344,18 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler = scheduler
         now = utcnow()
-        for spec in self.specs:
-            scheduler.add_job(self.run_source, IntervalTrigger(seconds=spec.interval, jitter=settings.daemon.jitter),
-                              args=[spec], id=f"source:{spec.name}", name=spec.name, max_instances=1, coalesce=True,
-                              misfire_grace_time=None, next_run_time=now)
+        if self.member is not None:  # PostgreSQL: the database says which source is due and free
+            await asyncio.to_thread(self.member.join)
+            conf = settings.cluster
+            for job, every in ((self.claim, conf.tick), (self.scan_parts, conf.tick), (self.heartbeat, conf.renew)):
+                scheduler.add_job(job, IntervalTrigger(seconds=every, jitter=every / 4), id=job.__name__,
+                                  max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now)
+        else:
+            for spec in self.specs:
+                scheduler.add_job(self.run_source,
+                                  IntervalTrigger(seconds=spec.interval, jitter=settings.daemon.jitter),
+                                  args=[spec], id=f"source:{spec.name}", name=spec.name, max_instances=1,
+                                  coalesce=True, misfire_grace_time=None, next_run_time=now)
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=settings.alerts.delivery_interval), id="outbox",
                           max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=now)
         interval = watchdog_interval()
@@ -220,11 +365,12 @@ class Daemon:
         scheduler.start()
         sd_notify("READY=1", f"STATUS=watching {len(self.specs)} source(s)")
         log.event("started", pid=os.getpid(), sources=",".join(s.name for s in self.specs),
+                  instance=self.member.id if self.member is not None else None,
                   watchdog=f"{interval:g}s" if interval else None)
         await self.stop.wait()
         sd_notify("STOPPING=1")
         scheduler.pause()
-        pending = {t for t in self.running if not t.done()}
+        pending = {t for t in self.running | self.leased if not t.done()}
         if pending:
             _, late = await asyncio.wait(pending, timeout=settings.daemon.shutdown_timeout)
             for task in late:
@@ -232,6 +378,9 @@ class Daemon:
             if late:
                 await asyncio.wait(late, timeout=2)
         scheduler.shutdown(wait=False)
+        if self.member is not None:
+            with contextlib.suppress(Exception):  # else the leases lapse by themselves
+                await asyncio.to_thread(self.member.leave)
         await self.close()
         log.event("stopped", pid=os.getpid())
         return 0
@@ -242,7 +391,15 @@ def run(services: Services, *, once: bool = False) -> int:
     log.setup(logging.getLevelNamesMapping()[services.settings.daemon.log_level.upper()])
     ensure_key(services)
     specs = enabled_specs(services)
-    services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    try:
+        services.index  # noqa: B018  (load the fingerprints before the first run, and fail early)
+    except keys.KeyMismatch as exc:
+        refuse_key(services, exc)
+        raise
+    from leakwatch.keycheck import unchecked_note
+
+    if note := unchecked_note(services.engine):
+        log.warning("key_unchecked", note=note)
     services.outbox.release_stale_leases()
     m = services.metrics
     if services.settings.metrics_address:

@@ -23,13 +23,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from leakwatch.errors import ConfigError
+from leakwatch.store import is_busy
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
 """The schema of the last release without migrations (commit 23c7443)."""
-HEAD = "0002"
+HEAD = "0005"
 """The revision this code reads and writes; a test checks it is the scripts' head."""
-KNOWN = ("0001", "0002")
+KNOWN = ("0001", "0002", "0003", "0004", "0005")
 """Every revision in order, oldest first: a database at one of these is older or current."""
 VERSION_TABLE = "alembic_version"
 
@@ -93,6 +94,8 @@ def state(engine: Engine, where: str) -> SchemaState:
         with engine.connect() as conn:
             return _state(conn)
     except SQLAlchemyError as exc:
+        if is_busy(exc):
+            raise  # locked past database_busy_timeout: the CLI says so in one line (exit 75)
         raise ConfigError(f"{where}: cannot open database: {exc.__class__.__name__}") from None
 
 
@@ -146,6 +149,8 @@ def upgrade(engine: Engine, where: str) -> tuple[SchemaState, SchemaState]:
             with engine.begin() as conn:
                 command.upgrade(alembic_config(conn), "head")
         except SQLAlchemyError as exc:
+            if is_busy(exc):
+                raise  # locked past database_busy_timeout: the CLI says so in one line (exit 75)
             again = _settled(engine, where)
             if not again.current:  # not another process that upgraded it at the same instant
                 raise ConfigError(f"{where}: database upgrade failed: {exc.__class__.__name__}: "

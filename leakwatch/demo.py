@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakwatch import canary, keys, terms
+from leakwatch import audit, canary, keys, terms
 from leakwatch.app import Services
 from leakwatch.importer import DatasetWriter, RecordFingerprinter
 from leakwatch.normalise import name as normal_name
@@ -55,14 +55,15 @@ def prepare(svc: Services) -> DemoPlan:
         rows.append(row)
     fingerprinter = RecordFingerprinter(svc.master_key, schema, svc.settings.default_region)
     with svc.engine.begin() as conn:
-        writer = DatasetWriter(conn, DATASET, schema.kinds, schema.ref, source_name="leakwatch demo")
+        writer = DatasetWriter(conn, DATASET, schema.kinds, schema.ref, source_name="leakwatch demo",
+                               key=svc.key)
         writer.add([fingerprinter.fingerprint(i + 2, row) for i, row in enumerate(rows)])
         writer.finish()
     label = "demo-export"
     if canary.store.dataset_by_name(svc.engine, canary.dataset_name(label)) is not None:
-        canary.store.delete_dataset(svc.engine, canary.dataset_name(label))
+        audit.delete_dataset(svc.engine, canary.dataset_name(label))
     planted = canary.create(svc.engine, svc.master_key, canary.default_schema(), label, 3,
-                            svc.settings.canary_domain, svc.settings.default_region)
+                            svc.settings.canary_domain, svc.settings.default_region, key_version=svc.key.version)
     terms.add_term(svc.engine, TERM, "org")
     terms.add_term(svc.engine, DOMAIN, "domain")
 

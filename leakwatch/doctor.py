@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import stat
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leakwatch import dbschema, keys, store
@@ -24,30 +24,43 @@ class Check:
     target: str
     ok: bool
     detail: str
+    wrong_key: bool = False
+    """The key read does not match the datasets: the monitor is blind (``doctor`` exits 2)."""
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        return {"check": self.check, "target": self.target, "ok": self.ok, "detail": self.detail}
 
 
 def _run(name: str, target: str, probe: Callable[[], str]) -> Check:
     try:
         return Check(name, target, True, probe())
+    except keys.KeyMismatch as exc:
+        return Check(name, target, False, str(exc), wrong_key=True)
     except LeakwatchError as exc:
         return Check(name, target, False, str(exc))
     except Exception as exc:  # a library's message could quote a protected value: the class only
+        if store.is_busy(exc):
+            return Check(name, target, False, "database is busy: locked by another process past "
+                                              "database_busy_timeout; try again when it is done")
         return Check(name, target, False, exc.__class__.__name__)
 
 
 def run_checks(svc: Services) -> list[Check]:
-    from leakwatch import alerts, daemon
+    from leakwatch import alerts, daemon, keycheck
 
     settings = svc.settings
     where = store.safe_url(settings.db_url)
 
     def key() -> str:
-        path = svc.key_path
-        keys.load_key(path)
-        return f"{path} (mode {stat.S_IMODE(path.stat().st_mode):04o})"
+        keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
+        mode = stat.S_IMODE(keyring.path.stat().st_mode)
+        svc.verify_key()
+        datasets = store.datasets(svc.engine)
+        note = keycheck.unchecked_note(svc.engine)
+        if note:
+            raise LeakwatchError(note)
+        return (f"{keyring.describe()}, mode {mode:04o}, current version {keyring.current.version} "
+                f"(key id {keyring.current.key_id}); matches the {len(datasets)} dataset(s)")
 
     def home() -> str:
         mode = stat.S_IMODE(settings.home.stat().st_mode)
@@ -57,7 +70,7 @@ def run_checks(svc: Services) -> list[Check]:
         return f"mode {mode:04o}"
 
     def database() -> str:
-        engine = store.make_engine(settings.db_url)
+        engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
         found = dbschema.ensure_current(engine, where)
         return f"{len(store.datasets(engine))} dataset(s), schema {found.revision}"
 

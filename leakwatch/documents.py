@@ -1,44 +1,33 @@
 """Turns an item's raw bytes into text documents: archives expanded within limits, any text
-encoding decoded, binaries skipped with a note, HTML and JSON flattened to one line per row.
+encoding decoded, office documents and PDFs read as text, binaries skipped with a note, HTML and
+JSON flattened to one line per row.
 
-Nothing here writes to disk: archives are read from memory or streamed from the file they are in.
+Archives are streamed (see ``archives``); the only bytes written to disk are those of a dump whose
+format must seek, spooled to an unnamed temporary file when it is too large to hold in memory.
 """
 
 from __future__ import annotations
 
-import bz2
 import codecs
-import gzip
 import io
 import json
-import lzma
 import re
-import tarfile
 import zipfile
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 from charset_normalizer import from_bytes
 
+from leakwatch import archives, office
+from leakwatch.archives import LimitExceeded
+from leakwatch.limits import Limits
 from leakwatch.models import Document, Skipped
 
 SAMPLE = 64 * 1024
 MAX_STRUCTURED = 64 * 1024 * 1024
 """HTML and JSON above this size are scanned as raw text rather than parsed."""
 
-
-@dataclass(frozen=True)
-class Limits:
-    max_item_bytes: int = 50 * 1024 * 1024
-    max_expanded_bytes: int = 1024 * 1024 * 1024
-    max_expansion_ratio: int = 200
-    max_depth: int = 3
-
-
-class LimitExceeded(Exception):
-    pass
+__all__ = ["LimitExceeded", "Limits", "documents", "stream_documents"]
 
 
 class _Budget:
@@ -69,97 +58,194 @@ def stream_documents(fh: IO[bytes], target: str, limits: Limits, size: int | Non
                      ) -> Iterator[Document | Skipped]:
     """Documents of a (possibly huge) file, read in chunks: memory stays bounded by ``CHUNK``."""
     budget = _Budget(limits, size)
-    yield from _expand(io.BufferedReader(_Raw(fh)), target, limits, budget, 0, title, size)
+    yield from _expand(Input(fh), target, limits, budget, 0, title, size)
 
 
-class _Raw(io.RawIOBase):
-    """Adapts any readable binary object (a zip member, a decompressor) for BufferedReader.peek."""
+class Input(io.RawIOBase):
+    """A readable stream with a look-ahead (``head``). Reads of an archive member count against
+    the item's budget; an error of the archive it comes from ends it, kept in ``error``, so that
+    everything before the damage is still scanned."""
 
-    def __init__(self, fh: IO[bytes], budget: _Budget | None = None) -> None:
+    def __init__(self, fh: IO[bytes] | archives.Entry | archives._StdEntry | archives._Deflate64,
+                 budget: _Budget | None = None) -> None:
         self.fh = fh
         self.budget = budget
+        self.ahead = bytearray()
+        self.error: BaseException | None = None
+        self.done = 0
+        self._seekable = budget is None and _seekable(fh)
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
-        data = self.fh.read(len(buf))
+    def seekable(self) -> bool:
+        return self._seekable
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)  # type: ignore[union-attr]
+
+    def tell(self) -> int:
+        return self.fh.tell()  # type: ignore[union-attr]
+
+    def _pull(self, n: int) -> bytes:
+        if self.error is not None:
+            return b""
+        try:
+            data = self.fh.read(n)
+        except LimitExceeded:
+            raise
+        except Exception as exc:
+            if not archives.is_archive_error(exc) and not isinstance(exc, archives.DATA_ERRORS):
+                raise
+            self.error = exc
+            return b""
         if self.budget is not None:
             self.budget.take(len(data))
+        self.done += len(data)
+        return data or b""
+
+    def head(self, n: int) -> bytes:
+        """The next ``n`` bytes (fewer at the end), without consuming them."""
+        if self._seekable:
+            at = self.tell()
+            data = self.read_upto(n)
+            self.seek(at)
+            self.done -= len(data)
+            return data
+        while len(self.ahead) < n:
+            data = self._pull(n - len(self.ahead))
+            if not data:
+                break
+            self.ahead += data
+        return bytes(self.ahead[:n])
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        want = len(buf)
+        if self.ahead:
+            n = min(want, len(self.ahead))
+            buf[:n] = self.ahead[:n]
+            del self.ahead[:n]
+            return n
+        data = self._pull(want)
         buf[: len(data)] = data
         return len(data)
 
+    def read_upto(self, n: int) -> bytes:
+        """``n`` bytes, fewer only at the end."""
+        parts = bytearray()
+        if self.ahead:
+            parts += self.ahead[:n]
+            del self.ahead[: len(parts)]
+        while len(parts) < n:
+            data = self._pull(n - len(parts))
+            if not data:
+                break
+            parts += data
+        return bytes(parts)
 
-def _expand(fh: io.BufferedReader, target: str, limits: Limits, budget: _Budget, depth: int,
+
+def _seekable(fh: object) -> bool:
+    try:
+        return bool(fh.seekable()) and fh.tell() >= 0  # type: ignore[attr-defined]
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int,
             title: str | None, size: int | None) -> Iterator[Document | Skipped]:
-    kind = sniff_archive(fh.peek(512)[:512] if size is None or size > 0 else b"")
+    head = inp.head(archives.HEAD)
+    kind = archives.sniff(head) or office.sniff(head)
     if kind is None:
-        yield from _text_documents(fh, target, title, limits, size)
+        yield from _text_documents(inp, target, title, limits, size)
         return
-    if depth >= limits.max_depth:
+    if depth >= limits.max_depth and kind not in office.KINDS:  # a PDF holds no archive: no deeper
         yield Skipped(target, f"{kind} archive nested deeper than {limits.max_depth} levels")
         return
+    src: IO[bytes] = inp
     try:
-        for member, payload in _members(kind, fh, target, limits, budget):
-            if isinstance(payload, Skipped):
-                yield payload
-                continue
-            yield from _expand(payload, member, limits, budget, depth + 1, title, None)
+        if kind in office.KINDS or kind in archives.SEEKING:
+            src = inp if inp.seekable() else archives.spool(inp.read_upto, limits.max_item_bytes, limits.spool_dir)
+        doc_kind = office.kind_of(src, kind)
+        if doc_kind is not None:
+            yield from office.read(src, doc_kind, target, limits)
+            return
+        if kind in office.KINDS:
+            yield Skipped(target, f"{kind} document of a kind not read")
+            return
+        yield from _archive(src, kind, target, limits, budget, depth, title)
     except LimitExceeded as exc:
         yield Skipped(target, str(exc))
-    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, zlib.error,
-            ValueError) as exc:
-        yield Skipped(target, f"corrupt {kind} archive: {exc.__class__.__name__}")
+    finally:
+        if src is not inp:
+            src.close()
 
 
-def sniff_archive(data: bytes) -> str | None:
-    if data[:2] == b"\x1f\x8b":
-        return "gzip"
-    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
-        return "zip"
-    if data[:3] == b"BZh" and data[3:4].isdigit():
-        return "bzip2"
-    if data[:6] == b"\xfd7zXZ\x00":
-        return "xz"
-    if len(data) > 262 and data[257:262] == b"ustar":
-        return "tar"
-    return None
-
-
-def _members(kind: str, fh: io.BufferedReader, target: str, limits: Limits, budget: _Budget
-             ) -> Iterator[tuple[str, io.BufferedReader | Skipped]]:
-    if kind in ("gzip", "bzip2", "xz"):
-        opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
-        with opener(fileobj=fh) as inner:  # type: ignore[operator]
-            name = re.sub(r"\.(gz|tgz|bz2|xz)$", "", target.rsplit("!", 1)[-1].rsplit("/", 1)[-1])
-            yield f"{target}!{name or 'data'}", io.BufferedReader(_Raw(inner, budget))
-    elif kind == "zip":
-        source: IO[bytes] = fh if fh.seekable() else io.BytesIO(_read_all(fh, limits))
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                if info.is_dir():
+def _archive(src: IO[bytes], kind: str, target: str, limits: Limits, budget: _Budget, depth: int,
+             title: str | None) -> Iterator[Document | Skipped]:
+    decrypt = kind == "7z" and bool(limits.passwords)  # libarchive cannot decrypt 7z: py7zr can
+    deflate64: set[str] = set()  # nor inflate Deflate64: inflate64 can, once libarchive is done
+    try:
+        with archives.open_archive(src, kind, limits.passwords) as entries:
+            for entry in entries:
+                name = entry.name
+                if kind in archives.FILTERS:
+                    name = re.sub(r"\.(gz|tgz|bz2|xz|lzma|zst|lz4|lz)$", "",
+                                  target.rsplit("!", 1)[-1].rsplit("/", 1)[-1]) or "data"
+                member = f"{target}!{name}"
+                child = Input(entry, budget)
+                if decrypt:
+                    child.head(1)
+                    if child.error is not None and "encrypt" in archives.error_text(child.error).lower():
+                        break
+                yield from _expand(child, member, limits, budget, depth + 1, title, None)
+                if child.error is not None and kind == "zip" and archives.is_deflate64(child.error) \
+                        and not child.done and src.seekable():
+                    deflate64.add(entry.name)
                     continue
-                member = f"{target}!{info.filename}"
-                if info.flag_bits & 0x1:
-                    yield member, Skipped(member, "encrypted zip member")
-                    continue
-                with zf.open(info) as inner:
-                    yield member, io.BufferedReader(_Raw(inner, budget))
-    elif kind == "tar":
-        with tarfile.open(fileobj=fh, mode="r|") as tf:
-            for info in tf:
-                if not info.isfile():
-                    continue
-                inner = tf.extractfile(info)
-                if inner is not None:
-                    yield f"{target}!{info.name}", io.BufferedReader(_Raw(inner, budget))
+                if child.error is not None:
+                    note, go_on = archives.explain(child.error, kind)
+                    at = f"after {child.done} bytes: " if child.done else ""
+                    yield Skipped(member, at + note)  # after the documents: all that was readable is scanned
+                    if not go_on:
+                        return
+            else:
+                if deflate64:
+                    yield from _deflate64(src, deflate64, target, limits, budget, depth, title)
+                return  # every member read: no decryption needed
+    except LimitExceeded:
+        raise
+    except Exception as exc:
+        if not archives.is_archive_error(exc) and not isinstance(exc, (*archives.DATA_ERRORS, ValueError)):
+            raise
+        if not (decrypt and "encrypt" in archives.error_text(exc).lower()):
+            yield Skipped(target, archives.explain(exc, kind)[0])
+            return
+    yield from _encrypted_7z(src, target, limits, budget, depth, title)
 
 
-def _read_all(fh: IO[bytes], limits: Limits) -> bytes:
-    data = fh.read(limits.max_item_bytes + 1)
-    if len(data) > limits.max_item_bytes:
-        raise LimitExceeded(f"nested archive larger than {limits.max_item_bytes} bytes")
-    return data
+def _deflate64(src: IO[bytes], names: set[str], target: str, limits: Limits, budget: _Budget, depth: int,
+               title: str | None) -> Iterator[Document | Skipped]:
+    try:
+        for name, reader in archives.deflate64_members(src, names):
+            member = f"{target}!{name}"
+            child = Input(reader, budget)
+            yield from _expand(child, member, limits, budget, depth + 1, title, None)
+            if child.error is not None:
+                yield Skipped(member, f"after {child.done} bytes: " + archives.explain(child.error, "zip")[0])
+    except (zipfile.BadZipFile, *archives.DATA_ERRORS, ValueError) as exc:
+        yield Skipped(target, f"corrupt zip (Deflate64 members): {archives.error_text(exc)}")
+
+
+def _encrypted_7z(src: IO[bytes], target: str, limits: Limits, budget: _Budget, depth: int,
+                  title: str | None) -> Iterator[Document | Skipped]:
+    from leakwatch import sevenzip
+
+    try:
+        for name, fh in sevenzip.members(src, limits.passwords, budget.take, limits.max_item_bytes,
+                                         limits.spool_dir):
+            yield from _expand(Input(fh), f"{target}!{name}", limits, budget, depth + 1, title, None)
+    except sevenzip.NoPassword:
+        yield Skipped(target, "encrypted: none of the passwords given opens it")
 
 
 # ---- text -------------------------------------------------------------------------------
@@ -190,24 +276,24 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if utf16 := _utf16_without_bom(sample):
+        return utf16  # NUL-interleaved ASCII is valid UTF-8 too: this test comes first
     try:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3 and len(sample) >= SAMPLE:
             return "utf-8"  # a character cut by the sample's end
-    if utf16 := _utf16_without_bom(sample):
-        return utf16
     if len(sample) < 2048:
         return "cp1252"  # too little text for detection to beat the usual Western default
     best = from_bytes(sample).best()
     return best.encoding if best is not None else "cp1252"
 
 
-def _text_documents(fh: io.BufferedReader, target: str, title: str | None, limits: Limits,
+def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
                     size: int | None) -> Iterator[Document | Skipped]:
     """Decoded text in chunks cut at line ends; a small HTML or JSON file is flattened whole."""
-    sample = fh.peek(SAMPLE)[:SAMPLE]
+    sample = fh.head(SAMPLE)
     if is_binary(sample[:8192]):
         yield Skipped(target, "binary content")
         return
@@ -215,8 +301,8 @@ def _text_documents(fh: io.BufferedReader, target: str, title: str | None, limit
     pending = ""
     first = True
     while True:
-        raw = fh.read(CHUNK)
-        final = not fh.peek(1)
+        raw = fh.read_upto(CHUNK)
+        final = not fh.head(1)
         text = pending + decoder.decode(raw, final=final)
         if first and final:
             if text:
@@ -226,7 +312,10 @@ def _text_documents(fh: io.BufferedReader, target: str, title: str | None, limit
                     yield Document(target, text, title, records_only=True)
             return
         first = False
-        cut = len(text) if final else text.rfind("\n") + 1
+        # Cut at a blank line near the end where there is one: a structured part (a CSV table, a
+        # pretty JSON) seldom holds one, so its records stay in one document with their header.
+        blank = -1 if final else text.rfind("\n\n", max(0, len(text) - CHUNK // 4))
+        cut = len(text) if final else (blank + 2 if blank != -1 else text.rfind("\n") + 1)
         if cut <= 0 and len(text) < CHUNK * 4:
             pending = text  # a very long line: wait for its end, within reason
             continue

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from leakwatch import indexcache, store
-from leakwatch.keys import derive
+from leakwatch.keys import Keyring, derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
 GLOBAL_KINDS = IDENTIFIER_KINDS
@@ -306,19 +306,22 @@ class Index:
         return not self.datasets
 
 
-def load_index(engine: Engine, master: bytes, shared: Path | None = None) -> Index:
-    """Every dataset's arrays; with ``shared`` (a directory in the home), memory-mapped from files
-    written there by the first process to load them (``indexcache``), so that processes share them."""
+def load_index(engine: Engine, keyring: Keyring, shared: Path | None = None) -> Index:
+    """Every dataset's fingerprints, each with a hasher under the key version it was made with
+    (check that version first: ``keycheck.verify``). With ``shared`` (a directory in the home), the
+    arrays are memory-mapped from files written there by the first process to load them
+    (``indexcache``), so that processes share them; the files are named after the dataset's import
+    (its stamp) and key version, so a re-import or a re-keying maps new files."""
     out = []
     current = set()
     for row in store.datasets(engine):
         assert row.id is not None
-        key = indexcache.stamp(row.id, row.name, row.imported_at, row.record_count, row.kinds)
+        key = indexcache.stamp(row.id, row.name, row.imported_at, row.record_count, row.kinds, row.key_version)
         current.add(f"{row.id}-{key}")
         mapped = indexcache.load(shared, row.id, key) if shared is not None else None
         if mapped is not None:
             out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
-                                    Hasher(master, row.name), mapped, engine))
+                                    Hasher(keyring.secret(row.key_version), row.name), mapped, engine))
             continue
         per_kind: dict[str, tuple[list[bytes], list[bytes]]] = {}
         for chunk in store.chunks(engine, row.id):
@@ -337,7 +340,7 @@ def load_index(engine: Engine, master: bytes, shared: Path | None = None) -> Ind
             indexcache.save(shared, row.id, key, arrays)
             arrays = indexcache.load(shared, row.id, key) or arrays  # mapped: this copy is freed
         out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
-                                Hasher(master, row.name), arrays, engine))
+                                Hasher(keyring.secret(row.key_version), row.name), arrays, engine))
     if shared is not None:
         indexcache.prune(shared, current)
     return Index(out)

@@ -79,3 +79,13 @@ def prune(root: Path, keep: set[str]) -> None:
     for old in root.iterdir():
         if old.name not in keep and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
+
+
+def prune_except(root: Path, dataset_ids: set[int | None]) -> None:
+    """Remove the files of every dataset not in ``dataset_ids`` (a deleted one), keeping the others'."""
+    if not root.is_dir():
+        return
+    keep = {str(i) for i in dataset_ids}
+    for old in root.iterdir():
+        if not old.name.startswith(".") and old.name.split("-", 1)[0] not in keep:
+            shutil.rmtree(old, ignore_errors=True)

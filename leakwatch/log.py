@@ -12,13 +12,15 @@ import logging
 import sys
 from typing import Any
 
+from leakwatch.display import printable
+
 LOGGER = "leakwatch"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+,%*")
 
 
 def _quote(value: object) -> str:
     text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
-    text = text.replace("\n", " ").replace("\r", " ")
+    text = printable(text.replace("\n", " ").replace("\r", " "))
     if text and all(c in _SAFE for c in text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

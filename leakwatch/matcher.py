@@ -4,6 +4,10 @@ Identifier candidates are hashed and looked up exactly; names and dates near eac
 (compared as record-scoped fingerprints, fuzzily for names). Last name + first name + birth date
 found together match without any identifier: the date and a few letters of each name make a blocking
 key, and names are compared only with the one or two records that share it.
+
+A document's structured parts are read as records first (``leakwatch.records``): each record is
+matched as one line of its own (``scan_records``), so that its values corroborate each other
+wherever they stood, and never another record's; the rest is matched as text.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import hashlib
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel
 
+from leakwatch import records
 from leakwatch.detectors import Detector
 from leakwatch.fingerprints import (
     BLOCK_KIND,
@@ -30,6 +35,8 @@ from leakwatch.fingerprints import (
 )
 from leakwatch.models import Finding
 from leakwatch.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
+from leakwatch.records import Record
+from leakwatch.records.view import render
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _POSTCODE = re.compile(r"(?<![\w])\d{5}(?![\w])")
@@ -38,6 +45,7 @@ MAX_BLOCK = 50
 """Name + date matching compares names only when a blocking key is shared by at most this many records."""
 NEAR_WORDS = 5
 _ROW_BREAK = re.compile(r"\)\s*,\s*\(")
+_NEWLINE = re.compile(r"\n")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
 
@@ -69,7 +77,31 @@ class TextMatcher:
         self.known_phrases: dict[int, dict[str, bool]] = {}
         """Per dataset, phrases already looked up in its known names."""
 
-    def scan(self, text: str, target: str) -> list[Finding]:
+    def scan_document(self, text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
+        """Match a document: its structured parts record by record (``leakwatch.records``), the
+        rest as text. Also says how many records each format gave."""
+        if self.index.empty or not text:
+            return [], {}
+        split = records.read(text)
+        return self.scan(split.text, target) + self.scan_records(split.records, target), dict(split.formats)
+
+    def scan_records(self, records: Sequence[Record], target: str) -> list[Finding]:
+        """Match records read from a structured part (``leakwatch.records``): each is one line of
+        its own, whose values corroborate each other wherever they stood, and never another's."""
+        if self.index.empty or not records:
+            return []
+        lines: list[str] = []
+        hints: list[tuple[tuple[str, str], ...]] = []
+        for record in records:
+            line, pairs = render(record)
+            if line:
+                lines.append(line)
+                hints.append(pairs)
+        return self.scan("\n".join(lines), target, hints)
+
+    def scan(self, text: str, target: str, hints: list[tuple[tuple[str, str], ...]] | None = None
+             ) -> list[Finding]:
+        """Match free text; with ``hints`` (one per line), each line is a record (``scan_records``)."""
         if self.index.empty or not text:
             return []
         kinds = self.index.kinds()
@@ -92,8 +124,9 @@ class TextMatcher:
         if len(self._normal_words) > 500_000:
             self._normal_words.clear()
         findings: list[Finding] = []
+        lines = _RecordLines(text, hints) if hints is not None else None
         for ds in self.index.datasets:
-            findings.extend(_DatasetScan(self, ds, text, target, words).run(candidates, dates))
+            findings.extend(_DatasetScan(self, ds, text, target, words, lines).run(candidates, dates))
         return findings
 
 
@@ -163,8 +196,25 @@ class _Words:
         return words[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
 
 
+class _RecordLines:
+    """Record mode: each line of the text is one record; its window is the whole line."""
+
+    def __init__(self, text: str, hints: list[tuple[tuple[str, str], ...]]) -> None:
+        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        self.hints = hints
+        self.length = len(text)
+
+    def line(self, pos: int) -> tuple[int, int, int]:
+        """(line number, start, end) of the line holding ``pos``."""
+        i = bisect.bisect_right(self.starts, pos) - 1
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else self.length
+        return i, self.starts[i], end
+
+
 class _DatasetScan:
-    def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str, words: _Words) -> None:
+    def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str, words: _Words,
+                 lines: _RecordLines | None = None) -> None:
+        self.lines = lines
         self.m = matcher
         self.ds = ds
         self.text = text
@@ -243,6 +293,9 @@ class _DatasetScan:
             # Names stand next to each other, or one word apart (a middle name), in either order.
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
                      for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
+            if self.lines is not None:  # a record's names, however far apart they were written
+                pairs.update(key for a, b in self.lines.hints[self.lines.line(lo)[0]]
+                             for key in (*block_keys(iso, a, b), *block_keys(iso, b, a)))
             keys.extend(pairs)
             spans.extend([(lo, hi)] * len(pairs))
         probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
@@ -336,10 +389,15 @@ class _DatasetScan:
 
     def _near(self, start: int, end: int) -> tuple[int, int, list[str]]:
         """The few words each side of a date, within its line: where a leak writes the names.
-        The window, and every word in it (one-letter words too)."""
+        A record's line is its whole record. The window, and every word in it (one-letter words too)."""
+        if self.lines is not None:
+            lo, hi = self.lines.line(start)[1:]
+            return lo, hi, [w for w, _ in self._words_in(lo, hi)]
         lo, hi = self._row(*self._window(start, end), start, end)
         words = self._words_in(lo, hi)
-        positions = [pos for w, pos in words if len(w) > 1]  # "né(e)": "e" is no word
+        # "né(e)": "e" is no word; "né le", "de la" do not count: a three-word last name after the
+        # first name keeps both in reach.
+        positions = [pos for w, pos in words if len(w) > 2]
         first = bisect.bisect_left(positions, start)
         first_after = bisect.bisect_left(positions, end, first)
         near_lo = positions[max(0, first - NEAR_WORDS)] if first else start
@@ -354,7 +412,9 @@ class _DatasetScan:
         return lo, (m.start() if m else hi)
 
     def _window(self, start: int, end: int) -> tuple[int, int]:
-        """The hit's line, cut to +-proximity characters around it."""
+        """The hit's line, cut to +-proximity characters around it; a record's whole line."""
+        if self.lines is not None:
+            return self.lines.line(start)[1:]
         text, prox = self.text, self.m.options.proximity
         line_start = text.rfind("\n", max(0, start - prox), start) + 1 or max(0, start - prox)
         line_end = text.find("\n", end, end + prox)

@@ -113,3 +113,5 @@ class ScanResult:
     skipped: list[Skipped] = field(default_factory=list)
     documents: int = 0
     bytes_scanned: int = 0
+    structured: dict[str, int] = field(default_factory=dict)
+    """Records read from structured parts, by format (csv, json, sql, kv, html, xml, table)."""

@@ -10,10 +10,9 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
-from phonenumbers import phonenumberutil as _util
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
@@ -32,14 +31,49 @@ _SEPARATORS = re.compile(r"[\s.\-/_]+")
 
 
 def nir(value: str) -> str:
-    """French NIR: 15 characters (13 + 2-digit key), Corsica kept as 2A/2B, key checked."""
+    """French NIR (or NIA, a temporary number, first digit 7 or 8): 13 characters and a 2-digit key,
+    Corsica kept as 2A/2B, key checked. Written without its key (13 characters), the key is
+    computed, so that both spellings have one normal form: the 15 characters."""
     compact = _SEPARATORS.sub("", value).upper()
+    if len(compact) == 13:
+        try:
+            compact += stdnum_nir.calc_check_digits(compact)
+        except ValueError:
+            raise InvalidValue("nir: expected digits (2A/2B for Corsica)") from None
     if len(compact) != 15:
-        raise InvalidValue("nir: expected 13 characters and a 2-digit key")
+        raise InvalidValue("nir: expected 13 characters, with or without a 2-digit key")
     try:
         return str(stdnum_nir.validate(compact))
     except ValidationError as exc:
         raise InvalidValue(f"nir: {exc.message.rstrip('.').lower()}") from None
+
+
+_PLACEHOLDERS = frozenset({
+    "null", "none", "nil", "nan", "n/a", "#n/a", "na", "n.a.", "n/d", "nd", "n.d.", "nr", "n.r.", "nc", "n.c.",
+    "inconnu", "inconnue", "unknown", "non renseigne", "non renseigné", "non renseignee", "non renseignée",
+    "non communique", "non communiqué", "aucun", "aucune", "neant", "néant", "vide", "sans", "undefined",
+    "pas de telephone", "pas de téléphone", "pas d'email", "pas de mail", "x", "xx", "xxx", "xxxx", "xxxxx",
+})
+
+
+_PLACEHOLDER_STARTS = frozenset({p[0] for p in _PLACEHOLDERS} | {p[0].upper() for p in _PLACEHOLDERS} | {"0"})
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a field holds no value, only a way of saying so: empty, ``NULL``, ``N/A``, ``-``,
+    ``inconnu``, a number of zeros (``00 00 00 00 00``, ``00/00/0000``)... Such a field is missing,
+    not invalid, in every kind."""
+    first = value[:1]
+    if len(value) > 40 or (first.isalnum() and first not in _PLACEHOLDER_STARTS):
+        return False
+    v = value.strip().strip("\"'").strip().casefold()
+    if not v or v in _PLACEHOLDERS or not any(ch.isalnum() for ch in v):
+        return True
+    if not v.isascii() or v[0] not in "0x":
+        return False  # every placeholder left begins with a zero or an x
+    if all(ch == "0" or not ch.isalnum() for ch in v):
+        return True  # zeros and separators only
+    return set(v) <= {"x", " ", "-", "."}
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}$")
@@ -65,20 +99,113 @@ def email(value: str) -> str:
 
 _PHONE_SHAPE = re.compile(r"^\s*\+?[\d\s().\-/]{6,30}$")
 
+# ---- French numbering ----------------------------------------------------------------------
+
+FRENCH_TERRITORIES = ("GP", "GF", "MQ", "RE", "YT", "BL", "MF", "PM")
+"""Overseas departments and collectivities that France's ten-digit national plan reaches: from
+Paris, ``0692 12 34 56`` is dialled as written, yet its international form is ``+262 692 12 34 56``.
+The list of territories is a political fact; which prefixes belong to which country code is read
+from phonenumbers' metadata (``_prefix_owners``), never written by hand."""
+
+_TYPE_DESCS = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
+               "voip", "pager", "uan", "voicemail")
+
+
+@cache
+def _plan_patterns(region: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """A region's general pattern and the union of its number types' patterns, from phonenumbers'
+    metadata, compiled once."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+        return None
+    types = [d.national_number_pattern for t in _TYPE_DESCS
+             if (d := getattr(meta, t)) is not None and d.national_number_pattern]
+    return re.compile(meta.general_desc.national_number_pattern), re.compile("|".join(f"(?:{t})" for t in types))
+
+
+def _valid_in(region: str, nsn: str) -> bool:
+    """Whether a national significant number is a valid number of ``region`` (its metadata's
+    general pattern and one number type's pattern: phonenumbers' own test)."""
+    patterns = _plan_patterns(region)
+    return patterns is not None and bool(patterns[0].fullmatch(nsn)) and bool(patterns[1].fullmatch(nsn))
+
+
+@cache
+def _territory_codes() -> dict[str, str]:
+    """Territory region -> its country code, from phonenumbers' metadata."""
+    out = {}
+    for region in FRENCH_TERRITORIES:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is not None:
+            out[region] = str(meta.country_code)
+    return out
+
+
+@cache
+def _any_territory() -> re.Pattern[str]:
+    """One pattern for every number type of every territory: a quick first test."""
+    parts = [p[1].pattern for region in _territory_codes() if (p := _plan_patterns(region)) is not None]
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+@lru_cache(maxsize=1024)
+def _prefix_owners(prefix: str) -> frozenset[str]:
+    """Country codes ("33" or a territory's) with valid numbers beginning with this 3-digit national
+    significant prefix (``692`` for 0692...), sampled over the next two digits. France is asked
+    only when a territory has numbers there: most prefixes are France's alone."""
+    samples = [f"{prefix}{filler:02d}{tail}" for filler in range(100) for tail in ("0000", "5959")]
+    hits = [n for n in samples if _any_territory().fullmatch(n)]
+    owners = {cc for region, cc in _territory_codes().items() if any(_valid_in(region, n) for n in hits)}
+    if not owners or any(_valid_in("FR", n) for n in samples):
+        owners.add("33")
+    return frozenset(owners)
+
+
+@lru_cache(maxsize=65536)
+def french_country_code(nsn: str) -> str:
+    """The country code of a nine-digit number of France's national plan: ``33`` for metropolitan
+    France, a territory's own code (262, 590, 594, 596, 508) for an overseas prefix.
+
+    A number valid in one place belongs there; a number valid nowhere (an unallocated range, as a
+    patient or a clerk typed it) belongs to whoever owns its prefix, else to France (+33)."""
+    owners = _prefix_owners(nsn[:3])
+    if len(owners) == 1:
+        return next(iter(owners))
+    # A territory's patterns are narrower than France's (FR's fixed lines span 02 69, 05 96...).
+    for region, cc in _territory_codes().items():
+        if _valid_in(region, nsn):
+            return cc
+    if _valid_in("FR", nsn):
+        return "33"
+    territory = sorted(owners - {"33"})
+    return territory[0] if len(territory) == 1 and "33" not in owners else "33"
+
+
+def _national_plan(cc: str, national: str) -> tuple[str, str]:
+    """A number given with +33 or a territory's code whose national part is one of France's nine
+    digits goes to the code its prefix belongs to: ``+33 6 92 ...`` is a Réunion mobile written
+    with the wrong code, the common mistake."""
+    if len(national) == 9 and (cc == "33" or cc in _territory_codes().values()):
+        return french_country_code(national), national
+    return cc, national
+
 
 @lru_cache(maxsize=65536)
 def phone(value: str, region: str = "FR") -> str:
-    """E.164 (``+33612345678``), parsed with a default region and checked against the numbering plan.
+    """E.164 (``+33612345678``), parsed with a default region.
+
+    A number is accepted when it is well formed for its country (the length its numbering plan
+    allows), valid or not: an unallocated range is still what was written, and a leak copies the
+    same digits. French national numbers with an overseas prefix get the territory's country code.
 
     A number written plainly (digits and separators; see ``_plain_number``) skips phonenumbers'
-    parser, three quarters of the cost of importing a phone: its E.164 form is plain, and
-    phonenumbers still says whether it is valid. Anything else is parsed in full.
+    parser, three quarters of the cost of importing a phone. Anything else is parsed in full.
     """
     plain = _plain_number(value, region)
     if plain is not None:
-        cc, national = plain
-        if not _is_valid(phonenumbers.PhoneNumber(country_code=int(cc), national_number=int(national))):
-            raise InvalidValue("phone: not a valid number")
+        cc, national = _national_plan(*plain)
+        if not _is_possible(phonenumbers.PhoneNumber(country_code=int(cc), national_number=int(national))):
+            raise InvalidValue("phone: wrong number of digits for its country")
         return f"+{cc}{national}"
     return phone_parsed(value, region)
 
@@ -93,7 +220,7 @@ def _plain_number(value: str, region: str) -> tuple[str, str] | None:
     if stripped.startswith(("+", "00")):
         if stripped.startswith("00"):
             digits = digits[2:]
-        for cc in _TRUNK_ZERO.values():
+        for cc in _PLAIN_CODES:
             if digits.startswith(cc) and digits[len(cc) : len(cc) + 1] not in ("", "0"):
                 return cc, digits[len(cc):]
         return None
@@ -104,25 +231,11 @@ def _plain_number(value: str, region: str) -> tuple[str, str] | None:
     return None
 
 
-def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
-    """``phonenumbers.is_valid_number``, trying the fixed-line and mobile patterns first.
-
-    phonenumbers finds a number valid when it matches its region's general pattern and the pattern
-    of some number type, which it tries in order: premium rate, toll free, ... and fixed line and
-    mobile last. Most numbers are fixed line or mobile, so when the calling code has one region and
-    either pattern matches, the answer is the same yes without the eight other patterns; any other
-    number gets phonenumbers' own answer.
-    """
-    regions = _util.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code)
-    if regions is not None and len(regions) == 1:
-        meta = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
-        if meta is not None and number.country_code == meta.country_code:
-            nsn = phonenumbers.national_significant_number(number)
-            if _util._is_number_matching_desc(nsn, meta.general_desc) and (
-                    _util._is_number_matching_desc(nsn, meta.fixed_line)
-                    or _util._is_number_matching_desc(nsn, meta.mobile)):
-                return True
-    return bool(phonenumbers.is_valid_number(number))
+def _is_possible(number: phonenumbers.PhoneNumber) -> bool:
+    """Well formed: a country code phonenumbers knows and a length its plan allows."""
+    if number.country_code == 33:
+        return len(str(number.national_number)) == 9 and not number.italian_leading_zero
+    return bool(phonenumbers.is_possible_number(number))
 
 
 def phone_parsed(value: str, region: str = "FR") -> str:
@@ -131,14 +244,20 @@ def phone_parsed(value: str, region: str = "FR") -> str:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         raise InvalidValue("phone: not a phone number") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidValue("phone: not a valid number")
+    parsed.extension = None
+    if not parsed.italian_leading_zero:
+        cc, _ = _national_plan(str(parsed.country_code), str(parsed.national_number))
+        parsed.country_code = int(cc)
+    if not _is_possible(parsed):
+        raise InvalidValue("phone: wrong number of digits for its country")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 # Regions where a national number is written with a trunk "0" that E.164 drops.
-_TRUNK_ZERO = {"FR": "33", "BE": "32", "CH": "41", "DE": "49", "GB": "44", "NL": "31", "AT": "43"}
-_NATIONAL_LEN = {"FR": 10, "BE": 9, "CH": 10, "NL": 10}
+_TRUNK_ZERO = {"FR": "33", "BE": "32", "CH": "41", "DE": "49", "GB": "44", "NL": "31", "AT": "43",
+               "RE": "262", "GP": "590", "GF": "594", "MQ": "596"}
+_NATIONAL_LEN = {"FR": 10, "BE": 9, "CH": 10, "NL": 10, "RE": 10, "GP": 10, "GF": 10, "MQ": 10}
+_PLAIN_CODES = tuple(dict.fromkeys(_TRUNK_ZERO.values()))
 
 
 _NOT_DIGIT = re.compile(r"\D")
@@ -147,7 +266,7 @@ _NOT_DIGIT = re.compile(r"\D")
 def phone_candidate(raw: str, region: str = "FR") -> str | None:
     """Cheap E.164 form of a phone-like string found in scanned text, without validation.
 
-    Scanning only looks the result up among fingerprints of numbers that ``phone`` validated at
+    Scanning only looks the result up among fingerprints of numbers that ``phone`` accepted at
     import, so validating each candidate again would only cost time. For the numbers ``phone``
     accepts, this gives the same string (checked by a property test); anything else simply misses.
     """
@@ -158,14 +277,20 @@ def phone_candidate(raw: str, region: str = "FR") -> str | None:
     if international:
         if stripped.startswith("00"):
             digits = digits[2:]
-        for cc in _TRUNK_ZERO.values():
+        for cc in _PLAIN_CODES:
             if digits.startswith(cc + "0") and len(digits) == len(cc) + 10:
                 digits = cc + digits[len(cc) + 1 :]
                 break
+        for cc in _FRENCH_PLAN_CODES:
+            if digits.startswith(cc) and len(digits) == len(cc) + 9 and digits[len(cc)] != "0":
+                national = digits[len(cc):]
+                return "+" + french_country_code(national) + national
         return "+" + digits if 8 <= len(digits) <= 15 else None
     cc = _TRUNK_ZERO.get(region)
     expected = _NATIONAL_LEN.get(region)
     if cc and digits.startswith("0") and (expected is None or len(digits) == expected):
+        if cc in _FRENCH_PLAN_CODES and len(digits) == 10:
+            return "+" + french_country_code(digits[1:]) + digits[1:]
         return "+" + cc + digits[1:]
     if expected is not None:
         return None  # not a national number of the default region: nothing of ours to look up
@@ -173,6 +298,9 @@ def phone_candidate(raw: str, region: str = "FR") -> str | None:
         return phone_parsed(raw, region)
     except InvalidValue:
         return None
+
+
+_FRENCH_PLAN_CODES = ("33", "262", "590", "594", "596")
 
 
 def iban(value: str) -> str:
@@ -277,9 +405,17 @@ _TEXT = re.compile(r"^(\d{1,2})(?:er)?\s+([^\W\d_]+)\.?\s+(\d{2}|\d{4})$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 
+_TIME = re.compile(r"(?:[ T]|\s+[àa]\s+)\d{1,2}(?:[:h]\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+                   r"\s*(?:Z|[+-]\d{2}:?\d{2}|UTC)?$", re.IGNORECASE)
+
+
 def date(value: str) -> str:
-    """ISO ``YYYY-MM-DD`` from ISO or French spellings; a schema column must give one date."""
-    forms = date_forms(value.strip())
+    """ISO ``YYYY-MM-DD`` from ISO, compact or French spellings, with or without a time of day
+    (``1965-03-12 00:00:00``, ``12/03/1965T08:30``); a schema column must give one date."""
+    text = value.strip()
+    if not _COMPACT.match(text):
+        text = _TIME.sub("", text)
+    forms = date_forms(text)
     if len(forms) != 1:
         raise InvalidValue("date: not a single plausible date" if forms else "date: not a date")
     return forms[0]

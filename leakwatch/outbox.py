@@ -9,6 +9,9 @@ it, then sent and marked sent. Nothing is lost when a channel is down or the pro
 
 Route URLs hold secrets: the table keeps a keyed hash of the URL (to find it in the settings at
 send time) and its masked form, never the URL itself.
+
+A ``webhook+json://`` route stores the JSON document as the body, written once; it is signed at
+each attempt (see ``webhook``).
 """
 
 from __future__ import annotations
@@ -16,20 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import UniqueConstraint, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from leakwatch import alerts, incidents, keys, log
+from leakwatch import alerts, incidents, keys, log, webhook
 from leakwatch.models import SEVERITY_ORDER
-from leakwatch.settings import AlertSettings
+from leakwatch.settings import AlertRoute, AlertSettings
 from leakwatch.store import as_utc, utcnow
 from leakwatch.store import session as db_session
 
@@ -65,6 +69,8 @@ class Route:
     url: str
     key: str
     include_refs: bool
+    secret: str | None = None
+    """The signing secret of ``webhook+json://`` URLs."""
 
 
 @dataclass
@@ -75,19 +81,23 @@ class DeliveryReport:
 
 
 def route_key(master: bytes, url: str) -> str:
+    """A keyed hash of the URL: the table never holds the URL, which may carry a secret."""
     return hmac.new(keys.derive(master, "_outbox", "route"), url.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Outbox:
     """The outbox of one database, for one alert configuration and master key (route URLs are
-    found by keyed hash). ``on_sent(kind)`` is told of every delivery that reached a channel."""
+    found by keyed hash). ``on_sent(kind)`` is told of every delivery that reached a channel.
+    ``other_keys``: the secrets of the keyring's other versions, under which rows queued before a
+    ``leakwatch key rotate`` were hashed: those rows still find their route."""
 
     def __init__(self, engine: Engine, settings: AlertSettings, master: bytes,
-                 on_sent: Callable[[str], None] | None = None) -> None:
+                 on_sent: Callable[[str], None] | None = None, other_keys: Iterable[bytes] = ()) -> None:
         self.engine = engine
         self.settings = settings
         self.master = master
         self.on_sent = on_sent
+        self.other_keys = tuple(k for k in other_keys if k != master)
 
     def routes_for(self, kind: str, severity: str) -> list[Route]:
         """The route URLs an alert goes to, each once (the first route naming a URL wins)."""
@@ -100,11 +110,19 @@ class Outbox:
                 continue
             for url in route.urls:
                 key = route_key(self.master, url)
-                out.setdefault(key, Route(url, key, route.include_refs))
+                out.setdefault(key, _route(route, url, key))
         return list(out.values())
 
-    def all_routes(self) -> dict[str, str]:
-        return {route_key(self.master, url): url for route in self.settings.routes for url in route.urls}
+    def routes_by_key(self) -> dict[str, Route]:
+        """Every route URL by its key, under the current key and every other version given (alerts
+        queued before a key rotation keep their route); the first route naming a URL wins."""
+        out: dict[str, Route] = {}
+        for master in (self.master, *self.other_keys):
+            for route in self.settings.routes:
+                for url in route.urls:
+                    key = route_key(master, url)
+                    out.setdefault(key, _route(route, url, key))
+        return out
 
     def enqueue_incident(self, session: Session, folded: incidents.Folded) -> int:
         routes = self.routes_for("incident", folded.incident.severity)
@@ -115,7 +133,11 @@ class Outbox:
 
     def enqueue_operator(self, session: Session, source: str, state: str, reason: str) -> int:
         alert = alerts.operator_alert(source, state, reason, utcnow())
-        return enqueue(session, alert, self.routes_for("operator", alert.severity))
+        return self.enqueue_alert(session, alert)
+
+    def enqueue_alert(self, session: Session, alert: alerts.Alert) -> int:
+        """Queue an operator alert made elsewhere (a wrong key) for every route that takes them."""
+        return enqueue(session, alert, self.routes_for(alert.kind, alert.severity))
 
     def backoff(self, attempts: int) -> float:
         s = self.settings
@@ -128,37 +150,42 @@ class Outbox:
     def counts(self) -> dict[str, int]:
         return counts(self.engine)
 
-    def deliver_due(self, stop: threading.Event | None = None, limit: int = 200) -> DeliveryReport:
-        """Send every due pending row, oldest first; a route that fails is backed off as a whole.
-        Blocking (apprise is synchronous): the daemon runs it in a thread. Never raises for a channel."""
+    def deliver_due(self, stop: threading.Event | None = None, limit: int = 200,
+                    only: str | None = None) -> DeliveryReport:
+        """Send every due pending row (or only those of alert ``only``), oldest first; a route that
+        fails is backed off as a whole. Blocking (apprise is synchronous): the daemon runs it in a
+        thread. Never raises for a channel."""
         report = DeliveryReport()
         settings = self.settings
         now = utcnow()
-        routes = self.all_routes()
+        routes = self.routes_by_key()
         backed_off: set[str] = set()
         with db_session(self.engine) as s:
-            due = list(s.exec(select(OutboxRow)
-                              .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
-                                     or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
-                              .order_by(OutboxRow.id).limit(limit)))
+            query = (select(OutboxRow)
+                     .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now))  # type: ignore[union-attr,operator]
+                     .order_by(OutboxRow.id).limit(limit))
+            if only is not None:
+                query = query.where(OutboxRow.alert_key == only)
+            due = list(s.exec(query))
             for row in due:
                 if stop is not None and stop.is_set():
                     break
                 if row.route_key in backed_off:
                     continue
                 assert row.id is not None
-                url = routes.get(row.route_key)
-                problem = "route no longer configured" if url is None else alerts.check_url(url)
+                route = routes.get(row.route_key)
+                problem = "route no longer configured" if route is None else alerts.check_url(route.url)
                 if problem:
                     _set(s, row.id, status="failed", last_error=problem)
                     report.failed += 1
                     log.error("alert_failed", alert=row.alert_key, route=row.route_label, reason=problem)
                     continue
-                assert url is not None
+                assert route is not None
                 if not _claim(s, row.id, utcnow(), settings.send_timeout * 2 + 5):
                     continue
                 attempts = row.attempts + 1  # as the claim counted in the database
-                reason = alerts.send(url, row.title, row.body, row.severity, settings.send_timeout)
+                reason = send_row(route, row, settings.send_timeout)
                 done = utcnow()
                 if reason is None:
                     _set(s, row.id, status="sent", sent_at=done, last_error=None, lease_owner=None,
@@ -184,6 +211,10 @@ class Outbox:
         return report
 
 
+def _route(route: AlertRoute, url: str, key: str) -> Route:
+    return Route(url, key, route.include_refs, route.secret.get_secret_value() if route.secret else None)
+
+
 def enqueue(session: Session, alert: alerts.Alert, routes: list[Route]) -> int:
     """Add one row per route URL in the caller's transaction; an alert already queued for a route
     is not queued again. Returns the number of rows added."""
@@ -193,16 +224,35 @@ def enqueue(session: Session, alert: alerts.Alert, routes: list[Route]) -> int:
                                                          OutboxRow.route_key == route.key)).first()
         if exists is not None:
             continue
+        body = (webhook.body(alert, route.include_refs, utcnow().isoformat()) if webhook.is_webhook(route.url)
+                else alert.text(route.include_refs))
         session.add(OutboxRow(alert_key=alert.key, kind=alert.kind, severity=alert.severity,
                               incident_id=alert.incident_id, route_key=route.key,
-                              route_label=alerts.mask_url(route.url), title=alert.title,
-                              body=alert.text(route.include_refs)))
+                              route_label=alerts.mask_url(route.url), title=alert.title, body=body))
         added += 1
     session.flush()
     return added
 
 
 # ---- delivery -------------------------------------------------------------------------------------
+
+def send_row(route: Route, row: OutboxRow, timeout: float) -> str | None:
+    """One delivery: a signed POST of the stored document for a webhook, apprise otherwise."""
+    if webhook.is_webhook(route.url):
+        if not route.secret:
+            return "webhook route without a secret"
+        event = _event(row.body) or row.kind
+        return webhook.post(route.url, route.secret, row.body, row.alert_key, event, timeout)
+    return alerts.send(route.url, row.title, row.body, row.severity, timeout)
+
+
+def _event(body: str) -> str | None:
+    try:
+        value = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"

@@ -32,14 +32,18 @@ class Scanning(Protocol):
     def scan_pool(self) -> parallel.Pool | None: ...
 
 
-def limits(settings: Settings) -> Limits:
+def limits(settings: Settings, item: Item | None = None) -> Limits:
+    """The settings' limits; the item's ``meta["passwords"]`` (``scan --password``, a source's
+    ``passwords``) are tried on encrypted archives and documents."""
     s = settings
-    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth)
+    passwords = tuple(str(p) for p in (item.meta.get("passwords") or ())) if item is not None else ()
+    return Limits(s.max_item_bytes, s.max_expanded_bytes, s.max_expansion_ratio, s.max_archive_depth,
+                  passwords=passwords, spool_dir=str(s.home / "spool"))
 
 
 def scan_item(services: Scanning, item: Item) -> ScanResult:
     """Scan one item held in memory: no I/O but the fingerprint index's record look-ups."""
-    docs = documents(item.content, item.target, limits(services.settings), item.title)
+    docs = documents(item.content, item.target, limits(services.settings, item), item.title)
     return scan_documents(services, item, docs)
 
 
@@ -47,7 +51,7 @@ def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
                 found: Callable[[int], None] | None = None) -> ScanResult:
     """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty.
     ``found`` is told the number of findings so far (before merging) as they come (a progress display)."""
-    return scan_documents(services, item, stream_documents(fh, item.target, limits(services.settings), size,
+    return scan_documents(services, item, stream_documents(fh, item.target, limits(services.settings, item), size,
                                                            item.title), found)
 
 
@@ -59,7 +63,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
-    pending: deque[Future[list[Finding]]] = deque()
+    pending: deque[Future[tuple[list[Finding], dict[str, int]]]] = deque()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -70,11 +74,11 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
         result.bytes_scanned += len(doc.text)
         workers = services.scan_pool() if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
         if workers is None:
-            found.extend(m.scan(doc.text, doc.target))
+            _collect(m.scan_document(doc.text, doc.target), found, result)
         else:
             pending.extend(workers.submit(doc.text, doc.target))
             while len(pending) > 4 * workers.workers:  # bound the text held in flight
-                found.extend(pending.popleft().result())
+                _collect(pending.popleft().result(), found, result)
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
@@ -85,9 +89,17 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
     for future in pending:
-        found.extend(future.result())
+        _collect(future.result(), found, result)
     result.findings = list(merge(found))
     return result
+
+
+def _collect(matched: tuple[list[Finding], dict[str, int]], found: list[Finding], result: ScanResult) -> None:
+    """A document's (or part's) findings, and the records its structured parts held, by format."""
+    findings, formats = matched
+    found.extend(findings)
+    for fmt, n in formats.items():
+        result.structured[fmt] = result.structured.get(fmt, 0) + n
 
 
 def merge(findings: Iterable[Finding]) -> Iterator[Finding]:

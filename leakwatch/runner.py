@@ -23,14 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from leakwatch import cluster
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
+from leakwatch.metrics import Metrics, skip_reason
 from leakwatch.models import Finding, Item, ItemRef, ScanResult
 from leakwatch.pipeline import Scanning, scan_item, scan_stream
+from leakwatch.recording import SightingSink, record_item
 from leakwatch.sources import DRIVERS, http
 from leakwatch.sources.base import Driver, SourceContext, sha256
 from leakwatch.sources.health import DEGRADED, FAILING, Health, SourceProblem, Transition, after_poll, blocked_page
@@ -38,7 +40,6 @@ from leakwatch.sources.http import FetchError, HttpClient
 from leakwatch.sources.spec import SourceSpec, format_duration
 from leakwatch.sources.state import (
     ContentScanRow,
-    SeenItemRow,
     SourceState,
     findings_from_json,
     findings_to_json,
@@ -59,15 +60,12 @@ class Services(Scanning, Protocol):
     @property
     def content_inflight(self) -> dict[str, list[Any]]: ...
 
+    @property
+    def metrics(self) -> Metrics: ...
+
     def refresh(self) -> bool: ...
 
     def http_client(self) -> HttpClient: ...
-
-
-class SightingSink(Protocol):
-    def record(self, session: Session, item: Item, result: ScanResult) -> None: ...
-
-    def health_changed(self, session: Session, source: str, state: str, reason: str) -> None: ...
 
 
 @dataclass
@@ -91,6 +89,8 @@ class RunReport:
     new: int = 0
     scanned: int = 0
     skipped_duplicates: int = 0
+    queued: int = 0
+    """Large items shared out in parts to every instance (PostgreSQL); folded when their last part is done."""
     findings: int = 0
     errors: list[str] = field(default_factory=list)
     health: str = "ok"
@@ -104,12 +104,13 @@ class RunReport:
     def log_fields(self) -> dict[str, Any]:
         """Counts and health for a log line: no title, URL or content."""
         return {"listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
                 "errors": len(self.errors), "health": self.health}
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "listed": self.listed, "new": self.new, "scanned": self.scanned,
-                "skipped_duplicates": self.skipped_duplicates, "findings": self.findings, "errors": self.errors,
+                "skipped_duplicates": self.skipped_duplicates, "queued": self.queued, "findings": self.findings,
+                "errors": self.errors,
                 "health": self.health, "health_reason": self.health_reason, "stopped": self.stopped}
 
 
@@ -154,7 +155,7 @@ async def run_source(services: Services, spec: SourceSpec, *, sink: SightingSink
         async with aclosing(driver.list_new(ctx, params, state)) as refs:  # type: ignore[type-var]
             async for ref in refs:
                 report.listed += 1
-                if state.seen(ref.key):
+                if state.seen(ref.key) or (commit and cluster.is_queued(services.engine, spec.name, ref.key)):
                     continue
                 if stop is not None and stop.is_set():  # between items: the one in hand is finished
                     report.stopped = True
@@ -207,8 +208,10 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
         if exc.transient:
             run.transient_item_errors += 1  # left unseen: the next poll tries again
         else:
-            _commit_item(run, ref, None, "", None, None)  # gone or refused for good: never retried
+            await asyncio.to_thread(_commit_item, run, ref, None, "", None, None)  # gone for good: never retried
         return
+    if run.spec.passwords:
+        item.meta["passwords"] = list(run.spec.passwords)
     streamed = "path" in item.meta and not item.content
     content_hash = str(item.meta["sha256"]) if streamed else sha256(item.content)
     async with _content_lock(run.services, content_hash):
@@ -222,19 +225,60 @@ async def _one(run: _Run, driver: Driver, ctx: SourceContext, params: Any, ref: 
             report.skipped_duplicates += 1
             fresh_json = None
         else:
+            services = run.services
+            if streamed and run.commit and await asyncio.to_thread(cluster.offer, services.engine,
+                                                                   services.settings, item):
+                report.queued += 1  # scanned in parts by every instance, folded by the last one
+                return
             if streamed:
                 result = await asyncio.to_thread(_scan_file, run.services, item)
             else:
                 result = await asyncio.to_thread(scan_item, run.services, item)
             report.scanned += 1
+            if result.structured:  # what was read as records, by format: a count, never a value
+                log_event("records_read", source=ref.source, target=item.target, **result.structured)
             fresh_json = findings_to_json(result.findings, item.target)
-            run.memo[content_hash] = fresh_json
+            if any(part.reason.startswith("encrypted") for part in result.skipped):
+                fresh_json = None  # not the content's final word: met again with a password, it is scanned again
+            else:
+                run.memo[content_hash] = fresh_json
         report.findings += len(result.findings)
+        _say_skipped(run, result)
         report.items.append(ItemOutcome(ref.key, item.title, item.url, result.findings, earlier is not None,
                                         [f"{s.target}: {s.reason}" for s in result.skipped]))
-        _commit_item(run, ref, item, content_hash, result, fresh_json)
+        # in a thread: on PostgreSQL the fold may wait for another instance's (advisory lock), and
+        # the event loop must keep renewing leases meanwhile
+        await asyncio.to_thread(_commit_item, run, ref, item, content_hash, result, fresh_json)
     if run.commit and (done := getattr(driver, "done", None)) is not None:
         done(ctx, params, item)
+
+
+_SKIPS_LOGGED = 5
+
+
+def _say_skipped(run: _Run, result: ScanResult) -> None:
+    """Never silent: every part not scanned is a metric, and a log line up to a few per item, then
+    one line counting the rest by reason (a file server's dump holds thousands of images). An
+    encrypted part also goes into the poll's report: a password to add to the source."""
+    from collections import Counter
+
+    m = run.services.metrics
+    encrypted = 0
+    for i, part in enumerate(result.skipped):
+        m.skipped_part(run.spec.name, part.reason)
+        if i < _SKIPS_LOGGED:
+            log.warning("%s: %s: skipped: %s", run.spec.name, part.target, part.reason)
+        if part.reason.startswith("encrypted"):
+            encrypted += 1
+            if encrypted <= _SKIPS_LOGGED:
+                run.report.errors.append(f"{part.target}: skipped: {part.reason}")
+    rest = result.skipped[_SKIPS_LOGGED:]
+    if rest:
+        by = Counter(skip_reason(p.reason) for p in rest)
+        log.warning("%s: %s: %d more part(s) skipped: %s", run.spec.name, result.item.target, len(rest),
+                    ", ".join(f"{n} {why}" for why, n in by.most_common()))
+    if encrypted > _SKIPS_LOGGED:
+        run.report.errors.append(f"{result.item.target}: {encrypted - _SKIPS_LOGGED} more encrypted part(s)")
 
 
 @asynccontextmanager
@@ -254,16 +298,11 @@ async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[
 
 
 def _scan_file(services: Services, item: Item) -> ScanResult:
+    from leakwatch import volumes
+
     path = Path(item.meta["path"])
-    with path.open("rb") as fh:
-        return scan_stream(services, item, fh, path.stat().st_size)
-
-
-def _insert_ignore(session: Session, model: type, values: dict[str, Any]) -> None:
-    """INSERT that leaves an existing row alone (two sources may meet one content at once)."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(model).values(**values).on_conflict_do_nothing())
+    with volumes.open_volumes(path) as fh:
+        return scan_stream(services, item, fh, volumes.total_size(path))
 
 
 def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, result: ScanResult | None,
@@ -273,19 +312,9 @@ def _commit_item(run: _Run, ref: ItemRef, item: Item | None, content_hash: str, 
     if not run.commit:
         return
     with Session(run.services.engine) as s:
-        _insert_ignore(s, SeenItemRow, {"source": run.spec.name, "key": ref.key, "content_hash": content_hash,
-                                        "seen_at": utcnow()})
-        row = state_row(s, run.spec.name)
-        cursor = ref.meta.get("cursor")
-        if cursor:
-            row.cursor = str(cursor)
-        row.items_seen += 1
-        if fresh_json is not None:
-            _insert_ignore(s, ContentScanRow, {"content_hash": content_hash, "findings": fresh_json,
-                                               "first_source": run.spec.name, "scanned_at": utcnow()})
-        if run.sink is not None and item is not None and result is not None:
-            run.sink.record(s, item, result)
-        s.commit()
+        if record_item(s, run.spec.name, ref.key, content_hash, item, result, fresh_json, run.sink,
+                       cursor=ref.meta.get("cursor")):
+            s.commit()
 
 
 def _stale(run: _Run, now: dt.datetime) -> str | None:

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from leakwatch.errors import InputError
 from leakwatch.normalise import ALL_KINDS, IDENTIFIER_KINDS
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+REF_FORBIDDEN_KINDS = ("nir", "email", "phone", "iban", "card")
+"""Kinds a ref column must not have: the ref is stored and printed in clear."""
 
 
 class Schema(BaseModel):
@@ -24,7 +26,7 @@ class Schema(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not _NAME.fullmatch(v):
             raise ValueError("dataset name must be lower case letters, digits, '_', '.', '-'")
         return v
 
@@ -35,6 +37,14 @@ class Schema(BaseModel):
             if kind not in ALL_KINDS:
                 raise ValueError(f"column {column!r}: unknown kind {kind!r} (known: {', '.join(ALL_KINDS)})")
         return v
+
+    @model_validator(mode="after")
+    def _ref_is_no_identifier(self) -> Schema:
+        kind = self.fields.get(self.ref)
+        if kind in REF_FORBIDDEN_KINDS:
+            raise ValueError(f"the ref column {self.ref!r} is of kind {kind!r}: refs are stored and printed in "
+                             "clear, so the ref must be an internal number, never an identifier")
+        return self
 
     @model_validator(mode="after")
     def _useful(self) -> Schema:

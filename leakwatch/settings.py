@@ -7,11 +7,12 @@ Settings are built once at start (see ``app.py``) and passed down, never read gl
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,7 +42,19 @@ class AlertRoute(BaseModel):
     urls: list[str] = Field(default_factory=list)
     include_refs: bool = False
     operator: bool = True
-    """Also send operator alerts (a source failing or recovering) to this route."""
+    """Also send operator alerts (a source failing or recovering, a wrong key) to this route."""
+    secret: SecretStr | None = None
+    """Signing secret (HMAC-SHA256) of this route's ``webhook+json://`` and ``webhook+jsons://`` URLs."""
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> AlertRoute:
+        from leakwatch.webhook import MIN_SECRET, is_webhook
+
+        weak = self.secret is None or len(self.secret.get_secret_value()) < MIN_SECRET
+        if weak and any(is_webhook(url) for url in self.urls):
+            raise ValueError(f"webhook+json URLs need a secret of at least {MIN_SECRET} characters "
+                                 "(secret = \"...\" in the route)")
+        return self
 
 
 class AlertSettings(BaseModel):
@@ -59,11 +72,29 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     jitter: float = 10.0
-    """Up to this many seconds added at random to each source's run time."""
+    """Up to this many seconds added at random to each source's run time. On PostgreSQL (several
+    instances), the spread of a new source's first poll; later polls keep its cadence."""
     shutdown_timeout: float = 5.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """``debug`` also logs the daemon's polls that found nothing new."""
     """On SIGTERM, seconds given to the item in hand before its transaction is rolled back."""
+
+
+class ClusterSettings(BaseModel):
+    """Several ``leakwatch run`` on one PostgreSQL: source leases, the shared scan queue, heartbeats.
+    Not used on SQLite (one instance)."""
+
+    model_config = ConfigDict(extra="forbid")
+    renew: float = Field(10.0, gt=0)
+    """Seconds between two renewals of a lease (source or part) and two heartbeats."""
+    lease: float = Field(30.0, gt=0)
+    """Seconds a lease lasts unrenewed: a killed instance's sources and parts are taken over after this."""
+    tick: float = Field(1.0, gt=0)
+    """Seconds between two looks for due sources and queued parts."""
+    split_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    """Drop-folder text files larger than this are split into parts that every instance scans."""
+    part_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    """Bytes per part (cut at a line end)."""
 
 
 class SeveritySettings(BaseModel):
@@ -86,6 +117,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     key_file: Path | None = None
     database_url: str | None = None
+    database_busy_timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for a lock another process holds on the SQLite database before saying the
+    database is busy (exit 75)."""
 
     default_region: str = "FR"
     proximity: int = 300
@@ -93,6 +127,9 @@ class Settings(BaseSettings):
     term_threshold: float = Field(88.0, ge=0, le=100)
     """Watch terms: lowest similarity (0-100) of a phrase to a term that counts as a mention."""
     canary_domain: str = "example.org"
+    organisation: str = ""
+    """Your organisation's name, as exports (STIX identity, MISP) and the DPO's draft name it; when
+    empty, the first watch term of kind ``org``."""
 
     scan_workers: int = 0
     """Processes that match large documents (several MB) in parallel; 0 is one per core, 1 none."""
@@ -106,7 +143,8 @@ class Settings(BaseSettings):
     allow_private_urls: list[str] = Field(default_factory=list)
     """Private, loopback or link-local destinations that URLs discovered in fetched content may
     reach anyway: ``host``, ``host:port`` or a CIDR (``10.0.0.0/8``). URLs typed by the user and
-    the listing URLs of source definitions are not checked."""
+    the listing URLs of source definitions are not checked, nor their redirects on the same origin;
+    every other redirect is."""
     http_connect_timeout: float = 10.0
     http_total_timeout: float = 300.0
     """Seconds one attempt may take in all: a server that drips its answer cannot hold a poll."""
@@ -132,6 +170,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     severity: SeveritySettings = Field(default_factory=SeveritySettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -165,5 +204,11 @@ def load_settings(**overrides: Any) -> Settings:
         env = [k for k in os.environ if k.upper() == top or k.upper().startswith(top + "__")] if top else []
         origin = f"environment {env[0]}" if env else str(default_home() / "config.toml")
         raise ConfigError(f"{origin}: {where}: {err['msg']}") from None
-    except ValueError as exc:  # TOML syntax
+    except ValueError as exc:  # TOML syntax, or an environment variable that is not the JSON a list or table needs
+        env = re.match(r'error parsing value for field "(\w+)" from source "EnvSettingsSource"', str(exc))
+        if env:
+            top = f"LEAKWATCH_{env[1]}".upper()
+            name = next((k for k in os.environ if k.upper() == top), top)
+            raise ConfigError(f"environment {name}: {env[1]}: not valid JSON (a list or a table is written "
+                              'as JSON, e.g. \'["a", "b"]\' or \'{"key": "value"}\')') from None
         raise ConfigError(f"{default_home() / 'config.toml'}: {exc}") from None

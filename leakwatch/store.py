@@ -9,12 +9,14 @@ imports none of them. The schema is made and versioned by migrations (``dbschema
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, LargeBinary, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
 
@@ -43,6 +45,13 @@ class DatasetRow(SQLModel, table=True):
     skipped_rows: int = 0
     imported_at: dt.datetime = Field(default_factory=utcnow)
     source_name: str = ""
+    key_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """The key version (``leakwatch key list``) the fingerprints were made under."""
+    key_id: str | None = None
+    """The short id of that key version, for messages (see ``keys.Key.key_id``)."""
+    key_check: str | None = None
+    """``keys.Key.check`` of that key version: a MAC of a fixed label, never the key. None for a
+    dataset imported before key checks existed."""
 
     @property
     def kind_list(self) -> list[str]:
@@ -73,28 +82,42 @@ class FingerprintChunk(SQLModel, table=True):
     rec_nos: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _sqlite_pragmas(busy_timeout: float):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     """An engine for SQLite (file created 0600) or PostgreSQL. Creates no table: ``dbschema`` checks
-    the schema's version and upgrades it."""
+    the schema's version and upgrades it. SQLite waits ``busy_timeout`` seconds for another process's
+    lock, then raises an OperationalError that ``is_busy`` recognises (``busy`` words it)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             path.touch(mode=0o600)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (past busy_timeout) or PostgreSQL's lock_timeout."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    message = str(orig).lower()
+    return ("database is locked" in message or "database table is locked" in message
+            or getattr(orig, "sqlstate", None) == "55P03")
 
 
 def safe_url(url: str) -> str:
@@ -132,13 +155,18 @@ def delete_dataset_rows(conn: Connection | Session, dataset_id: int) -> None:
     conn.execute(delete(dataset).where(dataset.c.id == dataset_id))
 
 
-def delete_dataset(engine: Engine, name: str) -> bool:
+def delete_dataset(engine: Engine, name: str, also: Callable[[Connection, Row[Any]], None] | None = None) -> bool:
+    """Delete dataset ``name``; ``also(conn, row)`` (its id, purpose, record count and key version)
+    runs in the same transaction: the audit entry (``audit.delete_dataset``)."""
     with engine.begin() as conn:
         table = DatasetRow.__table__  # type: ignore[attr-defined]
-        dataset_id = conn.execute(select(table.c.id).where(table.c.name == name)).scalar()
-        if dataset_id is None:
+        row = conn.execute(select(table.c.id, table.c.purpose, table.c.record_count, table.c.key_version)
+                           .where(table.c.name == name)).first()
+        if row is None:
             return False
-        delete_dataset_rows(conn, dataset_id)
+        delete_dataset_rows(conn, row.id)
+        if also is not None:
+            also(conn, row)
         return True
 
 

@@ -2,7 +2,10 @@
 migration tooling (``leakwatch db revision``) and the test that the models match the latest revision.
 The application never imports it: migrations make the schema."""
 
+import leakwatch.audit
+import leakwatch.cluster
 import leakwatch.incidents
+import leakwatch.notes
 import leakwatch.outbox  # noqa: F401
 from leakwatch import store, terms  # noqa: F401
 from leakwatch.sources import state  # noqa: F401

@@ -34,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, select
 
-from leakwatch import store
+from leakwatch import audit, store
 from leakwatch.errors import InputError
 from leakwatch.models import Finding
 
@@ -248,10 +248,13 @@ def add_term(engine: Engine, text: str, kind: str | None) -> tuple[WatchTerm, st
                 return row, "unchanged"
             row.kind = kind
             s.add(row)
+            audit.record(s, "term_update", term_id=row.id, kind=kind)
             s.commit()
             return row, "updated"
         row = WatchTerm(term=term.text, kind=kind, normal=normal)
         s.add(row)
+        s.flush()
+        audit.record(s, "term_add", term_id=row.id, kind=kind)
         s.commit()
         return row, "added"
 
@@ -265,6 +268,7 @@ def remove_term(engine: Engine, text: str) -> WatchTerm | None:
         for row in s.exec(select(WatchTerm)):
             if row.normal in wanted or row.normal.replace(" ", "") in wanted:
                 s.delete(row)
+                audit.record(s, "term_remove", term_id=row.id, kind=row.kind)
                 s.commit()
                 return row
     return None

@@ -60,7 +60,7 @@ def imported(cli: Cli, crowd: list[Person], tmp_path: Path) -> Iterator[Cli]:
     is deleted afterwards, as the docs tell analysts to."""
     cli("init", check=0)
     csv_path = tmp_path / "patients.csv"
-    csv_path.write_text(to_csv(crowd), encoding="utf-8")
+    csv_path.write_text(to_csv(crowd, repeats=0.02, seed=3), encoding="utf-8")  # some patients seen twice
     cli("fingerprints", "import", str(csv_path), "--schema", str(SCHEMA), check=0)
     csv_path.unlink()
     yield cli

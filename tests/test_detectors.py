@@ -86,3 +86,22 @@ def test_detectors_never_raise_on_identifier_like_noise(text: str) -> None:
     for detector in DETECTORS.values():
         for _, start, end in detector.candidates(text):
             assert 0 <= start < end <= len(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("NIR sans clé 2 69 02 2A 341 732.", [NIR]),     # 13 characters: the key is computed
+    ("nia 765037511212326 ", ["765037511212326"]),    # a temporary number (NIA)
+    ("8650375112123;", ["865037511212373"]),
+])
+def test_nir_without_key_and_nia(text: str, expected: list[str]) -> None:
+    assert values("nir", text) == expected
+
+
+@pytest.mark.parametrize("text", ["tel 0692 12 34 56.", "tel +262 692 12 34 56.", "tel 00262692123456.",
+                                  "tel +33 6 92 12 34 56.", "tel 06.92.12.34.56", "tel +262 (0)692 12 34 56"])
+def test_overseas_mobiles_in_every_spelling(text: str) -> None:
+    assert values("phone", text) == ["+262692123456"]
+
+
+def test_unallocated_numbers_are_candidates_as_written() -> None:
+    assert values("phone", "tel 07 01 23 45 67") == ["+33701234567"]

@@ -25,7 +25,7 @@ GOLDEN_GLOBAL = [("nir", "06ff26edfef516ff"), ("email", "c53d90748a4bc7db"), ("p
 
 def fingerprint() -> tuple[str, bytes, list[tuple[str, bytes]]]:
     fp = RecordFingerprinter(KEY, load_schema(SCHEMA), "FR")
-    ref, _, blob, global_fps = fp._fingerprint(1, tuple(ROW.get(c, "") for c in fp.columns), SALT)
+    ref, _, blob, global_fps, _ = fp._fingerprint(1, tuple(ROW.get(c, "") for c in fp.columns), SALT)
     return ref, blob, global_fps
 
 

@@ -107,11 +107,20 @@ def test_an_old_database_is_refused_then_upgraded_keeping_everything(old_home: t
     after = {name: table_rows(engine, name, list(ROWS[name][0])) for name in before}
     assert after == before  # every dataset, record, incident, sighting, outbox row, source state...
     assert table_rows(engine, "incident", ["hosts"]) == [("",)] * len(ROWS["incident"])
+    # Revision 0003: the old datasets are under key version 1 with no key check, said out loud
+    # ("unchecked": a wrong key would go unnoticed for them until re-imported); no audit entry yet.
+    assert table_rows(engine, "dataset", ["key_version", "key_id", "key_check"]) == \
+        [(1, None, None)] * len(ROWS["dataset"])
+    datasets = [json.loads(line) for line in cli("fingerprints", "list", "--json", check=0).stdout.splitlines()]
+    assert [(d["key_version"], d["key"]) for d in datasets] == [(1, "unchecked")] * len(ROWS["dataset"])
+    assert table_rows(engine, "audit", ["id"]) == []
 
     # It still finds what it found, and the incidents made then are listed.
     leak = tmp_path / "leak.txt"
     leak.write_text((FIXTURE / "leak.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    found = [json.loads(line) for line in cli("scan", str(leak), "--json", check=1).stdout.splitlines()]
+    scanned = cli("scan", str(leak), "--json", check=1)
+    assert "imported before key checks" in scanned.stderr
+    found = [json.loads(line) for line in scanned.stdout.splitlines()]
     for doc in found:
         doc["target"] = "leak.txt"
     assert found == json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))

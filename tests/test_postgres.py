@@ -19,8 +19,9 @@ def test_import_and_scan_on_postgresql(cli: Cli, pg_url: str, crowd: list[Person
     cli.env["LEAKWATCH_DATABASE_URL"] = pg_url
     cli("init", check=0)
     src = tmp_path / "patients.csv"
-    src.write_text(to_csv(crowd[:100]))
-    cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), check=0)
+    src.write_text(to_csv(crowd[:100], repeats=0.05, seed=1))  # some patients seen twice
+    report = json.loads(cli("fingerprints", "import", str(src), "--schema", str(SCHEMA), "--json", check=0).stdout)
+    assert report["duplicates"] > 0 and report["records"] == 100
     # A second instance on the same database sees the dataset: nothing was written to the home.
     assert not (cli.home / "leakwatch.db").exists()
     listing = json.loads(cli("fingerprints", "list", "--json", check=0).stdout)

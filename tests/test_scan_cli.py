@@ -14,6 +14,7 @@ from pathlib import Path
 from conftest import SCHEMA, Cli
 from synth import (
     Person,
+    complete,
     leak_csv_semicolon,
     leak_html,
     leak_json,
@@ -23,6 +24,9 @@ from synth import (
     leak_sql,
     people,
     to_csv,
+)
+from synth import (
+    secrets as person_secrets,
 )
 
 
@@ -72,23 +76,35 @@ def test_import_then_list(imported: Cli, crowd: list[Person]) -> None:
     assert {"nir", "email", "phone", "last_name", "first_name", "date", "postcode"} <= set(row["kinds"])
 
 
-def test_a_bad_row_stops_the_import_with_file_and_line(cli: Cli, tmp_path: Path) -> None:
+def test_a_bad_value_is_dropped_from_its_record_and_strict_stops_at_it(cli: Cli, tmp_path: Path) -> None:
     cli("init", check=0)
-    crowd = people(20, seed=5)
+    crowd = complete(people(40, seed=5))[:20]
     text = to_csv(crowd).splitlines()
     fields = text[8].split(",")
     fields[1] = fields[1][:13] + ("00" if fields[1][13:] != "00" else "01")  # NIR with a wrong key
     text[8] = ",".join(fields)
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(text) + "\n")
-    result = cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), check=2)
+    result = cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), "--strict", check=2)
     assert f"{bad}:9: column 'nir'" in result.stderr
     assert fields[1] not in result.stderr
     assert cli("fingerprints", "list", "--json", check=0).stdout == ""   # nothing half-written
-    skipped = cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), "--skip-invalid", "--json",
-                  check=0)
-    report = json.loads(skipped.stdout)
-    assert report["records"] == 19 and report["skipped"] == 1 and report["skipped_lines"][0]["line"] == 9
+    human = cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), check=0)
+    assert "imported 20 record(s) from 20 row(s)" in human.stdout
+    assert "column 'nir': dropped 1 of 20 value(s): nir: the number's checksum" in human.stderr
+    assert "(first lines: 9)" in human.stderr and fields[1] not in human.stdout + human.stderr
+    report = json.loads(cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), "--json",
+                            check=0).stdout)
+    assert report["records"] == 20 and report["skipped"] == 0 and report["dropped"] == 1
+    nir = next(c for c in report["columns"] if c["column"] == "nir")
+    assert nir["dropped"] == 1 and nir["reasons"][0]["first_lines"] == [9]
+    # The record keeps its other fields: its e-mail still finds it.
+    leak = tmp_path / "leak.txt"
+    leak.write_text(f"mail: {crowd[7].email}\n")
+    assert set(found(scan_json(cli, str(leak)))) == {crowd[7].ipp}
+    # --skip-invalid, the old way to get this, is still understood.
+    old = cli("fingerprints", "import", str(bad), "--schema", str(SCHEMA), "--skip-invalid", check=0)
+    assert "--skip-invalid is the default now" in old.stderr
 
 
 def test_malformed_csv_and_missing_columns_are_one_line_errors(cli: Cli, tmp_path: Path) -> None:
@@ -100,7 +116,7 @@ def test_malformed_csv_and_missing_columns_are_one_line_errors(cli: Cli, tmp_pat
     other = tmp_path / "other.csv"
     other.write_text("a;b\n1;2\n")
     result = cli("fingerprints", "import", str(other), "--schema", str(SCHEMA), check=2)
-    assert "not in the file" in result.stderr and "Traceback" not in result.stderr
+    assert "needs a header row" in result.stderr and "Traceback" not in result.stderr
     binary = tmp_path / "dump.bin"
     binary.write_bytes(os.urandom(4096) + b"\x00" * 100)
     result = cli("fingerprints", "import", str(binary), "--schema", str(SCHEMA), check=2)
@@ -158,7 +174,8 @@ def test_leaks_in_many_forms_are_found_with_refs_and_confidence(imported: Cli, c
         assert {c for c, _ in got.values()} == {confidence}, name
         assert by_target[name]["dataset"] == "patients"
     # What matched is reported by kind.
-    assert found([by_target["semicolon.csv"]])[crowd[0].ipp][1] >= {"nir", "phone", "email", "last_name",
+    whole = complete(crowd[0:10])[0]  # a patient whose export holds every field
+    assert found([by_target["semicolon.csv"]])[whole.ipp][1] >= {"nir", "phone", "email", "last_name",
                                                                      "first_name", "date"}
     assert found([by_target["names.txt"]])[crowd[35].ipp][1] == {"last_name", "first_name", "date"}
 
@@ -279,7 +296,7 @@ def test_no_planted_plaintext_anywhere_after_import_and_scan(cli: Cli, tmp_path:
     blobs += [f.read_bytes() for f in cli.home.rglob("*") if f.is_file()]
     secrets = set()
     for p in crowd:
-        secrets |= {p.nir, p.nir[:13], p.email, p.email.split("@")[0], p.phone, p.phone[1:], p.birth_date}
+        secrets |= person_secrets(p)
         secrets |= {n for n in (p.last_name, p.first_name) if len(n) >= 5}
     assert any(b for b in blobs), "nothing was written"
     for blob in blobs:

@@ -13,9 +13,24 @@ try:  # typer vendors its own click since 0.24
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from leakwatch import __version__
-from leakwatch.cli import alerts, canary, core, daemon, db, demo, fingerprints, incidents, sources, terms
+from leakwatch import __version__, busy
+from leakwatch.cli import (
+    alerts,
+    audit,
+    canary,
+    core,
+    daemon,
+    db,
+    demo,
+    fingerprints,
+    incidents,
+    key,
+    sources,
+    status,
+    terms,
+)
 from leakwatch.cli.common import err
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 app = typer.Typer(
@@ -56,12 +71,28 @@ core.register(app)
 demo.register(app)
 app.add_typer(fingerprints.app, name="fingerprints")
 daemon.register(app)
+status.register(app)
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(sources.app, name="sources")
 app.add_typer(terms.app, name="terms")
 app.add_typer(canary.app, name="canary")
+app.add_typer(key.app, name="key")
 app.add_typer(db.app, name="db")
+audit.register(app)
+
+
+def _busy(exc: Exception) -> str | None:
+    """The one line for a database locked past the busy timeout, else None."""
+    if not busy.is_busy(exc):
+        return None
+    try:
+        from leakwatch.settings import load_settings
+
+        settings = load_settings()
+        return printable(busy.busy_error(settings.db_url, settings.database_busy_timeout))
+    except LeakwatchError:
+        return "database is busy: another process holds a lock on it; try again when it is done"
 
 
 def main() -> None:
@@ -76,7 +107,7 @@ def main() -> None:
         err.print(f"leakwatch: error: {exc.format_message()} (see: {command} --help)", markup=False)
         sys.exit(2)
     except LeakwatchError as exc:
-        err.print(f"leakwatch: error: {exc}", markup=False)
+        err.print(f"leakwatch: error: {printable(exc)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("leakwatch: interrupted", markup=False)
@@ -84,6 +115,9 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("LEAKWATCH_DEBUG"):
             raise
+        if (busy_line := _busy(exc)) is not None:
+            err.print(f"leakwatch: error: {busy_line}")
+            sys.exit(busy.EXIT_BUSY)
         # The class only: a library's message could quote a protected value.
         err.print(f"leakwatch: internal error: {exc.__class__.__name__} "
                   "(set LEAKWATCH_DEBUG=1 to see the traceback)", markup=False)

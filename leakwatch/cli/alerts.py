@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", no_args_is_help=True)
 
@@ -14,28 +14,39 @@ app = typer.Typer(help="Alert routes (apprise URLs) and the outbox of alerts.", 
 @app.command("test")
 @one_line_errors
 def test(as_json: bool = JSON_OPTION) -> None:
-    """Send a test message to every route URL now, and say which failed and why (URLs shown masked).
+    """Send a test message to every route URL now (a signed ``test`` document to webhook+json routes),
+    and say which failed and why (URLs shown masked).
 
     Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
-    from leakwatch import alerts
+    from leakwatch import alerts, webhook
     from leakwatch.store import utcnow
 
     svc = services()
-    urls = list(dict.fromkeys(url for route in svc.settings.alerts.routes for url in route.urls))
+    secrets: dict[str, str | None] = {}
+    for route in svc.settings.alerts.routes:
+        for url in route.urls:
+            secrets.setdefault(url, route.secret.get_secret_value() if route.secret else None)
+    urls = list(secrets)
     if not urls:
         raise fail(f"no alert route configured ([[alerts.routes]] urls in {svc.settings.config_file})")
     message = alerts.test_alert(utcnow())
+    timeout = svc.settings.alerts.send_timeout
     failed = 0
     for url in urls:
-        reason = alerts.send(url, message.title, message.body, message.severity, svc.settings.alerts.send_timeout)
+        secret = secrets[url]
+        if webhook.is_webhook(url) and secret:
+            reason = webhook.post(url, secret, webhook.body(message, False, utcnow().isoformat()), message.key,
+                                  "test", timeout)
+        else:
+            reason = alerts.send(url, message.title, message.body, message.severity, timeout)
         failed += reason is not None
         label = alerts.mask_url(url)
         if as_json:
             print_json({"route": label, "ok": reason is None, "error": reason})
         elif reason is None:
-            out.print(f"ok    {escape(label)}")
+            out.print(f"ok    {printable(label)}")
         else:
-            out.print(f"FAIL  {escape(label)}: {escape(reason)}")
+            out.print(f"FAIL  {printable(label)}: {printable(reason)}")
     if failed and not as_json:
         err.print(f"leakwatch: {failed} of {len(urls)} route(s) failed", markup=False)
     raise typer.Exit(1 if failed else 0)
@@ -68,8 +79,8 @@ def list_(
         table.add_column(column)
     for r in rows:
         when = r.sent_at if r.status == "sent" else r.next_attempt_at if r.status == "pending" else None
-        table.add_row(str(r.id), r.status, escape(r.alert_key), r.severity, escape(r.route_label), str(r.attempts),
-                      _when(r.created_at), _when(when), escape(r.last_error or ""))
+        table.add_row(str(r.id), r.status, printable(r.alert_key), r.severity, printable(r.route_label),
+                      str(r.attempts), _when(r.created_at), _when(when), printable(r.last_error or ""))
     out.print(table)
 
 

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 # leakwatch.canary.MAX_COUNT, copied so that building the CLI does not import leakwatch.canary
 # (sqlalchemy, numpy); keep the two equal.
@@ -41,8 +41,9 @@ def create(
 
     schema = load_schema(schema_path) if schema_path is not None else canary.default_schema()
     svc = services()
+    svc.verify_key()
     batch = canary.create(svc.engine, svc.master_key, schema, label, count, svc.settings.canary_domain,
-                          svc.settings.default_region)
+                          svc.settings.default_region, key_version=svc.key.version)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(batch.header)
     writer.writerows(batch.rows)
@@ -70,6 +71,6 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for column in ("label", "records", "kinds", "created (UTC)"):
         table.add_column(column)
     for r in rows:
-        table.add_row(escape(r.label or ""), str(r.record_count), ", ".join(r.kind_list),
+        table.add_row(printable(r.label or ""), str(r.record_count), ", ".join(r.kind_list),
                       r.imported_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)

@@ -20,13 +20,16 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 
 if TYPE_CHECKING:
     from leakwatch.app import Services
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No Rich markup and no :emoji: codes: names from the outside world are printed as they are (see
+# display.printable for control characters); styled text is built as rich.text.Text.
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,7 +44,7 @@ def services() -> Services:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"leakwatch: error: {message}", markup=False)
+    err.print(f"leakwatch: error: {printable(message)}")
     return typer.Exit(code)
 
 

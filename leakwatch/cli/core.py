@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
+from rich.text import Text
 
 from leakwatch import keys
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, scan_progress, services
-from leakwatch.errors import InputError
+from leakwatch.display import printable
+from leakwatch.errors import ConfigError, InputError
 from leakwatch.models import Finding, Item, ScanResult
 
 if TYPE_CHECKING:
@@ -42,35 +45,95 @@ def init() -> None:
 
     svc = services()
     home = svc.settings.home
+    check_home(home)
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     path = svc.key_path
     created = keys.create_key(path)
-    keys.load_key(path)  # refuses a key readable by others, or of the wrong size
+    keyring = svc.keyring  # refuses a key readable by others, or of the wrong size
     where = store.safe_url(svc.settings.db_url)
-    before, after = dbschema.upgrade(store.make_engine(svc.settings.db_url), where)
+    engine = store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout)
+    before, after = dbschema.upgrade(engine, where)
+    if created:
+        from leakwatch import audit
+
+        audit.record_now(engine, "key_create", key_version=keyring.current.version,
+                         key_id=keyring.current.key_id, key_source=keyring.origin)
     out.print(f"home      {home}")
-    out.print(f"key       {path} ({'created' if created else 'kept'})")
+    out.print(f"key       {path} ({'created' if created else 'kept'}; current version "
+              f"{keyring.current.version}, key id {keyring.current.key_id})")
     change = "created" if before.empty else "upgraded" if before.revision != after.revision else "up to date"
     out.print(f"database  {where} (schema {after.revision}, {change})")
 
 
-def _paths(args: list[str]) -> Iterator[tuple[str, Path | None]]:
-    """Each argument as (target, path): files, directories walked in order, '-' for stdin."""
+def check_home(home: Path) -> None:
+    """Refuse an existing home that someone else owns or may write into (they could have planted a
+    config, a source definition or a key), unless it is empty and ours: then it is made 0700."""
+    try:
+        info = home.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        info = home.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{home}: exists and is not a directory")
+    mine = info.st_uid == os.geteuid()
+    writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if mine and not writable:
+        return
+    if mine and not any(home.iterdir()):
+        return
+    who = "owned by another user" if not mine else "writable by group or others"
+    raise ConfigError(f"{home}: refusing to use an existing directory {who} (mode {stat.S_IMODE(info.st_mode):04o}"
+                      f"{'' if mine else f', uid {info.st_uid}'}): anyone who can write there could plant a "
+                      "config or a key; use a new directory, or an empty one of yours")
+
+
+@dataclass
+class _Walk:
+    """What ``scan``'s arguments name: files to scan, and notes on what was passed over."""
+
+    targets: list[tuple[str, Path | None]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """(where, why) for what a directory holds but cannot be scanned: said, never silent."""
+    errors: list[str] = field(default_factory=list)
+    """Targets named on the command line that cannot be read at all: exit 2, the others scanned."""
+
+
+def _paths(args: list[str]) -> _Walk:
+    """Each argument as (target, path): files, directories walked in order, '-' for stdin. In a
+    directory, a dangling link, a FIFO, a socket or a device is a note; a named FIFO (``<(zcat
+    x)``) is read. Later split volumes (``x.7z.002``) are read with their first."""
+    from leakwatch import volumes
+
+    walk = _Walk()
     for arg in args:
         if arg == "-" or arg.startswith(URL_PREFIXES):
-            yield arg, None
+            walk.targets.append((arg, None))
             continue
         path = Path(arg)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
+        if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+            walk.errors.append(f"{arg}: cannot read the directory: Permission denied")
+        elif path.is_dir():
+            def onerror(exc: OSError) -> None:
+                walk.notes.append((str(exc.filename), f"cannot read the directory: {exc.strerror}"))
+
+            for root, dirs, files in os.walk(path, onerror=onerror):
                 dirs.sort()
                 for name in sorted(files):
-                    yield str(Path(root) / name), Path(root) / name
+                    full = Path(root) / name
+                    why = _not_scannable(full)
+                    if why is not None:
+                        walk.notes.append((str(full), why))
+                    elif not volumes.is_later_volume(full):
+                        walk.targets.append((str(full), full))
         elif path.exists():
-            yield arg, path
+            walk.targets.append((arg, path))
+        elif path.is_symlink():
+            walk.errors.append(f"{arg}: dangling symbolic link (to {os.readlink(path)})")
         else:
-            raise InputError(f"{arg}: no such file or directory")
+            walk.errors.append(f"{arg}: no such file or directory")
+    return walk
 
 
 SHOW_AFTER = 2.0
@@ -120,63 +183,120 @@ class _Counting:
         return data
 
 
-def scan_target(svc: Services, target: str, path: Path | None, shown: ScanProgress | None = None) -> ScanResult:
+def _not_scannable(path: Path) -> str | None:
+    """Why a file met in a directory walk is passed over, or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "dangling symbolic link" if path.is_symlink() else "gone since it was listed"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if stat.S_ISFIFO(st.st_mode):
+        return "FIFO (named pipe): not read in a directory, it may never end; name it to read it"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (socket or device)"
+    if not os.access(path, os.R_OK):
+        return "cannot read: Permission denied"
+    return None
+
+
+def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[str, ...] = (),
+                shown: ScanProgress | None = None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
+    from leakwatch import volumes
     from leakwatch.pipeline import scan_item, scan_stream
 
     found = shown.found if shown is not None else None
+    meta: dict[str, object] = {"passwords": list(passwords)} if passwords else {}
     if target == "-":
-        item = Item(source="cli", key="stdin", content=b"", name="stdin")
-        fh: IO[bytes] = sys.stdin.buffer if shown is None else _Counting(sys.stdin.buffer, shown.advance)  # type: ignore[assignment]
-        return scan_stream(svc, item, fh, None, found)
+        item = Item(source="cli", key="stdin", content=b"", name="stdin", meta=meta)
+        stdin: IO[bytes] = sys.stdin.buffer if shown is None else _Counting(sys.stdin.buffer, shown.advance)  # type: ignore[assignment]
+        return scan_stream(svc, item, stdin, None, found)
     if path is None:
         from leakwatch.sources.web import fetch_item
 
-        return scan_item(svc, fetch_item(svc.settings, target))
-    item = Item(source="cli", key=str(path), content=b"", name=target)
+        url_item = fetch_item(svc.settings, target)
+        if passwords:
+            url_item.meta["passwords"] = list(passwords)
+        return scan_item(svc, url_item)
+    item = Item(source="cli", key=str(path), content=b"", name=target, meta=meta)
     try:
-        fh = path.open("rb")
+        fh = volumes.open_volumes(path)
+        size = volumes.total_size(path) if stat.S_ISREG(path.stat().st_mode) else None
     except OSError as exc:
         raise InputError(f"{target}: cannot read: {exc.strerror}") from None
     with fh:
         reader: IO[bytes] = fh if shown is None else _Counting(fh, shown.advance)  # type: ignore[assignment]
-        return scan_stream(svc, item, reader, path.stat().st_size, found)
+        return scan_stream(svc, item, reader, size, found)
 
 
 @one_line_errors
 def scan(
     targets: list[str] = typer.Argument(..., metavar="PATH|URL|-",
                                         help="Files, directories (recursive), archives, URLs, or - for stdin."),
+    passwords: list[str] = typer.Option([], "--password", "-p", metavar="P",
+                                        help="Password of encrypted archives or PDFs (repeat to try several)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check documents for exposure of your records, watch terms and canaries.
 
-    Reads any text encoding; expands .gz, .zip, .tar, .bz2 and .xz within size and ratio limits;
-    skips binaries with a note. Prints which records were found (their refs, the kinds of field
-    that matched and a confidence), never a matched value.
+    Reads any text encoding; expands 7z, RAR, zip, tar, cpio, ISO, gz, bz2, xz and zstd (split
+    volumes .7z.001 and .part1.rar too) within size and ratio limits; reads spreadsheets (xlsx, xls, ods),
+    docx, odt and PDF text; skips binaries with a note. Prints which records were found (their
+    refs, the kinds of field that matched and a confidence), never a matched value.
 
-    Exit status: 0 nothing found, 1 something found, 2 error.
+    Whatever is passed over is said on stderr as "note: WHERE: skipped: WHY": an encrypted
+    archive without its password, a truncated stream (what came before is scanned), a FIFO or
+    a dangling link in a directory.
+
+    Exit status: 0 nothing found, 1 something found, 2 a target named here could not be read
+    (the others are still scanned and reported).
     """
+    from leakwatch.keycheck import unchecked_note
+
     svc = services()
     if svc.index.empty:
         err.print("leakwatch: note: no dataset imported yet (leakwatch fingerprints import); "
-                  "only watch terms are checked", markup=False)
-    paths = list(_paths(targets))
-    total = sum(p.stat().st_size for _, p in paths if p is not None)
+                  "only watch terms are checked")
+    elif note := unchecked_note(svc.engine):
+        err.print(f"leakwatch: note: {printable(note)}")
+    walk = _paths(targets)
+    for message in walk.errors:
+        err.print(f"leakwatch: error: {printable(message)}")
+    for where, why in walk.notes:
+        err.print(f"leakwatch: note: {printable(where)}: skipped: {printable(why)}")
+    paths = walk.targets
+    total = sum(_size(p) for _, p in paths if p is not None)
     found_any = False
+    failed = bool(walk.errors)
     try:
         with scan_progress() as bar:
             shown = ScanProgress(bar, total or None)
             for target, path in paths:
-                result = scan_target(svc, target, path, shown)
+                try:
+                    result = scan_target(svc, target, path, tuple(passwords), shown)
+                except InputError as exc:  # this target only: the others are still scanned
+                    err.print(f"leakwatch: error: {printable(str(exc))}")
+                    failed = True
+                    continue
                 shown.done(result)
                 for skipped in result.skipped:
-                    err.print(f"leakwatch: note: {skipped.target}: skipped: {skipped.reason}", markup=False)
+                    err.print(f"leakwatch: note: {printable(skipped.target)}: skipped: {printable(skipped.reason)}")
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
     finally:
         svc.close()
-    raise typer.Exit(1 if found_any else 0)
+    raise typer.Exit(2 if failed else 1 if found_any else 0)
+
+
+def _size(path: Path) -> int:
+    """The bytes the progress display expects from a file (all its split volumes)."""
+    from leakwatch import volumes
+
+    try:
+        return volumes.total_size(path) if stat.S_ISREG(path.stat().st_mode) else 0
+    except OSError:
+        return 0
 
 
 def report(findings: list[Finding], as_json: bool) -> None:
@@ -224,7 +344,7 @@ def _finding_json(f: Finding) -> dict[str, object]:
 def _table(target: str, findings: list[Finding]) -> Table:
     records = [f for f in findings if f.type == "record"]
     high = sum(1 for f in records if f.confidence == "high")
-    title = f"{target}: {len(records)} record(s) exposed ({high} high)"
+    title = f"{printable(target)}: {len(records)} record(s) exposed ({high} high)"
     canaries = sum(1 for f in findings if f.type == "canary")
     terms = sum(1 for f in findings if f.type == "term")
     title += f", {canaries} canary record(s)" * bool(canaries) + f", {terms} watch-term finding(s)" * bool(terms)
@@ -235,11 +355,12 @@ def _table(target: str, findings: list[Finding]) -> Table:
     for f in sorted(findings, key=lambda f: (order[f.type], f.dataset or "", f.ref or "", f.term or "")):
         if f.type == "term":
             where, how = f.fields if len(f.fields) == 2 else ("text", "mention")
-            table.add_row("term", escape(f"{f.term} ({f.term_kind})"), "",
+            table.add_row("term", printable(f"{f.term} ({f.term_kind})"), "",
                           f"{f.count} {_HOW.get(how, how)} in {where}", f"score {f.score or 0:.0f}")
         elif f.type == "canary":
-            table.add_row("[bold red]canary[/]", escape(f"label {f.label}"), escape(f.ref or ""), ", ".join(f.fields),
-                          "[bold red]critical[/]")
+            table.add_row(Text("canary", style="bold red"), printable(f"label {f.label}"), printable(f.ref or ""),
+                          ", ".join(f.fields), Text("critical", style="bold red"))
         else:
-            table.add_row("record", f.dataset or "", f.ref or "", ", ".join(f.fields), f.confidence)
+            table.add_row("record", printable(f.dataset or ""), printable(f.ref or ""), ", ".join(f.fields),
+                          f.confidence)
     return table

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from leakwatch.cli.common import JSON_OPTION, one_line_errors, out, print_json, services
+from leakwatch.cli.common import JSON_OPTION, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 
 def register(app: typer.Typer) -> None:
@@ -28,13 +29,19 @@ def run(once: bool = typer.Option(False, "--once", help="Run every enabled sourc
 @one_line_errors
 def doctor(as_json: bool = JSON_OPTION) -> None:
     """Check the key file and its permissions, the database, each enabled source and each alert
-    route (apprise can parse it). One line per check; exit 1 if any fails."""
+    route (apprise can parse it). One line per check; exit 1 if any fails, 2 if the key file
+    read is not the one the datasets were fingerprinted with (docs/keys.md)."""
     from leakwatch.doctor import run_checks
 
-    results = [r.to_json() for r in run_checks(services())]
+    checks = run_checks(services())
+    results = [r.to_json() for r in checks]
     for r in results:
         if as_json:
             print_json(r)
         else:
-            out.print(f"{'ok  ' if r['ok'] else 'FAIL'}  {r['check']:<8}  {r['target']}: {r['detail']}", markup=False)
+            status = "ok  " if r["ok"] else "FAIL"
+            out.print(f"{status}  {r['check']:<8}  {printable(r['target'])}: {printable(r['detail'])}")
+    mismatch = [r.detail for r in checks if r.wrong_key]
+    if mismatch:  # the one failure that makes the monitor blind: a usage error, exit 2
+        raise fail(mismatch[0])
     raise typer.Exit(0 if all(r["ok"] for r in results) else 1)

@@ -20,7 +20,7 @@ def upgrade(as_json: bool = JSON_OPTION) -> None:
 
     settings = services().settings
     where = store.safe_url(settings.db_url)
-    before, after = dbschema.upgrade(store.make_engine(settings.db_url), where)
+    before, after = dbschema.upgrade(store.make_engine(settings.db_url, settings.database_busy_timeout), where)
     result = {"database": where, "from": before.revision, "to": after.revision,
               "changed": before.revision != after.revision}
     if as_json:
@@ -40,7 +40,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
 
     settings = services().settings
     where = store.safe_url(settings.db_url)
-    found = dbschema.state(store.make_engine(settings.db_url), where)
+    found = dbschema.state(store.make_engine(settings.db_url, settings.database_busy_timeout), where)
     need = not found.current and not found.empty
     if as_json:
         print_json({"database": where, "revision": found.revision, "code": dbschema.HEAD,

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 
 if TYPE_CHECKING:
     from leakwatch.app import Services
@@ -44,7 +45,7 @@ def list_sources(as_json: bool = JSON_OPTION) -> None:
                         "items_seen": st.items_seen if st else 0})
         else:
             table.add_row(name, spec.driver, "yes" if spec.enabled else "no", format_duration(spec.interval),
-                          last_run or "never", health or "-", (st.last_error if st else "") or "")
+                          last_run or "never", health or "-", printable((st.last_error if st else "") or ""))
     if not as_json:
         out.print(table)
 
@@ -82,22 +83,22 @@ def check(
         else:
             label = item.title or item.key
             mark = " (content seen before)" if item.duplicate else ""
-            out.print(f"{label}  {item.url or ''}{mark}: {len(item.findings)} finding(s)", markup=False)
+            out.print(f"{printable(label)}  {printable(item.url or '')}{mark}: {len(item.findings)} finding(s)")
             for f in item.findings:
                 what = f.ref if f.type != "term" else f"{f.term} ({f.term_kind})"
                 detail = ", ".join(f.fields) if f.fields else f"{f.count} mention(s)"
-                out.print(f"    {f.type:7} {f.dataset or '':12} {what}  {detail}  {f.confidence}", markup=False)
+                out.print(f"    {f.type:7} {printable(f.dataset or ''):12} {printable(what)}  {detail}  {f.confidence}")
             for skipped in item.skipped:
-                err.print(f"leakwatch: note: skipped: {skipped}", markup=False)
+                err.print(f"leakwatch: note: skipped: {printable(skipped)}")
     if as_json:
         print_json({"summary": True, **report.to_json()})
     else:
         out.print(f"{name}: {report.new} new item(s), {report.scanned} scanned, "
                   f"{report.skipped_duplicates} seen on another source, {report.findings} finding(s); "
-                  f"health {report.health}{': ' + report.health_reason if report.health_reason else ''}"
+                  f"health {report.health}{': ' + printable(report.health_reason) if report.health_reason else ''}"
                   f"{'' if commit else ' (state unchanged)'}", markup=False)
         for error in report.errors[1:] if report.problem else report.errors:
-            err.print(f"leakwatch: warning: {error}", markup=False)
+            err.print(f"leakwatch: warning: {printable(error)}")
     if report.problem:
         raise fail(f"sources check {name}: {report.problem}")
     raise typer.Exit(1 if report.findings else 0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
+from leakwatch.display import printable
 from leakwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,9 +42,9 @@ def add(
         print_json({**_row_json(row), "result": what})
         return
     if what == "unchanged":
-        out.print(f"already watched: {escape(row.term)} ({row.kind})")
+        out.print(f"already watched: {printable(row.term)} ({row.kind})")
     else:
-        out.print(f"{what}: {escape(row.term)} ({row.kind})")
+        out.print(f"{what}: {printable(row.term)} ({row.kind})")
     prepared = terms.prepare(row.term, row.kind)
     if not prepared.is_domain and prepared.exact_only:
         err.print(f"leakwatch: note: {row.term!r} is short: it matches only exactly (case, accents and "
@@ -69,7 +69,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for column in ("term", "kind", "matched as", "added (UTC)"):
         table.add_column(column)
     for row in rows:
-        table.add_row(escape(row.term), row.kind, escape(row.normal), row.added_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(printable(row.term), row.kind, printable(row.normal), row.added_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
 
@@ -86,4 +86,4 @@ def remove(term: str = typer.Argument(..., help="The term, written in any of the
     if as_json:
         print_json({**_row_json(row), "result": "removed"})
         return
-    out.print(f"removed: {escape(row.term)} ({row.kind})")
+    out.print(f"removed: {printable(row.term)} ({row.kind})")

@@ -88,7 +88,10 @@ def parse_date(value: object) -> dt.datetime | None:
         number = float(value)
         if number > 1e11:
             number /= 1000
-        return dt.datetime.fromtimestamp(number, dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(number, dt.UTC)
+        except (ValueError, OverflowError, OSError):  # beyond year 9999, infinite: no date
+            return None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -103,7 +106,10 @@ def parse_date(value: object) -> dt.datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset
+        return None
 
 
 def cursor_of(when: dt.datetime | None) -> str | None:
@@ -156,7 +162,7 @@ def parse_json(where: str, body: bytes, reason: str) -> Any:
     ``reason`` (malformed, retried at the next poll)."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any real listing
         raise unreadable(where, body, SourceProblem(where, reason, kind="malformed", fatal=False)) from None
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from leakwatch import volumes
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, log
@@ -33,9 +34,10 @@ class FolderParams(BaseModel):
     """Seconds since a file's last change before it is taken: a copy in progress is left alone."""
 
 
-def _dir(ctx: SourceContext, value: str) -> Path:
+def _dir(home: Path, value: str) -> Path:
+    """A folder setting: absolute, or relative to the home."""
     path = Path(value).expanduser()
-    return path if path.is_absolute() else ctx.settings.home / path
+    return path if path.is_absolute() else home / path
 
 
 class Folder:
@@ -44,15 +46,15 @@ class Folder:
 
     async def list_new(self, ctx: SourceContext, params: FolderParams, state: SourceState
                        ) -> AsyncIterator[ItemRef]:
-        root = _dir(ctx, params.path)
+        root = _dir(ctx.settings.home, params.path)
         if not root.is_dir():
             raise ConfigError(f"{ctx.spec.origin or ctx.spec.name}: params.path: {root} is not a directory")
-        done = _dir(ctx, params.done).resolve() if params.done else None
+        done = _dir(ctx.settings.home, params.done).resolve() if params.done else None
         now = time.time()
         files = []
         for path in root.glob(params.pattern):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+            if not path.is_file() or path.name.startswith(".") or volumes.is_later_volume(path):
+                continue  # a FIFO or device is not a file; x.7z.002 is read with x.7z.001
             if done is not None and done in path.resolve().parents:
                 continue
             st = path.stat()
@@ -69,10 +71,10 @@ class Folder:
         path = Path(ref.meta["path"])
         digest = hashlib.sha256()
         try:
-            with path.open("rb") as fh:
+            with volumes.open_volumes(path) as fh:
                 for chunk in iter(lambda: fh.read(1024 * 1024), b""):
                     digest.update(chunk)
-            size = path.stat().st_size
+            size = volumes.total_size(path)
         except OSError as exc:  # taken away since it was listed, or unreadable: not retried
             raise FetchError(f"file:{ref.meta['rel']}", f"cannot read: {exc.strerror}", kind="not_found") from None
         return Item(source=ref.source, key=ref.key, content=b"", name=ref.meta["rel"],
@@ -80,12 +82,20 @@ class Folder:
 
     def done(self, ctx: SourceContext, params: FolderParams, item: Item) -> None:
         """After the item's transaction committed: move it out of the drop folder."""
-        if not params.done:
-            return
-        rel = item.name or Path(item.meta["path"]).name
-        target = _dir(ctx, params.done) / rel
+        if params.done:
+            move_done(ctx.settings.home, ctx.spec.name, params.done, item)
+
+
+def move_done(home: Path, source: str, done: str, item: Item) -> None:
+    """Move a scanned file to the ``done`` folder (relative to ``home``), keeping its relative path;
+    a split archive's later volumes go with the first."""
+    first = Path(item.meta["path"])
+    rel = Path(item.name or first.name)
+    base = _dir(home, done)
+    for part in volumes.parts(first):
+        target = base / rel.parent / part.name
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.move(item.meta["path"], target)
+            shutil.move(part, target)
         except OSError as exc:
-            log.warning("%s: cannot move %s to %s: %s", ctx.spec.name, rel, target.parent, exc.strerror)
+            log.warning("%s: cannot move %s to %s: %s", source, rel.parent / part.name, target.parent, exc.strerror)

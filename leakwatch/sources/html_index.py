@@ -77,12 +77,37 @@ def _select(node: BeautifulSoup | Tag, selector: str, where: str) -> list[Tag]:
         raise ConfigError(f"{where}: invalid CSS selector {selector!r}") from None
 
 
+MAX_NESTED = 1000
+"""Pages whose entries nest deeper in one another are refused: each entry's selectors search its
+subtree, so entries inside entries (``<tr>`` never closed, which html.parser nests) cost the
+square of their number. A deep page with flat entries is fine."""
+
+
+def _nesting(soup: BeautifulSoup, rows: list[Tag]) -> int:
+    """How many entries the deepest entry lies within (itself included), in one pass over the page
+    (document order: a parent comes before its children)."""
+    if len(rows) <= MAX_NESTED:
+        return 0
+    entries = {id(row) for row in rows}
+    level: dict[int, int] = {id(soup): 0}
+    deepest = 0
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            d = level[id(el.parent)] + (id(el) in entries)
+            level[id(el)] = d
+            deepest = max(deepest, d)
+    return deepest
+
+
 def parse_page(params: HtmlIndexParams, markup: bytes, page_url: str, where: str
                ) -> tuple[list[tuple[str, str | None, str | None]], str | None]:
     """(link, title, date text) per entry and the next page's URL."""
     try:
         soup = BeautifulSoup(markup, "html.parser")
         rows = _select(soup, params.entry, where)
+        if (nested := _nesting(soup, rows)) > MAX_NESTED:
+            raise SourceProblem(where, f"the listing page nests {nested} entries in one another (more than "
+                                f"{MAX_NESTED}): hostile or broken HTML", kind="malformed", fatal=False)
         found: list[tuple[str, str | None, str | None]] = []
         for row in rows:
             anchor = row if row.name == "a" else (_select(row, params.link, where) or [None])[0]

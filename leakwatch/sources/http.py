@@ -7,11 +7,16 @@ other 4xx permanent; conditional requests; streamed bodies cut at a size limit; 
 redirects; an optional proxy per source (``socks5h://127.0.0.1:9050`` for .onion hosts through a
 local Tor, via httpx's SOCKS support).
 
-URLs discovered inside fetched content (item links of a listing, raw file URLs) are refused when
-they resolve to a non-global address (private, loopback, link-local, reserved, multicast) unless
-``allow_private_urls`` lists them; each redirect target of such a URL is checked too. Note: the name
-is resolved before the connection, so a DNS answer that changes in between (rebinding) is not
-caught; run the daemon where it cannot reach sensitive internal services anyway.
+The private-address guard: URLs discovered inside fetched content (item links of a listing, raw
+file URLs) and every redirect target are refused when they resolve to a non-global address
+(private, loopback, link-local, reserved, multicast, or an IPv6 address embedding such an IPv4
+one: IPv4-mapped or -compatible, NAT64, 6to4, Teredo) unless ``allow_private_urls`` lists them.
+Only the URL typed by the user or configured in a source definition is exempt, and redirects that
+stay on its very origin (scheme, host, port). The check is made where the connection is opened
+(``GuardedBackend``): the name is resolved once, each address checked, and the socket connected to
+the checked address while TLS and ``Host`` keep the name, so a DNS answer that changes between a
+check and a connection (rebinding) cannot slip through. Through a proxy the proxy resolves the
+name: the guard then checks what this host resolves, and rebinding is not closed.
 
 Messages name URLs and statuses, never bodies.
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from leakwatch.settings import Settings
@@ -80,11 +86,18 @@ class RequestOptions:
 
 
 def safe_url(url: str) -> str:
-    """The URL without user info or query string values that may hold credentials."""
-    parts = urlsplit(url)
+    """The URL without user info or query string values that may hold credentials (an IPv6 host
+    keeps its brackets). What every message and output shows of a URL the user typed or configured."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port out of range)
+    except ValueError:
+        return "(invalid URL)"
     if parts.scheme not in ("http", "https"):
-        return url
+        return url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[1], 1) if "@" in parts.netloc else url
     netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
     if parts.port:
         netloc += f":{parts.port}"
     query = "&".join(p.split("=", 1)[0] + ("=…" if "=" in p else "") for p in parts.query.split("&") if p)
@@ -120,14 +133,102 @@ class AllowList:
         return any(ip in net for net in self.networks)
 
 
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local-use translation, never global
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through: mapped, compatible, NAT64, 6to4, Teredo."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return []
+
+
+def is_public(ip: IP) -> bool:
+    """Whether ``ip`` is a global unicast address, looking through IPv6 forms that embed IPv4."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded:
+            return all(is_public(v4) for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 
-async def check_destination(url: str, allow: AllowList) -> None:
-    """Refuse a discovered URL whose host resolves to a non-global address, unless allowed."""
+class Refused(Exception):
+    """A guarded connection to a non-public address, raised where the socket would be opened."""
+
+    def __init__(self, ip: IP) -> None:
+        super().__init__(str(ip))
+        self.ip = ip
+
+
+async def resolve(host: str, port: int, timeout: float | None = None) -> list[IP]:
+    """Every address of ``host`` (a literal address is itself)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve host: {exc.__class__.__name__}") from None
+    seen: dict[IP, None] = {}
+    for info in infos:
+        seen.setdefault(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), None)
+    return list(seen)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the private-address guard at connect time: resolve once,
+    refuse any non-public address not allowed, connect to the address checked (pinned)."""
+
+    def __init__(self, allow: AllowList) -> None:
+        from httpcore._backends.auto import AutoBackend
+
+        self._inner = AutoBackend()
+        self.allow = allow
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        addresses = await resolve(host, port, timeout)
+        for ip in addresses:
+            if not is_public(ip) and not self.allow.allows(host, port, ip):
+                raise Refused(ip)
+        error: Exception | None = None
+        for ip in addresses:
+            try:
+                return await self._inner.connect_tcp(str(ip), port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error or httpcore.ConnectError("no address")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _refusal(what: str, ip: IP) -> str:
+    return f"refused: {what} resolves to the non-public address {ip} (allow it with allow_private_urls)"
+
+
+async def check_destination(url: str, allow: AllowList, what: str = "a discovered URL") -> None:
+    """Refuse a URL whose host resolves to a non-global address, unless allowed: the check made
+    before a request through a proxy (without one, ``GuardedBackend`` checks at connect time)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(url, "refused: not an http(s) URL", kind="refused")
@@ -136,17 +237,12 @@ async def check_destination(url: str, allow: AllowList) -> None:
     if host.endswith(".onion"):
         return  # resolved by Tor, never to a local address
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise FetchError(url, "cannot resolve host", kind="network", transient=True) from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        addresses = await resolve(host, port)
+    except httpcore.ConnectError:
+        raise FetchError(url, "cannot resolve host", kind="network", transient=True) from None
     for ip in addresses:
-        if not _is_public(ip) and not allow.allows(host, port, ip):
-            raise FetchError(url, f"refused: a discovered URL that resolves to the non-public address {ip} "
-                                  "(allow it with allow_private_urls)", kind="refused")
+        if not is_public(ip) and not allow.allows(host, port, ip):
+            raise FetchError(url, _refusal(what, ip), kind="refused")
 
 
 def retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
@@ -176,23 +272,32 @@ class HttpClient:
         self.settings = settings
         self.allow = AllowList(settings.allow_private_urls)
         self.loop = asyncio.get_running_loop()
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str | None, bool], httpx.AsyncClient] = {}
         self._next_turn: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def _client(self, proxy: str | None) -> httpx.AsyncClient:
-        client = self._clients.get(proxy)
+    def _client(self, proxy: str | None, guarded: bool) -> httpx.AsyncClient:
+        """One client per proxy and per guard: a guarded one never shares a connection with the
+        requests the user vouched for, and pins each connection to the address it checked."""
+        guarded = guarded and proxy is None
+        client = self._clients.get((proxy, guarded))
         if client is None:
             s = self.settings
+            limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+            transport = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, trust_env=False)
+            if guarded:
+                transport._pool = httpcore.AsyncConnectionPool(
+                    ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+                    max_keepalive_connections=limits.max_keepalive_connections,
+                    keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend(self.allow))
             client = httpx.AsyncClient(
                 headers={"User-Agent": s.user_agent},
                 timeout=httpx.Timeout(s.http_timeout, connect=s.http_connect_timeout),
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
                 follow_redirects=False,
-                proxy=proxy,
+                transport=transport,
                 trust_env=False,
             )
-            self._clients[proxy] = client
+            self._clients[(proxy, guarded)] = client
         return client
 
     async def aclose(self) -> None:
@@ -268,11 +373,15 @@ class HttpClient:
         s = self.settings
         limit = opts.max_bytes if opts.max_bytes is not None else s.max_item_bytes
         interval = opts.host_interval if opts.host_interval is not None else s.http_host_interval
-        client = self._client(opts.proxy)
         current = url
         for _hop in range(s.http_max_redirects + 1):
-            if opts.discovered:
-                await check_destination(current, self.allow)
+            # Only the URL typed or configured is trusted, and its own origin: a redirect elsewhere
+            # is a discovered URL like any other.
+            guarded = opts.discovered or _origin(current) != _origin(url)
+            what = "a discovered URL" if current == url else f"a redirect to {safe_url(current)}"
+            if guarded and (opts.proxy is not None or urlsplit(current).scheme not in ("http", "https")):
+                await check_destination(current, self.allow, what)
+            client = self._client(opts.proxy, guarded)
             # credentials never follow a redirect to another origin (as browsers and httpx do)
             headers = {k: v for k, v in opts.headers.items()
                        if _origin(current) == _origin(url) or k.lower() in SAFE_HEADERS}
@@ -287,7 +396,10 @@ class HttpClient:
             if opts.timeout is not None:
                 kwargs["timeout"] = httpx.Timeout(opts.timeout, connect=min(opts.timeout, s.http_connect_timeout))
             request = client.build_request("GET", current, headers=headers, **kwargs)
-            resp = await client.send(request, stream=True)
+            try:
+                resp = await client.send(request, stream=True)
+            except Refused as exc:
+                raise FetchError(url, _refusal(what, exc.ip), kind="refused") from None
             try:
                 if resp.status_code in REDIRECTS and "location" in resp.headers:
                     current = urljoin(current, resp.headers["location"])

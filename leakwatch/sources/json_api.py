@@ -85,7 +85,7 @@ def entries(source: str, params: JsonApiParams, body: bytes, where: str, state: 
     """The listing's unseen entries as refs, oldest first; SourceProblem if it is not the expected shape."""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise unreadable(where, body, SourceProblem(where, "the listing is not valid JSON (truncated?)",
                                                     kind="malformed", fatal=False)) from None
     raw = get_path(doc, params.items_path)

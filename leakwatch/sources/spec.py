@@ -83,6 +83,9 @@ class SourceSpec(BaseModel):
     """Degraded when no new item came for this long; by default learned from the source's history."""
     expect_new: bool = True
     """False for sources that are quiet by nature (a drop folder): never degraded for lack of news."""
+    passwords: list[str] = Field(default_factory=list)
+    """Tried in order on the encrypted archives and PDFs this source brings (leak sites print them
+    beside the link)."""
     params: dict[str, Any] = Field(default_factory=dict)
     origin: str = Field(default="", exclude=True)
     """The file (or config key) the definition came from, for messages."""

@@ -25,7 +25,7 @@ def fetch_item(settings: Settings, url: str) -> Item:
     """The Item at ``url``; InputError (one line) when it is not an http(s) URL or cannot be fetched."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url}: not an http(s) URL")
+        raise InputError(f"{safe_url(url)}: not an http(s) URL")
     try:
         resp = asyncio.run(_fetch(settings, url))
     except FetchError as exc:
@@ -33,4 +33,5 @@ def fetch_item(settings: Settings, url: str) -> Item:
     except ValueError as exc:  # httpx refuses a malformed URL
         raise InputError(f"{safe_url(url)}: invalid URL ({exc.__class__.__name__})") from None
     name = unquote(urlsplit(resp.url).path.rstrip("/").rsplit("/", 1)[-1]) or None
-    return Item(source="web", key=url, content=resp.content, url=url, name=name)
+    shown = safe_url(url)  # the user's URL may carry credentials or a token: never printed
+    return Item(source="web", key=shown, content=resp.content, url=shown, name=name)

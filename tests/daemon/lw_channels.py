@@ -167,3 +167,82 @@ class Listing(_LoopbackServer):
                 self.wfile.write(body)
 
         self._serve(Handler)
+
+
+class SignedReceiver(_LoopbackServer):
+    """A SOAR's webhook endpoint as docs/webhooks.md tells one to write it, written here apart from
+    leakwatch's code: it checks ``Leakwatch-Signature`` (HMAC-SHA256 of ``t + "." + body`` under the
+    shared secret, compared in constant time), refuses a timestamp more than ``tolerance`` seconds
+    away from its clock (``clock_offset`` moves its clock: a replay ten minutes later) and a delivery
+    id it has already accepted. Accepted documents are kept; refusals are counted by reason."""
+
+    def __init__(self, secret: str, tolerance: float = 300.0) -> None:
+        self.port = free_port()
+        self.secret = secret.encode()
+        self.tolerance = tolerance
+        self.clock_offset = 0.0
+        self.accepted: list[dict[str, Any]] = []
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        """Every request received, headers and raw body: what an eavesdropper would capture."""
+        self.refused: list[str] = []
+        self.seen: set[str] = set()
+        self._server: QuietHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    def url(self, secure: bool = False) -> str:
+        return f"webhook+json{'s' if secure else ''}://127.0.0.1:{self.port}/hooks/leakwatch"
+
+    def verify(self, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+        import hashlib
+        import hmac
+
+        header = headers.get("Leakwatch-Signature", "")
+        fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+        if not fields.get("t", "").isdigit() or "v1" not in fields:
+            return 400, "malformed signature header"
+        expected = hmac.new(self.secret, fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, fields["v1"]):
+            return 401, "bad signature"
+        if abs(time.time() + self.clock_offset - int(fields["t"])) > self.tolerance:
+            return 401, "stale timestamp"
+        delivery = headers.get("Leakwatch-Delivery", "")
+        if delivery != json.loads(body).get("id"):
+            return 400, "delivery header does not match the document"
+        if delivery in self.seen:
+            return 409, "delivery already accepted"
+        return 200, "ok"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(_QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k: v for k, v in self.headers.items()}
+                with receiver._lock:
+                    receiver.requests.append((headers, body))
+                    status, reason = receiver.verify(headers, body)
+                    if status == 200:
+                        receiver.seen.add(headers["Leakwatch-Delivery"])
+                        receiver.accepted.append(json.loads(body))
+                    else:
+                        receiver.refused.append(reason)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._serve(Handler)
+
+    def replay(self, headers: dict[str, str], body: bytes) -> int:
+        """Send a captured request again, as an attacker would."""
+        import urllib.error
+        import urllib.request
+
+        kept = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "host", "connection")}
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/hooks/leakwatch", data=body,
+                                         headers=kept, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from lw_channels import Listing, Receiver, SmtpSink, free_port, wait_for, write_config
-from synth import Person, leak_csv_semicolon, leak_json, leak_sql
+from synth import Person, complete, leak_csv_semicolon, leak_json, leak_sql, secrets
 
 LEAKWATCH = [sys.executable, "-m", "leakwatch"]
 SCHEMA_TEXT = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
@@ -82,7 +82,7 @@ def mails(smtp: SmtpSink) -> list[str]:
 
 def planted_values(people: list[Person]) -> Iterator[str]:
     for p in people:
-        yield from (p.nir, p.phone, p.email, p.email.upper(), p.last_name, p.first_name, p.last_name.upper())
+        yield from (*secrets(p), p.email.upper(), p.last_name, p.first_name, p.last_name.upper())
 
 
 DAEMON = """
@@ -263,7 +263,8 @@ def test_run_on_defaults_and_sd_notify(imported: Any, tmp_path: Path, crowd: lis
         sock.close()
     # --once runs every enabled source once and exits; a file in the drop folder makes an incident.
     dump = cli.home / "drop" / "dump.txt"
-    dump.write_text(leak_csv_semicolon(crowd[:3]), encoding="utf-8")
+    three = complete(crowd)[:3]  # patients whose export holds every field
+    dump.write_text(leak_csv_semicolon(three), encoding="utf-8")
     old = time.time() - 60
     os.utime(dump, (old, old))
     res = cli("run", "--once", check=0)
@@ -271,12 +272,12 @@ def test_run_on_defaults_and_sd_notify(imported: Any, tmp_path: Path, crowd: lis
     # The analyst's view: refs and field kinds, never a value; then acknowledged.
     shown = json.loads(cli("incidents", "show", "1", "--json", check=0).stdout)
     assert (shown["records"], shown["severity"], shown["status"]) == (3, "medium", "open")
-    assert sorted(r["ref"] for r in shown["refs"]) == sorted(p.ipp for p in crowd[:3])
+    assert sorted(r["ref"] for r in shown["refs"]) == sorted(p.ipp for p in three)
     assert {"nir", "phone", "email"} <= set(shown["refs"][0]["fields"])
     assert shown["sightings_list"][0]["source"] == "dropfolder"
     assert not dump.exists()  # scanned, then moved to drop-done
     text = cli("incidents", "show", "1", check=0).stdout
-    assert crowd[0].ipp in text and crowd[0].nir not in text and crowd[0].email not in text
+    assert three[0].ipp in text and three[0].nir not in text and three[0].email not in text
     assert json.loads(cli("incidents", "ack", "1", "--json", check=0).stdout)["status"] == "acked"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lw_channels import Listing, Receiver
 from sqlmodel import select
-from synth import Person, leak_csv_semicolon, leak_json, leak_sql
+from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 
 from leakwatch import alerts
 from leakwatch.app import Services
@@ -157,7 +157,7 @@ def test_nothing_stored_or_sent_holds_a_planted_value(
     dumped = "\n".join(con.iterdump())
     con.close()
     for p in planted:
-        for value in (p.nir, p.phone, p.email, p.last_name, p.first_name, p.email.upper()):
+        for value in (*secrets(p), p.last_name, p.first_name, p.email.upper()):
             assert value not in dumped, value
             assert value not in sent, value
 

@@ -1,0 +1,1 @@
+"""Tests of structured leaks read as records (issue 10)."""

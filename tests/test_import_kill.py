@@ -1,0 +1,105 @@
+"""A multi-process import killed mid-way (kill -9, kill -TERM): no worker outlives it (they hold
+plaintext rows), and the dataset is either the old one or the new one, never half of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import LEAKWATCH, SCHEMA, Cli
+from synth import Person, to_csv
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pid: int) -> set[int]:
+    tree = _children()
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _big_csv(path: Path, crowd: list[Person], rows: int) -> None:
+    people = [replace(crowd[i % len(crowd)], ipp=f"IPP{i:08d}") for i in range(rows)]
+    path.write_text(to_csv(people), encoding="utf-8")
+
+
+def _records(cli: Cli) -> int:
+    listing = cli("fingerprints", "list", "--json", check=0)
+    [row] = [json.loads(line) for line in listing.stdout.splitlines() if line.strip()]
+    return row["records"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_import_leaves_no_worker_and_the_old_dataset(cli: Cli, crowd: list[Person], tmp_path: Path,
+                                                              sig: signal.Signals) -> None:
+    cli("init", check=0)
+    small = tmp_path / "v1.csv"
+    small.write_text(to_csv(crowd), encoding="utf-8")
+    cli("fingerprints", "import", str(small), "--schema", str(SCHEMA), check=0)
+    big = tmp_path / "v2.csv"
+    _big_csv(big, crowd, 400_000)
+
+    proc = subprocess.Popen([*LEAKWATCH, "fingerprints", "import", str(big), "--schema", str(SCHEMA),
+                             "--workers", "2"], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = descendants(proc.pid)
+            if len(workers) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(workers) >= 2, "the import ended before it could be killed"
+        time.sleep(1.0)  # mid-way: batches in flight, rows written in the open transaction
+        assert proc.poll() is None, "the import ended before it could be killed"
+        workers = descendants(proc.pid)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)], "workers outlived the import"
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert "terminated" in stderr.decode() and "Traceback" not in stderr.decode()
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert _records(cli) == len(crowd)  # the old dataset, whole
