@@ -83,7 +83,7 @@ class Services:
         self.verify_key()
         from leakwatch.fingerprints import load_index
 
-        return load_index(self.engine, self.keyring)
+        return load_index(self.engine, self.keyring, self.settings.home / "index")
 
     @cached_property
     def matcher(self) -> TextMatcher:

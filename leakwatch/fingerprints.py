@@ -16,11 +16,12 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from leakwatch import store
+from leakwatch import indexcache, store
 from leakwatch.keys import Keyring, derive
 from leakwatch.normalise import IDENTIFIER_KINDS, qgrams
 
@@ -68,6 +69,16 @@ class Hasher:
 
     def global_fp(self, kind: str, value: str) -> int:
         return int.from_bytes(self.global_digest(kind, value), "little")
+
+    def global_fps(self, kind: str, values: Iterable[str]) -> np.ndarray:
+        """``global_fp`` of many values at once, as uint64 (one keyed state, no call per value)."""
+        copy = self._global[kind].copy
+        out = bytearray()
+        for value in values:
+            h = copy()
+            h.update(value.encode())
+            out += h.digest()
+        return np.frombuffer(bytes(out), dtype="<u8")
 
     def block_digests(self, iso_date: str, last_name: str, first_name: str) -> list[bytes]:
         """The name + date blocking forms of one record (``block_keys``)."""
@@ -234,6 +245,23 @@ class DatasetIndex:
         right[order] = np.searchsorted(hashes, ordered, side="right")
         return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
 
+    def known_names(self, phrases: list[str]) -> np.ndarray | None:
+        """Per phrase, whether it is a name the dataset knows (``knows_name``), in one batch;
+        None when the dataset keeps no known names (an older import): nothing can be ruled out."""
+        arrays = [self.arrays.get(k) for k in KNOWN_NAME_KINDS.values()]
+        if any(a is None for a in arrays):
+            return None
+        found = np.zeros(len(phrases), dtype=bool)
+        for known, arr in zip(KNOWN_NAME_KINDS.values(), arrays, strict=True):
+            assert arr is not None
+            hashes = arr[0]
+            if not len(hashes):
+                continue
+            fps = self.hasher.global_fps(known, phrases)
+            i = np.minimum(np.searchsorted(hashes, fps), len(hashes) - 1)
+            found |= hashes[i] == fps
+        return found
+
     def knows_name(self, normal_name: str) -> bool:
         """Whether some record of this dataset bears this normal name, as last or as first name
         (names are matched in either order, so a first name near a last name is a name too)."""
@@ -278,12 +306,23 @@ class Index:
         return not self.datasets
 
 
-def load_index(engine: Engine, keyring: Keyring) -> Index:
+def load_index(engine: Engine, keyring: Keyring, shared: Path | None = None) -> Index:
     """Every dataset's fingerprints, each with a hasher under the key version it was made with
-    (check that version first: ``keycheck.verify``)."""
+    (check that version first: ``keycheck.verify``). With ``shared`` (a directory in the home), the
+    arrays are memory-mapped from files written there by the first process to load them
+    (``indexcache``), so that processes share them; the files are named after the dataset's import
+    (its stamp) and key version, so a re-import or a re-keying maps new files."""
     out = []
+    current = set()
     for row in store.datasets(engine):
         assert row.id is not None
+        key = indexcache.stamp(row.id, row.name, row.imported_at, row.record_count, row.kinds, row.key_version)
+        current.add(f"{row.id}-{key}")
+        mapped = indexcache.load(shared, row.id, key) if shared is not None else None
+        if mapped is not None:
+            out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
+                                    Hasher(keyring.secret(row.key_version), row.name), mapped, engine))
+            continue
         per_kind: dict[str, tuple[list[bytes], list[bytes]]] = {}
         for chunk in store.chunks(engine, row.id):
             hs, rs = per_kind.setdefault(chunk.kind, ([], []))
@@ -297,6 +336,11 @@ def load_index(engine: Engine, keyring: Keyring) -> Index:
                 order = np.argsort(hashes, kind="stable")  # chunks are written sorted; be safe
                 hashes, recs = hashes[order], recs[order]
             arrays[kind] = (hashes, recs)
+        if shared is not None:
+            indexcache.save(shared, row.id, key, arrays)
+            arrays = indexcache.load(shared, row.id, key) or arrays  # mapped: this copy is freed
         out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
                                 Hasher(keyring.secret(row.key_version), row.name), arrays, engine))
+    if shared is not None:
+        indexcache.prune(shared, current)
     return Index(out)

@@ -49,6 +49,10 @@ _NEWLINE = re.compile(r"\n")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
 
+_Window = tuple[str, int, int, list[str]]
+"""A date candidate's ISO form, the window of words around it, and those words."""
+
+
 @dataclass
 class _Hit:
     kinds: set[str] = field(default_factory=set)
@@ -70,6 +74,8 @@ class TextMatcher:
         self.detectors = detectors
         self.options = options
         self._normal_words: dict[str, str] = {}
+        self.known_phrases: dict[int, dict[str, bool]] = {}
+        """Per dataset, phrases already looked up in its known names."""
 
     def scan_document(self, text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
         """Match a document: its structured parts record by record (``leakwatch.records``), the
@@ -150,16 +156,19 @@ class _Words:
         self.cache = cache
         self.mask_starts = [s for s, _ in masked]
         self.mask_ends = list(itertools.accumulate((e for _, e in masked), max))
-        self._lines: dict[int, list[tuple[str, int]]] = {}
+        self._lines: dict[int, tuple[list[tuple[str, int]], list[int]]] = {}
 
     def _tokenise(self, lo: int, hi: int) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         cache, starts, ends = self.cache, self.mask_starts, self.mask_ends
+        j = bisect.bisect_left(starts, hi)
+        masked = j > 0 and ends[j - 1] > lo  # some identifier lies in [lo, hi): test each word
         for m in _WORD.finditer(self.text, lo, hi):
             pos = m.start()
-            i = bisect.bisect_right(starts, pos) - 1
-            if i >= 0 and pos < ends[i]:
-                continue
+            if masked:
+                i = bisect.bisect_right(starts, pos) - 1
+                if i >= 0 and pos < ends[i]:
+                    continue
             raw = m.group()
             normal = cache.get(raw)
             if normal is None:
@@ -179,10 +188,12 @@ class _Words:
         line_end = len(text) if line_end == -1 else line_end
         if hi > line_end or line_end - line_start > self.LONG_LINE:
             return self._tokenise(lo, hi)
-        words = self._lines.get(line_start)
-        if words is None:
-            words = self._lines[line_start] = self._tokenise(line_start, line_end)
-        return [(w, pos) for w, pos in words if lo <= pos < hi]
+        cached = self._lines.get(line_start)
+        if cached is None:
+            words = self._tokenise(line_start, line_end)
+            cached = self._lines[line_start] = (words, [pos for _, pos in words])
+        words, positions = cached
+        return words[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
 
 
 class _RecordLines:
@@ -269,19 +280,27 @@ class _DatasetScan:
         ds = self.ds
         if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
             return []
-        probes: list[tuple[int, int, int]] = []  # (fingerprint, window lo, window hi)
+        windows = []
         for iso, start, end in dates:
-            lo, hi = self._near(start, end)
-            near = [w for w, _ in self._words_in(lo, hi) if len(w) > 1]
+            windows.append((iso, *self._near(start, end)))
+        # A match needs one of the record's names written exactly: a phrase of 1 to 3 words that
+        # is a name the dataset knows. A date with none near it is dismissed before any blocking key.
+        windows = self._with_known_name(windows)
+        keys: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for iso, lo, hi, words in windows:
+            near = [w for w in words if len(w) > 1]
             # Names stand next to each other, or one word apart (a middle name), in either order.
             pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
                      for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
             if self.lines is not None:  # a record's names, however far apart they were written
-                pairs.update(key for a, b in self.lines.hints[self.lines.line(start)[0]]
+                pairs.update(key for a, b in self.lines.hints[self.lines.line(lo)[0]]
                              for key in (*block_keys(iso, a, b), *block_keys(iso, b, a)))
-            probes.extend((ds.hasher.global_fp(BLOCK_KIND, key), lo, hi) for key in pairs)
+            keys.extend(pairs)
+            spans.extend([(lo, hi)] * len(pairs))
+        probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
         candidates: list[tuple[int, int, int]] = []
-        for (_, lo, hi), recs in zip(probes, ds.lookup(BLOCK_KIND, [p for p, _, _ in probes]), strict=True):
+        for (lo, hi), recs in zip(spans, ds.lookup(BLOCK_KIND, probes), strict=True):
             if 0 < len(recs) <= MAX_BLOCK:
                 candidates.extend((rec, lo, hi) for rec in recs.tolist() if rec not in known)
         infos = ds.records(rec for rec, _, _ in candidates)
@@ -291,6 +310,35 @@ class _DatasetScan:
             if info is not None and rec not in found and self._names_and_date(info, lo, hi):
                 found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
+
+    def _with_known_name(self, windows: list[_Window]) -> list[_Window]:
+        """The windows in which some run of 1 to 3 words is a name the dataset knows (as
+        ``_same_length_name`` reads phrases), looked up in one batch and remembered per matcher."""
+        cache = self.m.known_phrases.setdefault(self.ds.id, {})
+        if len(cache) > 1_000_000:
+            cache.clear()
+        # Single words first (most names are one word): only windows with none known are read
+        # again as runs of two or three words.
+        if not self._look_up_known(cache, {w for _, _, _, words in windows for w in words}):
+            return windows
+        keep = [any(cache[word] for word in words) for _, _, _, words in windows]
+        rest = [i for i, k in enumerate(keep) if not k]
+        phrases = {i: [p for p in _phrases(windows[i][3]) if " " in p] for i in rest}
+        self._look_up_known(cache, {p for ps in phrases.values() for p in ps})
+        for i, ps in phrases.items():
+            keep[i] = any(cache[p] for p in ps)
+        return [w for w, k in zip(windows, keep, strict=True) if k]
+
+    def _look_up_known(self, cache: dict[str, bool], phrases: set[str]) -> bool:
+        """Look up in the dataset's known names the phrases not in ``cache`` yet; False when the
+        dataset keeps no known names."""
+        unknown = [p for p in phrases if p not in cache]
+        if unknown:
+            found = self.ds.known_names(unknown)
+            if found is None:
+                return False
+            cache.update(zip(unknown, found.tolist(), strict=True))
+        return True
 
     def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
         """With no identifier, the names must be nearly certain: one written exactly (after case and
@@ -339,20 +387,22 @@ class _DatasetScan:
                     return True
         return False
 
-    def _near(self, start: int, end: int) -> tuple[int, int]:
+    def _near(self, start: int, end: int) -> tuple[int, int, list[str]]:
         """The few words each side of a date, within its line: where a leak writes the names.
-        A record's line is its whole record."""
+        A record's line is its whole record. The window, and every word in it (one-letter words too)."""
         if self.lines is not None:
-            return self.lines.line(start)[1:]
+            lo, hi = self.lines.line(start)[1:]
+            return lo, hi, [w for w, _ in self._words_in(lo, hi)]
         lo, hi = self._row(*self._window(start, end), start, end)
+        words = self._words_in(lo, hi)
         # "né(e)": "e" is no word; "né le", "de la" do not count: a three-word last name after the
         # first name keeps both in reach.
-        words = [(w, pos) for w, pos in self._words_in(lo, hi) if len(w) > 2]
-        before = [pos for _, pos in words if pos < start][-NEAR_WORDS:]
-        after = [pos for _, pos in words if pos >= end][:NEAR_WORDS + 1]
-        near_lo = before[0] if before else start
-        near_hi = after[-1] if len(after) > NEAR_WORDS else hi
-        return near_lo, near_hi
+        positions = [pos for w, pos in words if len(w) > 2]
+        first = bisect.bisect_left(positions, start)
+        first_after = bisect.bisect_left(positions, end, first)
+        near_lo = positions[max(0, first - NEAR_WORDS)] if first else start
+        near_hi = positions[first_after + NEAR_WORDS] if first_after + NEAR_WORDS < len(positions) else hi
+        return near_lo, near_hi, [w for w, pos in words if near_lo <= pos < near_hi]
 
     def _row(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
         """A window cut to the SQL row ``(...), (...)`` it lies in, if the line holds several."""

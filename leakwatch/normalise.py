@@ -260,6 +260,9 @@ _NATIONAL_LEN = {"FR": 10, "BE": 9, "CH": 10, "NL": 10, "RE": 10, "GP": 10, "GF"
 _PLAIN_CODES = tuple(dict.fromkeys(_TRUNK_ZERO.values()))
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_candidate(raw: str, region: str = "FR") -> str | None:
     """Cheap E.164 form of a phone-like string found in scanned text, without validation.
 
@@ -270,7 +273,7 @@ def phone_candidate(raw: str, region: str = "FR") -> str | None:
     stripped = raw.lstrip()
     international = stripped.startswith(("+", "00"))
     body = raw.replace("(0)", "", 1) if international else raw
-    digits = "".join(ch for ch in body if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", body)
     if international:
         if stripped.startswith("00"):
             digits = digits[2:]
@@ -326,8 +329,14 @@ def text_id(value: str) -> str:
     return compact
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z]+(?:[\-'][A-Za-z]+)*")
+"""A name in ASCII letters, hyphens and apostrophes: normalised without Unicode tables (the same result)."""
+
+
 def name(value: str) -> str:
     """NFKD, accents stripped, lower case, hyphens and apostrophes to spaces, spaces collapsed."""
+    if _PLAIN_NAME.fullmatch(value):
+        return value.lower().replace("-", " ").replace("'", " ")
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = stripped.casefold().replace("ß", "ss")

@@ -4,8 +4,9 @@ A document of several megabytes is cut at line ends into parts that worker proce
 match in parallel; every proximity window lies within one line, so no match is lost at a cut,
 and a cut is made at a blank line where one is near, so that a structured part (a CSV table, a
 pretty-printed JSON, leakwatch.records) is seldom cut in two. Workers are
-started (spawn, safe beside the daemon's threads) on the first large document and load the
-fingerprint index themselves; only the parts' text and the findings cross the pipes.
+started (spawn, safe beside the daemon's threads) on the first large document, check the key and
+map the fingerprint index the parent wrote in the home (``indexcache``): one copy in memory for all
+of them. Only the parts' text and the findings cross the pipes.
 
 Workers hold plaintext (the parts of a dump, the rows of an import): they must never outlive the
 process that started them. Each one is bound to its parent (``bind_to_parent``): on Linux the
@@ -128,7 +129,7 @@ def _init(settings: Settings) -> None:
     keyring = keys.load_keyring(*keys.key_source(settings.home, settings.key_file))
     engine = store.make_engine(settings.db_url, settings.database_busy_timeout)
     keycheck.verify(engine, keyring)
-    _matcher = text_matcher(settings, load_index(engine, keyring))
+    _matcher = text_matcher(settings, load_index(engine, keyring, settings.home / "index"))
 
 
 def _scan(text: str, target: str) -> tuple[list[Finding], dict[str, int]]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import IO, Protocol
 
@@ -47,13 +47,16 @@ def scan_item(services: Scanning, item: Item) -> ScanResult:
     return scan_documents(services, item, docs)
 
 
-def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None) -> ScanResult:
-    """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty."""
+def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
+                found: Callable[[int], None] | None = None) -> ScanResult:
+    """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty.
+    ``found`` is told the number of findings so far (before merging) as they come (a progress display)."""
     return scan_documents(services, item, stream_documents(fh, item.target, limits(services.settings, item), size,
-                                                           item.title))
+                                                           item.title), found)
 
 
-def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Skipped]) -> ScanResult:
+def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Skipped],
+                   progress: Callable[[int], None] | None = None) -> ScanResult:
     result = ScanResult(item)
     m = services.matcher
     terms = services.term_matcher
@@ -81,6 +84,8 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
             titles.add(doc.title)
             found.extend(terms.scan(doc.title, item.target, where="title"))
+        if progress is not None:
+            progress(len(found))
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
     for future in pending:

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
@@ -57,6 +64,22 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def scan_progress() -> Progress:
+    """``scan``'s transient display on stderr (a terminal only): bytes read, speed, time left and
+    findings so far. Its task starts hidden; the caller shows it once a scan lasts."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[found]} found"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal or bool(os.environ.get("CI")),
+    )
 
 
 def progress(enabled: bool = True) -> Progress:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import typer
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
 from leakwatch import keys
-from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, progress, services
+from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, scan_progress, services
 from leakwatch.display import printable
 from leakwatch.errors import ConfigError, InputError
 from leakwatch.models import Finding, Item, ScanResult
@@ -133,6 +136,53 @@ def _paths(args: list[str]) -> _Walk:
     return walk
 
 
+SHOW_AFTER = 2.0
+"""Seconds a scan runs before its progress display appears (short scans print nothing extra)."""
+
+
+class ScanProgress:
+    """Feeds ``scan``'s progress display: bytes read from the files (an archive's compressed bytes),
+    findings so far. Hidden until the scan has run ``SHOW_AFTER`` seconds."""
+
+    def __init__(self, bar: Progress, total: int | None) -> None:
+        self.bar = bar
+        self.task: TaskID = bar.add_task("scanning", total=total, visible=False, found=0)
+        self.started = time.monotonic()
+        self.earlier = 0  # findings of the targets already done
+        self.current = 0  # of the target being scanned, before merging (never shown decreasing)
+
+    def advance(self, n: int) -> None:
+        self.bar.advance(self.task, n)
+        self._show()
+
+    def found(self, n: int) -> None:
+        self.current = n
+        self.bar.update(self.task, found=self.earlier + n)
+        self._show()
+
+    def _show(self) -> None:
+        if not self.bar.tasks[self.task].visible and time.monotonic() - self.started >= SHOW_AFTER:
+            self.bar.update(self.task, visible=True)
+
+    def done(self, result: ScanResult) -> None:
+        self.earlier += max(self.current, len(result.findings))
+        self.current = 0
+        self.bar.update(self.task, found=self.earlier)
+
+
+class _Counting:
+    """A binary file that reports each read's size (the progress display's bytes done)."""
+
+    def __init__(self, fh: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self.fh = fh
+        self.on_read = on_read
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.on_read(len(data))
+        return data
+
+
 def _not_scannable(path: Path) -> str | None:
     """Why a file met in a directory walk is passed over, or None."""
     try:
@@ -150,15 +200,18 @@ def _not_scannable(path: Path) -> str | None:
     return None
 
 
-def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[str, ...] = ()) -> ScanResult:
+def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[str, ...] = (),
+                shown: ScanProgress | None = None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
     from leakwatch import volumes
     from leakwatch.pipeline import scan_item, scan_stream
 
+    found = shown.found if shown is not None else None
     meta: dict[str, object] = {"passwords": list(passwords)} if passwords else {}
     if target == "-":
         item = Item(source="cli", key="stdin", content=b"", name="stdin", meta=meta)
-        return scan_stream(svc, item, sys.stdin.buffer, None)
+        stdin: IO[bytes] = sys.stdin.buffer if shown is None else _Counting(sys.stdin.buffer, shown.advance)  # type: ignore[assignment]
+        return scan_stream(svc, item, stdin, None, found)
     if path is None:
         from leakwatch.sources.web import fetch_item
 
@@ -173,7 +226,8 @@ def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[
     except OSError as exc:
         raise InputError(f"{target}: cannot read: {exc.strerror}") from None
     with fh:
-        return scan_stream(svc, item, fh, size)
+        reader: IO[bytes] = fh if shown is None else _Counting(fh, shown.advance)  # type: ignore[assignment]
+        return scan_stream(svc, item, reader, size, found)
 
 
 @one_line_errors
@@ -216,29 +270,31 @@ def scan(
     found_any = False
     failed = bool(walk.errors)
     try:
-        with progress() as bar:
-            task = bar.add_task("scanning", total=total or None)
+        with scan_progress() as bar:
+            shown = ScanProgress(bar, total or None)
             for target, path in paths:
                 try:
-                    result = scan_target(svc, target, path, tuple(passwords))
+                    result = scan_target(svc, target, path, tuple(passwords), shown)
                 except InputError as exc:  # this target only: the others are still scanned
                     err.print(f"leakwatch: error: {printable(str(exc))}")
                     failed = True
                     continue
+                shown.done(result)
                 for skipped in result.skipped:
                     err.print(f"leakwatch: note: {printable(skipped.target)}: skipped: {printable(skipped.reason)}")
                 found_any |= bool(result.findings)
                 report(result.findings, as_json)
-                if path is not None:
-                    bar.advance(task, _size(path))
     finally:
         svc.close()
     raise typer.Exit(2 if failed else 1 if found_any else 0)
 
 
 def _size(path: Path) -> int:
+    """The bytes the progress display expects from a file (all its split volumes)."""
+    from leakwatch import volumes
+
     try:
-        return path.stat().st_size
+        return volumes.total_size(path) if stat.S_ISREG(path.stat().st_mode) else 0
     except OSError:
         return 0
 

@@ -133,8 +133,11 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
     """Delete a dataset and all its fingerprints (an audit entry: leakwatch audit)."""
-    from leakwatch import audit
+    from leakwatch import audit, indexcache, store
 
-    if not audit.delete_dataset(services().engine, name):
+    svc = services()
+    if not audit.delete_dataset(svc.engine, name):
         raise fail(f"no dataset named {name!r}")
+    # The mapped copy of its fingerprints in the home goes too (the others' files stay).
+    indexcache.prune_except(svc.settings.home / "index", {row.id for row in store.datasets(svc.engine)})
     out.print(f"deleted dataset {printable(name)}")

@@ -22,9 +22,16 @@ class NirDetector:
         + _SEP + r"\d" + _SEP + r"\d\d" + _SEP + r"\d" + _SEP + r"\d\d(?:" + _SEP + r"\d\d)?(?![\w]|[.\-]\d)))"
     )
 
+    _not_digit = re.compile(r"[^0-9AB]")
+
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
         for m in self._pattern.finditer(text):
             raw = m.group(1)
+            compact = self._not_digit.sub("", raw.upper())
+            if compact.isdigit() and len(compact) == 15:  # the common case, checked as normalise.nir does
+                if 97 - int(compact[:13]) % 97 == int(compact[13:]):
+                    yield compact, m.start(1), m.end(1)
+                continue
             try:
                 value = normalise.nir(raw)
             except InvalidValue:
