@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakwatch.fingerprints import block_keys
+from leakwatch.detection.fingerprints import block_keys
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 WORD = st.text(LETTERS, min_size=4, max_size=14)

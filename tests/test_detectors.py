@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakwatch.detectors import build_detectors
+from leakwatch.detection.detectors import build_detectors
 
 DETECTORS = build_detectors("FR")
 NIR = "269022A34173214"  # synthetic, valid key, Corsica

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leakwatch.fingerprints import SCOPED_CODES, Hasher, decode_scoped, encode_scoped, split_qgrams
-from leakwatch.importer import RecordFingerprinter
-from leakwatch.schema import load_schema
+from leakwatch.datasets.importer import RecordFingerprinter
+from leakwatch.datasets.schema import load_schema
+from leakwatch.detection.fingerprints import SCOPED_CODES, Hasher, decode_scoped, encode_scoped, split_qgrams
 
 SCHEMA = Path(__file__).resolve().parent.parent / "fingerprints" / "patients.example.toml"
 KEY = bytes(range(32))

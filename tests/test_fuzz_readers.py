@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leakwatch.detectors import build_detectors
+from leakwatch.datasets.importer import RowError, read_table
+from leakwatch.detection.detectors import build_detectors
 from leakwatch.errors import LeakwatchError
-from leakwatch.importer import RowError, read_table
 
 DETECTORS = build_detectors("FR")
 BOUND = 20.0

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from synth import Person, leak_csv_semicolon, leak_prose
 
-from leakwatch.documents import Limits, documents
+from leakwatch.detection.documents import Limits, documents
 from leakwatch.errors import LeakwatchError
 from leakwatch.models import Document, Skipped
 
@@ -242,8 +242,8 @@ def test_rar_4_and_5_are_read_alone_and_inside_a_zip(make) -> None:  # type: ign
 
 
 def test_split_7z_and_a_rar_volume_set_are_read_from_their_first_part(tmp_path: Path) -> None:
-    from leakwatch import volumes
-    from leakwatch.documents import stream_documents
+    from leakwatch.detection import volumes
+    from leakwatch.detection.documents import stream_documents
 
     rows = ROWS.encode() * 20
     seven = archive("7zip", {"a.csv": rows}, tmp_path)

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import Cli
 
-from leakwatch import dbschema, store
 from leakwatch.sources.state import findings_from_json, findings_to_json
+from leakwatch.storage import dbschema, store
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "schema0"
 ROWS: dict[str, list[dict[str, object]]] = json.loads((FIXTURE / "rows.json").read_text(encoding="utf-8"))
@@ -194,7 +194,7 @@ def test_the_models_match_the_latest_revision(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import leakwatch.tables  # noqa: F401
+    import leakwatch.storage.tables  # noqa: F401
 
     engine = store.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     dbschema.upgrade(engine, "m")
@@ -205,8 +205,8 @@ def test_the_models_match_the_latest_revision(tmp_path: Path) -> None:
 
 def test_alerts_name_the_look_alike_hosts_of_an_incident() -> None:
     """What revision 0002 keeps reaches the analyst: the alert lists the hosts, defanged."""
-    from leakwatch.alerts import incident_alert
-    from leakwatch.incidents import Folded, IncidentRow, SightingRow
+    from leakwatch.incidents.alerts import incident_alert
+    from leakwatch.incidents.fold import Folded, IncidentRow, SightingRow
 
     incident = IncidentRow(id=7, severity="low", terms="acme.fr", hosts="acme-login[.]fr,acrne[.]fr")
     sighting = SightingRow(incident_id=7, source="paste", item_key="k", url="https://paste.example/k")

@@ -10,8 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from stdnum.fr import nir as stdnum_nir
 
-from leakwatch import normalise
-from leakwatch.normalise import InvalidValue
+from leakwatch.detection import normalise
+from leakwatch.detection.normalise import InvalidValue
 
 SEPARATORS = st.sampled_from(["", " ", ".", "-"])
 
@@ -143,7 +143,7 @@ def test_fingerprints_are_keyed_blake2b_as_documented() -> None:
     """The stored forms are the ones fingerprints/README.md describes: a reader can check them."""
     import hashlib
 
-    from leakwatch.fingerprints import Hasher
+    from leakwatch.detection.fingerprints import Hasher
     from leakwatch.keys import derive
 
     master, salt = bytes(range(32)), bytes(16)

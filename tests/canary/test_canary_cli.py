@@ -136,8 +136,8 @@ def test_bad_input_is_one_line_and_exit_2(planted) -> None:  # type: ignore[no-u
 
 def test_count_help_states_the_real_limit(cli) -> None:  # type: ignore[no-untyped-def]
     """The CLI copies canary.MAX_COUNT for its help text (building the CLI imports no database code)."""
-    from leakwatch import canary
     from leakwatch.cli import canary as canary_cli
+    from leakwatch.datasets import canary
 
     assert canary_cli.MAX_COUNT == canary.MAX_COUNT
     cli("init", check=0)

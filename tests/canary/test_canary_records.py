@@ -9,9 +9,10 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
 
-from leakwatch import canary, normalise
-from leakwatch.normalise import ALL_KINDS
-from leakwatch.schema import Schema
+from leakwatch.datasets import canary
+from leakwatch.datasets.schema import Schema
+from leakwatch.detection import normalise
+from leakwatch.detection.normalise import ALL_KINDS
 
 EVERY_KIND = Schema(name="all", ref="ref", fields={kind: kind for kind in ALL_KINDS})
 

@@ -14,15 +14,15 @@ from lw_channels import Listing, Receiver
 from sqlmodel import select
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 
-from leakwatch import alerts
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentRow, SightingRow, ack, refs_of
+from leakwatch.incidents import alerts
+from leakwatch.incidents.fold import IncidentRow, SightingRow, ack, refs_of
+from leakwatch.incidents.outbox import OutboxRow
 from leakwatch.models import Finding, Item, ScanResult
-from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
 from leakwatch.runner import run_source
 from leakwatch.sources.spec import parse_spec
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 
 def record(svc: Services, source: str, key: str, text: str, published: dt.datetime | None = None) -> ScanResult:

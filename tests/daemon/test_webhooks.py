@@ -19,10 +19,10 @@ from sqlmodel import select
 from synth import Person, leak_csv_semicolon
 
 from leakwatch.app import Services
+from leakwatch.incidents.outbox import OutboxRow
 from leakwatch.models import Item
-from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "webhook-incident.v1.schema.json").read_text(encoding="utf-8"))
@@ -147,8 +147,8 @@ def test_a_webhook_route_needs_a_secret_and_alerts_test_signs(imported: Any, soa
 
 
 def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
-    from leakwatch import alerts, webhook
-    from leakwatch.incidents import Folded, IncidentRefRow, IncidentRow, SightingRow
+    from leakwatch.incidents import alerts, webhook
+    from leakwatch.incidents.fold import Folded, IncidentRefRow, IncidentRow, SightingRow
 
     now = dt.datetime.now(dt.UTC)
     incident = IncidentRow(id=4, severity="high", dataset="patients", datasets="patients", kinds="email,nir",

@@ -17,9 +17,9 @@ from synth import Person, complete, to_csv
 
 from leakwatch import keys, pipeline
 from leakwatch.app import Services, build
-from leakwatch.importer import import_file
+from leakwatch.datasets.importer import import_file
+from leakwatch.datasets.schema import load_schema
 from leakwatch.models import Item
-from leakwatch.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"

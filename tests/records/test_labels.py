@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from leakwatch.records import labels, read
-from leakwatch.records.view import render
+from leakwatch.detection.records import labels, read
+from leakwatch.detection.records.view import render
 
 TABLE = {
     labels.LAST: ["nom", "NOM", "last_name", "lastName", "surname", "family_name", "Nom de famille", "nom_naissance",

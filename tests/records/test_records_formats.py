@@ -122,7 +122,7 @@ def test_pathological_input_falls_back_to_text(scan: Scan, patients: list[Person
 def test_a_table_across_a_chunk_boundary_keeps_its_header(scan: Scan, patients: list[Person]) -> None:
     """A file larger than one read chunk is cut at a blank line near the chunk's end, so a table
     after it is read whole, its header with its rows."""
-    from leakwatch.documents import CHUNK
+    from leakwatch.detection.documents import CHUNK
 
     a = patients[37]
     filler = ("lorem ipsum dolor sit amet " * 37 + "\n") * (CHUNK // 1000 - 2)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from leakwatch import keys
 from leakwatch.app import build
+from leakwatch.detection.terms import TermMatcher, add_term, domain, fold_text, phrase, prepare
 from leakwatch.errors import InputError
 from leakwatch.models import Finding, Item
 from leakwatch.pipeline import scan_item
-from leakwatch.terms import TermMatcher, add_term, domain, fold, phrase, prepare
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "terms"
 REALISTIC = [
@@ -209,8 +209,8 @@ def test_phrase_is_idempotent_and_matching_never_raises(text: str) -> None:
 
 @settings(deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
-def test_fold_never_grows_case_or_accents(text: str) -> None:
-    folded = fold(text)
+def test_fold_text_never_grows_case_or_accents(text: str) -> None:
+    folded = fold_text(text)
     assert folded == folded.casefold()
     assert not any("\u0300" <= c <= "\u036f" for c in folded)
 
