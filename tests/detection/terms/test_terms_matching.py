@@ -16,7 +16,7 @@ from leakwatch.errors import InputError
 from leakwatch.models import Finding, Item
 from leakwatch.pipeline import scan_item
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "terms"
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "terms"
 REALISTIC = [
     ("AP-HP", "org"),
     ("Assistance Publique - Hôpitaux de Paris", "org"),

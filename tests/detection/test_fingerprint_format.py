@@ -9,7 +9,7 @@ from leakwatch.datasets.importer import RecordFingerprinter
 from leakwatch.datasets.schema import load_schema
 from leakwatch.detection.fingerprints import SCOPED_CODES, Hasher, decode_scoped, encode_scoped, split_qgrams
 
-SCHEMA = Path(__file__).resolve().parent.parent / "fingerprints" / "patients.example.toml"
+SCHEMA = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
 KEY = bytes(range(32))
 SALT = bytes(16)
 ROW = {"ipp": "IPP0001", "nir": "284057511234528", "last_name": "Lefèvre", "first_name": "Zoé",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "terms"
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "terms"
 TERMS = [
     ("AP-HP", "org"),
     ("Assistance Publique - Hôpitaux de Paris", "org"),

@@ -21,7 +21,7 @@ from conftest import Cli
 from leakwatch.sources.state import findings_from_json, findings_to_json
 from leakwatch.storage import dbschema, store
 
-FIXTURE = Path(__file__).resolve().parent / "data" / "schema0"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "schema0"
 ROWS: dict[str, list[dict[str, object]]] = json.loads((FIXTURE / "rows.json").read_text(encoding="utf-8"))
 SERIAL = ("dataset", "incident", "sighting", "outbox", "watch_term")
 

@@ -21,7 +21,7 @@ from leakwatch.datasets.importer import import_file
 from leakwatch.datasets.schema import load_schema
 from leakwatch.models import Item
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "fingerprints" / "patients.example.toml"
 
 @pytest.fixture(scope="session")
