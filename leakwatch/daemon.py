@@ -431,7 +431,7 @@ def _exit_past_busy_threads(rc: int, stopped: bool) -> None:
     """After SIGTERM, a worker thread may still be scanning a large file (it holds no transaction:
     the runner writes only once an item is scanned) or waiting on a channel. Rather than wait for
     it past systemd's stop timeout, exit now: the item is scanned again at the next start, and an
-    alert cut off mid-send is sent again (at most one duplicate, see outbox.py)."""
+    alert cut off mid-send is sent again (at most one duplicate, see incidents/outbox.py)."""
     if not stopped:
         return
     deadline = time.monotonic() + 1.0
