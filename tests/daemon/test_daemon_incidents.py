@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lw_channels import Listing, Receiver
+from lw_channels import Listing, Receiver, wait_for
 from sqlmodel import select
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 
@@ -133,8 +132,7 @@ def test_a_dead_channel_waits_then_delivers_once_without_blocking_others(
     dead.start()
     try:
         pending_row = pending[0]
-        time.sleep(0.3)
-        assert svc.outbox.deliver_due().sent == 1
+        wait_for(lambda: svc.outbox.deliver_due().sent == 1, timeout=10, every=0.05)  # once the backoff is over
         assert len(dead.messages()) == 1
         assert svc.outbox.deliver_due().sent == 0
         assert pending_row.route_label == f"json://127.0.0.1:{dead.port}/"
