@@ -335,7 +335,7 @@ def attribute(false: list[str], reported: dict[str, dict[str, object]], records:
     its birth date as the scanner reads dates, or any spelling of one of its identifiers."""
     if CODE_DIR is not None and str(CODE_DIR) not in sys.path:
         sys.path.insert(0, str(CODE_DIR))
-    from leakwatch.detectors.dates import DateDetector
+    from leakwatch.detection.detectors.dates import DateDetector
 
     det = DateDetector()
     where_date: dict[str, set[str]] = defaultdict(set)

@@ -14,7 +14,7 @@ import time
 import zipfile
 from collections.abc import Callable
 
-from leakwatch.documents import Limits, documents
+from leakwatch.detection.documents import Limits, documents
 
 
 def digits(n: int) -> bytes:

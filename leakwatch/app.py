@@ -17,19 +17,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from leakwatch import dbschema, keys, store
+from leakwatch import keys
 from leakwatch.settings import Settings, load_settings
-from leakwatch.store import DatasetRow
+from leakwatch.storage import dbschema, store
+from leakwatch.storage.store import DatasetRow
 
 if TYPE_CHECKING:  # imported where first used: a command pays only for what it uses
-    from leakwatch.fingerprints import Index
-    from leakwatch.matcher import TextMatcher
+    from leakwatch.detection.fingerprints import Index
+    from leakwatch.detection.matcher import TextMatcher
+    from leakwatch.detection.parallel import Pool
+    from leakwatch.detection.terms import TermMatcher
+    from leakwatch.incidents.outbox import Outbox
+    from leakwatch.incidents.sink import IncidentSink
     from leakwatch.metrics import Metrics
-    from leakwatch.outbox import Outbox
-    from leakwatch.parallel import Pool
-    from leakwatch.sink import IncidentSink
     from leakwatch.sources.http import HttpClient
-    from leakwatch.terms import TermMatcher
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Services:
 
     def verify_key(self) -> None:
         """Refuse (``KeyMismatch``, exit 2) a key file that is not the one the datasets were made with."""
-        from leakwatch import keycheck
+        from leakwatch.datasets import keycheck
 
         keycheck.verify(self.engine, self.keyring)
 
@@ -81,13 +82,13 @@ class Services:
         if self.watch_stamp is None:
             self.watch_stamp = watch_stamp(self.engine)
         self.verify_key()
-        from leakwatch.fingerprints import load_index
+        from leakwatch.detection.fingerprints import load_index
 
         return load_index(self.engine, self.keyring, self.settings.home / "index")
 
     @cached_property
     def matcher(self) -> TextMatcher:
-        from leakwatch.detection import text_matcher
+        from leakwatch.detection.build import text_matcher
 
         return text_matcher(self.settings, self.index)
 
@@ -96,13 +97,13 @@ class Services:
         """The watch terms, loaded once per process (``refresh`` drops them when they changed)."""
         if self.watch_stamp is None:
             self.watch_stamp = watch_stamp(self.engine)
-        from leakwatch.detection import term_matcher
+        from leakwatch.detection.build import term_matcher
 
         return term_matcher(self.settings, self.engine)
 
     def scan_pool(self) -> Pool | None:
         """The worker processes that match large documents, started on first use; None on one core."""
-        from leakwatch import parallel
+        from leakwatch.detection import parallel
 
         if self._pool is None:
             workers = parallel.workers_for(self.settings)
@@ -119,7 +120,7 @@ class Services:
 
     @cached_property
     def outbox(self) -> Outbox:
-        from leakwatch.outbox import Outbox
+        from leakwatch.incidents.outbox import Outbox
 
         return Outbox(self.engine, self.settings.alerts, self.master_key, self.metrics.alert_sent,
                       other_keys=[k.secret for k in self.keyring.keys])
@@ -127,7 +128,7 @@ class Services:
     @cached_property
     def sink(self) -> IncidentSink:
         """What the runner does with each scanned item: fold it into incidents, queue alerts."""
-        from leakwatch.sink import IncidentSink
+        from leakwatch.incidents.sink import IncidentSink
 
         return IncidentSink(self.settings, self.master_key, self.metrics, self.outbox)
 
@@ -180,7 +181,7 @@ class Services:
 def watch_stamp(engine: Engine) -> tuple[tuple[object, ...], ...]:
     """What the index and the watch terms are made from: each dataset's id, import time and size,
     and each watch term. A few rows, read once per source run."""
-    from leakwatch.terms import WatchTerm
+    from leakwatch.detection.terms import WatchTerm
 
     with store.session(engine) as s:
         datasets = s.exec(select(DatasetRow.id, DatasetRow.imported_at, DatasetRow.record_count)

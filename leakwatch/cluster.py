@@ -41,7 +41,7 @@ from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ScanResult
 from leakwatch.pipeline import Scanning, merge, scan_stream
 from leakwatch.recording import SightingSink, record_item
-from leakwatch.store import as_utc, utcnow
+from leakwatch.storage.store import as_utc, utcnow
 
 if TYPE_CHECKING:
     from leakwatch.settings import ClusterSettings, Settings
@@ -381,8 +381,8 @@ def is_queued(engine: Engine, source: str, key: str) -> bool:
 def offer(engine: Engine, settings: Settings, item: Item) -> bool:
     """Queue a large text file in parts for every instance; False when it is scanned here whole
     (SQLite, small, an archive or UTF-16 text: those are not cut at byte offsets)."""
-    from leakwatch.archives import sniff
-    from leakwatch.documents import SAMPLE, detect_encoding, is_binary
+    from leakwatch.detection.archives import sniff
+    from leakwatch.detection.documents import SAMPLE, detect_encoding, is_binary
 
     conf = settings.cluster
     size = int(item.meta.get("size") or 0)

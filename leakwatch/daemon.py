@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from leakwatch import cluster, keys, log, outbox, store
-from leakwatch.store import utcnow
+from leakwatch import cluster, keys, log
+from leakwatch.incidents import outbox
+from leakwatch.storage import store
+from leakwatch.storage.store import utcnow
 
 if TYPE_CHECKING:
     from leakwatch.app import Services
@@ -110,7 +112,7 @@ def refuse_key(services: Services, exc: keys.KeyMismatch) -> None:
     """The daemon does not start with a wrong key: say it in the log and, as an operator alert, to
     every route, now (nothing else will send it while the key is wrong). Only this alert is sent:
     the outbox's other rows wait for a daemon with the right key."""
-    from leakwatch import keycheck
+    from leakwatch.datasets import keycheck
 
     log.error("key_mismatch", error=str(exc))
     found = getattr(exc, "problems", None) or [None]
@@ -396,7 +398,7 @@ def run(services: Services, *, once: bool = False) -> int:
     except keys.KeyMismatch as exc:
         refuse_key(services, exc)
         raise
-    from leakwatch.keycheck import unchecked_note
+    from leakwatch.datasets.keycheck import unchecked_note
 
     if note := unchecked_note(services.engine):
         log.warning("key_unchecked", note=note)
@@ -429,7 +431,7 @@ def _exit_past_busy_threads(rc: int, stopped: bool) -> None:
     """After SIGTERM, a worker thread may still be scanning a large file (it holds no transaction:
     the runner writes only once an item is scanned) or waiting on a channel. Rather than wait for
     it past systemd's stop timeout, exit now: the item is scanned again at the next start, and an
-    alert cut off mid-send is sent again (at most one duplicate, see outbox.py)."""
+    alert cut off mid-send is sent again (at most one duplicate, see incidents/outbox.py)."""
     if not stopped:
         return
     deadline = time.monotonic() + 1.0

@@ -16,10 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakwatch import audit, canary, keys, terms
+from leakwatch import keys
 from leakwatch.app import Services
-from leakwatch.importer import DatasetWriter, RecordFingerprinter
-from leakwatch.normalise import name as normal_name
+from leakwatch.datasets import canary
+from leakwatch.datasets.importer import DatasetWriter, RecordFingerprinter
+from leakwatch.detection import terms
+from leakwatch.detection.normalise import name as normal_name
+from leakwatch.storage import audit
 
 DATASET = "demo-patients"
 PATIENTS = 500

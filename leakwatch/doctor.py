@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leakwatch import dbschema, keys, store
+from leakwatch import keys
 from leakwatch.errors import LeakwatchError
+from leakwatch.storage import dbschema, store
 
 if TYPE_CHECKING:
     from leakwatch.app import Services
@@ -46,7 +47,9 @@ def _run(name: str, target: str, probe: Callable[[], str]) -> Check:
 
 
 def run_checks(svc: Services) -> list[Check]:
-    from leakwatch import alerts, daemon, keycheck
+    from leakwatch import daemon
+    from leakwatch.datasets import keycheck
+    from leakwatch.incidents import alerts
 
     settings = svc.settings
     where = store.safe_url(settings.db_url)

@@ -50,7 +50,7 @@ def setup(level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
-    # Apprise's own messages are captured per send (alerts.py); APScheduler's are replaced by ours.
+    # Apprise's own messages are captured per send (incidents/alerts.py); APScheduler's are replaced by ours.
     for name in ("apprise", "apscheduler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 

@@ -42,10 +42,10 @@ class _DatabaseCollector(Collector):
         from sqlalchemy import func
         from sqlmodel import select
 
-        from leakwatch import outbox
-        from leakwatch.incidents import IncidentRow
+        from leakwatch.incidents import outbox
+        from leakwatch.incidents.fold import IncidentRow
         from leakwatch.sources.state import SourceStateRow
-        from leakwatch.store import as_utc, session, utcnow
+        from leakwatch.storage.store import as_utc, session, utcnow
 
         try:
             alerts = outbox.counts(self.engine)

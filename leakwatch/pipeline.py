@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import IO, Protocol
 
-from leakwatch import parallel
-from leakwatch.documents import Limits, documents, stream_documents
-from leakwatch.matcher import TextMatcher
+from leakwatch.detection import parallel
+from leakwatch.detection.documents import Limits, documents, stream_documents
+from leakwatch.detection.matcher import TextMatcher
+from leakwatch.detection.terms import TermMatcher
 from leakwatch.models import CONFIDENCE_ORDER, Document, Finding, Item, ScanResult, Skipped
 from leakwatch.settings import Settings
-from leakwatch.terms import TermMatcher
 
 
 class Scanning(Protocol):

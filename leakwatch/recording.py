@@ -13,7 +13,7 @@ from sqlmodel import Session
 from leakwatch.log import event as log_event
 from leakwatch.models import Item, ScanResult
 from leakwatch.sources.state import ContentScanRow, SeenItemRow, state_row
-from leakwatch.store import utcnow
+from leakwatch.storage.store import utcnow
 
 
 class SightingSink(Protocol):

@@ -46,7 +46,7 @@ from leakwatch.sources.state import (
     load_state,
     state_row,
 )
-from leakwatch.store import as_utc, utcnow
+from leakwatch.storage.store import as_utc, utcnow
 
 log = logging.getLogger("leakwatch.runner")
 
@@ -298,7 +298,7 @@ async def _content_lock(services: Services, content_hash: str) -> AsyncIterator[
 
 
 def _scan_file(services: Services, item: Item) -> ScanResult:
-    from leakwatch import volumes
+    from leakwatch.detection import volumes
 
     path = Path(item.meta["path"])
     with volumes.open_volumes(path) as fh:

@@ -34,6 +34,15 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("leakwatch", appauthor=False))
 
 
+WEBHOOK_SCHEMES = {"webhook+json": "http", "webhook+jsons": "https"}
+"""Route schemes that POST the signed JSON document (``incidents.webhook``), and the scheme each posts over."""
+WEBHOOK_MIN_SECRET = 16
+
+
+def is_webhook(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in WEBHOOK_SCHEMES
+
+
 class AlertRoute(BaseModel):
     """Where alerts of at least ``min_severity`` go: apprise URLs."""
 
@@ -48,11 +57,9 @@ class AlertRoute(BaseModel):
 
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> AlertRoute:
-        from leakwatch.webhook import MIN_SECRET, is_webhook
-
-        weak = self.secret is None or len(self.secret.get_secret_value()) < MIN_SECRET
+        weak = self.secret is None or len(self.secret.get_secret_value()) < WEBHOOK_MIN_SECRET
         if weak and any(is_webhook(url) for url in self.urls):
-            raise ValueError(f"webhook+json URLs need a secret of at least {MIN_SECRET} characters "
+            raise ValueError(f"webhook+json URLs need a secret of at least {WEBHOOK_MIN_SECRET} characters "
                                  "(secret = \"...\" in the route)")
         return self
 

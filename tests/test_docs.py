@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Cli
 
-from leakwatch.schema import load_schema
+from leakwatch.datasets.schema import load_schema
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "fingerprints" / "README.md"]

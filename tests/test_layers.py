@@ -100,7 +100,7 @@ def test_the_checker_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(edges) == [["a", "b", "c"]]
     edges = imports()
-    assert "leakwatch.store" in edges["leakwatch.incidents"]
+    assert "leakwatch.storage.store" in edges["leakwatch.incidents.fold"]
     assert "leakwatch.sources.registry" in edges["leakwatch.sources.spec"]  # imported inside a method
 
 
@@ -108,17 +108,45 @@ def test_no_import_cycle_in_the_package() -> None:
     assert cycles(imports()) == []
 
 
+LAYERS = [
+    # (layer, module prefixes): a module may import its own layer and those listed after it, never one before
+    ("entry", ("leakwatch.cli", "leakwatch.daemon", "leakwatch.demo", "leakwatch.doctor", "leakwatch.__main__")),
+    ("composition root", ("leakwatch.app",)),
+    ("scanning path", ("leakwatch.runner", "leakwatch.cluster", "leakwatch.recording", "leakwatch.pipeline",
+                       "leakwatch.metrics")),
+    ("domains", ("leakwatch.detection", "leakwatch.datasets", "leakwatch.incidents", "leakwatch.sources")),
+    ("storage", ("leakwatch.storage",)),
+    ("base", ("leakwatch.models", "leakwatch.settings", "leakwatch.errors", "leakwatch.keys", "leakwatch.log",
+              "leakwatch.display", "leakwatch")),
+]
+TABLES = "leakwatch.storage.tables"
+"""Gathers every table module for the migration tooling: it sits with storage but imports the domains, so only
+the CLI's developer command (and tests) may import it."""
+
+
+def layer_of(module: str) -> int:
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in imports():
+        layer_of(module)
+
+
 def test_lower_layers_import_nothing_above_them() -> None:
-    """Storage imports no domain module; sources and the scanning path import neither the
-    composition root nor the pipeline; only the CLI and the daemon import the composition root."""
+    """Each layer imports only itself and the layers below: storage imports no domain module, the domains
+    (sources too) import neither the scanning path nor the composition root, and only the entry points
+    (CLI, daemon, doctor, demo) import the composition root."""
     edges = imports()
-    storage = {"leakwatch.store", "leakwatch.dbschema"} | {m for m in edges if m.startswith("leakwatch.migrations")}
-    allowed_below_storage = {"leakwatch.errors", "leakwatch.store"}
-    for module in storage:
-        assert edges[module] <= allowed_below_storage | storage, (module, edges[module])
-    for module, targets in edges.items():
-        if module.startswith("leakwatch.sources"):
-            assert not targets & {"leakwatch.app", "leakwatch.pipeline", "leakwatch.runner"}, (module, targets)
-    above = {m for m, targets in edges.items() if "leakwatch.app" in targets}
-    assert all(m.startswith(("leakwatch.cli", "leakwatch.daemon", "leakwatch.demo", "leakwatch.doctor",
-                             "leakwatch.__main__")) for m in above), above
+    upward = sorted((m, t) for m, targets in edges.items() if m != TABLES for t in targets
+                    if layer_of(t) < layer_of(m))
+    assert upward == []
+    assert {m for m, targets in edges.items() if TABLES in targets} <= {"leakwatch.cli.db"}
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    assert layer_of("leakwatch.storage.store") > layer_of("leakwatch.incidents.fold") > layer_of("leakwatch.app")
+    assert layer_of("leakwatch.sources.web") > layer_of("leakwatch.pipeline")

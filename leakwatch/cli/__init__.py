@@ -13,7 +13,7 @@ try:  # typer vendors its own click since 0.24
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from leakwatch import __version__, busy
+from leakwatch import __version__
 from leakwatch.cli import (
     alerts,
     audit,
@@ -32,6 +32,7 @@ from leakwatch.cli import (
 from leakwatch.cli.common import err
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
+from leakwatch.storage import busy
 
 app = typer.Typer(
     name="leakwatch",

@@ -18,8 +18,9 @@ def test(as_json: bool = JSON_OPTION) -> None:
     and say which failed and why (URLs shown masked).
 
     Exit status: 0 all delivered, 1 some failed, 2 no route configured."""
-    from leakwatch import alerts, webhook
-    from leakwatch.store import utcnow
+    from leakwatch.incidents import alerts, webhook
+    from leakwatch.settings import is_webhook
+    from leakwatch.storage.store import utcnow
 
     svc = services()
     secrets: dict[str, str | None] = {}
@@ -34,7 +35,7 @@ def test(as_json: bool = JSON_OPTION) -> None:
     failed = 0
     for url in urls:
         secret = secrets[url]
-        if webhook.is_webhook(url) and secret:
+        if is_webhook(url) and secret:
             reason = webhook.post(url, secret, webhook.body(message, False, utcnow().isoformat()), message.key,
                                   "test", timeout)
         else:
@@ -61,7 +62,7 @@ def list_(
 ) -> None:
     """Alert deliveries, one per alert and route: pending (with the next attempt and last error),
     sent, or failed for good (route removed, URL invalid)."""
-    from leakwatch import outbox
+    from leakwatch.incidents import outbox
 
     if status not in (None, *outbox.STATUSES):
         raise fail(f"--status: expected one of {', '.join(outbox.STATUSES)}, got {status!r}")
@@ -85,7 +86,7 @@ def list_(
 
 
 def _when(value: object) -> str:
-    from leakwatch.store import as_utc
+    from leakwatch.storage.store import as_utc
 
     v = as_utc(value) if value is not None else None  # type: ignore[arg-type]
     return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""

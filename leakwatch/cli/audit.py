@@ -31,7 +31,7 @@ def audit(
 
     It holds counts and dataset names, never a record's value, a term's text or a key. Written in
     the same transaction as the change, so a change without its audit row cannot happen."""
-    from leakwatch import audit as trail
+    from leakwatch.storage import audit as trail
 
     if action is not None and action not in trail.ACTIONS:
         raise InputError(f"--action must be one of {', '.join(trail.ACTIONS)}, not {action!r}")

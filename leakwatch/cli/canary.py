@@ -12,7 +12,7 @@ from rich.table import Table
 from leakwatch.cli.common import JSON_OPTION, err, one_line_errors, out, print_json, services
 from leakwatch.display import printable
 
-# leakwatch.canary.MAX_COUNT, copied so that building the CLI does not import leakwatch.canary
+# leakwatch.datasets.canary.MAX_COUNT, copied so that building the CLI does not import leakwatch.datasets.canary
 # (sqlalchemy, numpy); keep the two equal.
 MAX_COUNT = 10_000
 
@@ -36,8 +36,8 @@ def create(
     now. E-mails use the canary_domain setting (a domain you control). Any later sighting, even of
     a single identifier, is a critical finding naming LABEL.
     """
-    from leakwatch import canary
-    from leakwatch.schema import load_schema
+    from leakwatch.datasets import canary
+    from leakwatch.datasets.schema import load_schema
 
     schema = load_schema(schema_path) if schema_path is not None else canary.default_schema()
     svc = services()
@@ -56,7 +56,7 @@ def create(
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
     """Canary labels with their record counts and creation dates."""
-    from leakwatch import canary
+    from leakwatch.datasets import canary
 
     rows = canary.datasets(services().engine)
     if as_json:

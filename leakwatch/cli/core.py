@@ -41,7 +41,7 @@ def init() -> None:
 
     The key file may be elsewhere (LEAKWATCH_KEY_FILE, or a systemd credential named
     leakwatch-key): keep it off the database's volume."""
-    from leakwatch import dbschema, store
+    from leakwatch.storage import dbschema, store
 
     svc = services()
     home = svc.settings.home
@@ -55,7 +55,7 @@ def init() -> None:
     engine = store.make_engine(svc.settings.db_url, svc.settings.database_busy_timeout)
     before, after = dbschema.upgrade(engine, where)
     if created:
-        from leakwatch import audit
+        from leakwatch.storage import audit
 
         audit.record_now(engine, "key_create", key_version=keyring.current.version,
                          key_id=keyring.current.key_id, key_source=keyring.origin)
@@ -104,7 +104,7 @@ def _paths(args: list[str]) -> _Walk:
     """Each argument as (target, path): files, directories walked in order, '-' for stdin. In a
     directory, a dangling link, a FIFO, a socket or a device is a note; a named FIFO (``<(zcat
     x)``) is read. Later split volumes (``x.7z.002``) are read with their first."""
-    from leakwatch import volumes
+    from leakwatch.detection import volumes
 
     walk = _Walk()
     for arg in args:
@@ -203,7 +203,7 @@ def _not_scannable(path: Path) -> str | None:
 def scan_target(svc: Services, target: str, path: Path | None, passwords: tuple[str, ...] = (),
                 shown: ScanProgress | None = None) -> ScanResult:
     """Scan one argument of ``leakwatch scan`` through the pipeline."""
-    from leakwatch import volumes
+    from leakwatch.detection import volumes
     from leakwatch.pipeline import scan_item, scan_stream
 
     found = shown.found if shown is not None else None
@@ -252,7 +252,7 @@ def scan(
     Exit status: 0 nothing found, 1 something found, 2 a target named here could not be read
     (the others are still scanned and reported).
     """
-    from leakwatch.keycheck import unchecked_note
+    from leakwatch.datasets.keycheck import unchecked_note
 
     svc = services()
     if svc.index.empty:

@@ -16,7 +16,7 @@ def upgrade(as_json: bool = JSON_OPTION) -> None:
     """Bring the database's schema to this release's (``leakwatch init`` runs it too). Back the
     database up first. Safe to run again: an up-to-date database is left as it is. A database made
     before schema versions existed is recognised and upgraded in place; nothing in it is lost."""
-    from leakwatch import dbschema, store
+    from leakwatch.storage import dbschema, store
 
     settings = services().settings
     where = store.safe_url(settings.db_url)
@@ -36,7 +36,7 @@ def upgrade(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def status(as_json: bool = JSON_OPTION) -> None:
     """The database's schema revision and this release's. Exit 1 when an upgrade is needed."""
-    from leakwatch import dbschema, store
+    from leakwatch.storage import dbschema, store
 
     settings = services().settings
     where = store.safe_url(settings.db_url)
@@ -56,7 +56,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def revision(message: str = typer.Option(..., "-m", "--message", help="What the revision changes."),
              rev_id: str = typer.Option(..., "--rev-id", help="The next number: 0003, 0004...")) -> None:
-    """For developers: write a new revision under leakwatch/migrations/versions, compared against
+    """For developers: write a new revision under leakwatch/storage/migrations/versions, compared against
     the tables' models on a scratch SQLite database upgraded to the current head. Review it, add
     its id to ``dbschema.KNOWN`` and set ``dbschema.HEAD``."""
     import tempfile
@@ -64,8 +64,8 @@ def revision(message: str = typer.Option(..., "-m", "--message", help="What the 
     from alembic import command
     from sqlmodel import SQLModel
 
-    import leakwatch.tables  # noqa: F401  (every table on SQLModel.metadata)
-    from leakwatch import dbschema, store
+    import leakwatch.storage.tables  # noqa: F401  (every table on SQLModel.metadata)
+    from leakwatch.storage import dbschema, store
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = store.make_engine(f"sqlite:///{tmp}/scratch.db")

@@ -52,9 +52,9 @@ def import_(
     database keeps that version and a key check. A key that does not match the datasets already
     imported is refused (exit 2): see docs/keys.md. Each import is an audit entry (leakwatch audit).
     """
-    from leakwatch import parallel
-    from leakwatch.importer import import_file
-    from leakwatch.schema import load_schema
+    from leakwatch.datasets.importer import import_file
+    from leakwatch.datasets.schema import load_schema
+    from leakwatch.detection import parallel
 
     svc = services()
     schema = load_schema(schema_path)
@@ -102,8 +102,9 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     The key column says whether the key file read holds that version with the same key
     (``ok``), a different key (``WRONG KEY``), not that version (``missing``), or whether the
     dataset predates key checks (``unchecked``: re-import it)."""
-    from leakwatch import keycheck, store
+    from leakwatch.datasets import keycheck
     from leakwatch.errors import LeakwatchError
+    from leakwatch.storage import store
 
     svc = services()
     rows = store.datasets(svc.engine)
@@ -133,7 +134,8 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 @one_line_errors
 def delete(name: str = typer.Argument(..., help="Dataset name.")) -> None:
     """Delete a dataset and all its fingerprints (an audit entry: leakwatch audit)."""
-    from leakwatch import audit, indexcache, store
+    from leakwatch.detection import indexcache
+    from leakwatch.storage import audit, store
 
     svc = services()
     if not audit.delete_dataset(svc.engine, name):

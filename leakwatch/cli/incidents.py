@@ -15,14 +15,14 @@ from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, p
 from leakwatch.display import printable, printable_text
 
 if TYPE_CHECKING:
-    from leakwatch.incidents import IncidentRow
+    from leakwatch.incidents.fold import IncidentRow
 
 app = typer.Typer(help="Incidents: exposures of your records, each with its sightings; notes, exports for the SOC's "
                        "tools and the DPO's notification draft.", no_args_is_help=True)
 
 
 def _when(value: dt.datetime | None) -> str:
-    from leakwatch.store import as_utc
+    from leakwatch.storage.store import as_utc
 
     v = as_utc(value)
     return v.strftime("%Y-%m-%d %H:%M") if v else ""
@@ -39,8 +39,8 @@ def _after(seconds: float | None) -> str:
 
 
 def _get(incident_id: int) -> IncidentRow:
-    from leakwatch.incidents import IncidentRow
-    from leakwatch.store import session
+    from leakwatch.incidents.fold import IncidentRow
+    from leakwatch.storage.store import session
 
     with session(services().engine) as s:
         incident = s.get(IncidentRow, incident_id)
@@ -58,16 +58,16 @@ def list_(
 ) -> None:
     """Incidents, latest activity first: severity, dataset, records, sightings, last seen
     (``incidents show ID`` or --json for kinds, first seen and time to detection)."""
-    from leakwatch import incidents
-    from leakwatch.store import session
+    from leakwatch.incidents import fold
+    from leakwatch.storage.store import session
 
     if status not in (None, "open", "acked"):
         raise fail(f"--status: expected open or acked, got {status!r}")
     with session(services().engine) as s:
-        rows = incidents.list_incidents(s, status, limit)
+        rows = fold.list_incidents(s, status, limit)
     if as_json:
         for row in rows:
-            print_json(incidents.incident_json(row))
+            print_json(fold.incident_json(row))
         return
     if not rows:
         out.print("no incident")
@@ -89,16 +89,16 @@ def show(
 ) -> None:
     """One incident: its sightings (source, URL, published, seen), the refs of the exposed records
     with the kinds of field that matched, and the analysts' notes. Look the refs up in your own systems."""
-    from leakwatch import incidents, notes
-    from leakwatch.store import as_utc, session
+    from leakwatch.incidents import fold, notes
+    from leakwatch.storage.store import as_utc, session
 
     incident = _get(incident_id)
     with session(services().engine) as s:
-        sightings = incidents.sightings_of(s, incident_id)
-        refs = incidents.refs_of(s, incident_id)
+        sightings = fold.sightings_of(s, incident_id)
+        refs = fold.refs_of(s, incident_id)
         noted = notes.notes_of(s, incident_id)
     if as_json:
-        obj = incidents.incident_json(incident)
+        obj = fold.incident_json(incident)
         obj["sightings_list"] = [
             {"source": x.source, "key": x.item_key, "url": x.url, "records": x.records, "canaries": x.canaries,
              "kinds": [k for k in x.kinds.split(",") if k],
@@ -153,15 +153,15 @@ def ack(incident_id: int = typer.Argument(..., metavar="ID", help="Incident id."
         as_json: bool = JSON_OPTION) -> None:
     """Mark an incident as handled. A later sighting still updates it, and alerts again only if its
     severity rises."""
-    from leakwatch import incidents
-    from leakwatch.store import session
+    from leakwatch.incidents import fold
+    from leakwatch.storage.store import session
 
     _get(incident_id)
     with session(services().engine) as s:
-        incident = incidents.ack(s, incident_id)
+        incident = fold.ack(s, incident_id)
     assert incident is not None
     if as_json:
-        print_json(incidents.incident_json(incident))
+        print_json(fold.incident_json(incident))
         return
     out.print(f"incident {incident_id} acknowledged")
 
@@ -219,7 +219,7 @@ def export(
     --include-refs. Ids are stable: exporting again updates the same objects instead of adding others.
 
     Needs the export extra: pip install 'leakwatch\\[export]'."""
-    from leakwatch import export as exporting
+    from leakwatch.incidents import export as exporting
 
     fmt, tlp = fmt.lower(), tlp.lower()
     if fmt not in exporting.FORMATS:
@@ -256,8 +256,8 @@ def note(
     """Add a note to an incident: what was done or decided (password reset, host notified, DPO told).
     Notes are kept with their time and author, never edited or deleted (add a correction instead),
     listed by incidents show and used as the measures taken in incidents report."""
-    from leakwatch import notes
-    from leakwatch.store import session
+    from leakwatch.incidents import notes
+    from leakwatch.storage.store import session
 
     _get(incident_id)
     if text == "-":
@@ -285,7 +285,7 @@ def report(
     people and records, when it was discovered against when it was first published, where the data
     surfaced, likely consequences (for the DPO to complete) and measures taken (acknowledgement and
     notes). Refs only in an annex, with --include-refs."""
-    from leakwatch import report as reporting
+    from leakwatch.incidents import report as reporting
 
     if output is not None:
         _directory(output)

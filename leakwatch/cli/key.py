@@ -23,7 +23,8 @@ app = typer.Typer(help=(
 
 
 def _status(svc: Services, keyring: Keyring) -> dict[int, dict[str, object]]:
-    from leakwatch import keycheck, store
+    from leakwatch.datasets import keycheck
+    from leakwatch.storage import store
 
     rows = store.datasets(svc.engine)
     bad = {p.dataset: p.expected_id for p in keycheck.problems(rows, keyring)}
@@ -90,8 +91,9 @@ def rotate(as_json: bool = JSON_OPTION) -> None:
     Datasets fingerprinted under older versions keep working until they are re-imported. Then
     retire the old version (leakwatch key retire VERSION). A running daemon reads the new version
     when restarted (systemctl restart leakwatch): restart it before re-importing."""
-    from leakwatch import audit, keys, store
-    from leakwatch.store import utcnow
+    from leakwatch import keys
+    from leakwatch.storage import audit, store
+    from leakwatch.storage.store import utcnow
 
     svc = services()
     with keys.locked(svc.key_path):
@@ -130,7 +132,9 @@ def retire(version: int = typer.Argument(..., help="The key version to remove fr
 
     Refused for the current version, and for a version some dataset was fingerprinted under:
     re-import those datasets first (leakwatch fingerprints list shows each one's version)."""
-    from leakwatch import audit, keycheck, keys
+    from leakwatch import keys
+    from leakwatch.datasets import keycheck
+    from leakwatch.storage import audit
 
     svc = services()
     with keys.locked(svc.key_path):

@@ -12,7 +12,7 @@ from leakwatch.display import printable
 from leakwatch.errors import InputError
 
 if TYPE_CHECKING:
-    from leakwatch import terms
+    from leakwatch.detection import terms
 
 app = typer.Typer(help="Watch terms: names, acronyms, domains and keywords to find in leaks (not secret).",
                   no_args_is_help=True)
@@ -33,7 +33,7 @@ def add(
     """Watch a term. Matching ignores case, accents, punctuation and spacing; a domain also matches
     defanged (aphp[.]fr, hxxps://), as a sub-domain, in e-mail addresses (counted, never printed)
     and as look-alike domains. Terms made only of common words are refused."""
-    from leakwatch import terms
+    from leakwatch.detection import terms
 
     if kind is not None and kind not in terms.KINDS:
         raise InputError(f"--kind must be one of {', '.join(terms.KINDS)}, not {kind!r}")
@@ -55,7 +55,7 @@ def add(
 @one_line_errors
 def list_(as_json: bool = JSON_OPTION) -> None:
     """Watched terms, by kind."""
-    from leakwatch import terms
+    from leakwatch.detection import terms
 
     rows = terms.list_terms(services().engine)
     if as_json:
@@ -78,7 +78,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 def remove(term: str = typer.Argument(..., help="The term, written in any of the forms it matches."),
            as_json: bool = JSON_OPTION) -> None:
     """Stop watching a term."""
-    from leakwatch import terms
+    from leakwatch.detection import terms
 
     row = terms.remove_term(services().engine, term)
     if row is None:

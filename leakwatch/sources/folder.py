@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from leakwatch import volumes
+from leakwatch.detection import volumes
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ItemRef
 from leakwatch.sources.base import SourceContext, log

@@ -14,7 +14,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from leakwatch.models import Finding
 from leakwatch.sources.health import Health
-from leakwatch.store import utcnow
+from leakwatch.storage.store import utcnow
 
 
 class SourceStateRow(SQLModel, table=True):

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lw_channels import Listing, Receiver
+from lw_channels import Listing, Receiver, wait_for
 from sqlmodel import select
 from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 
-from leakwatch import alerts
 from leakwatch.app import Services
-from leakwatch.incidents import IncidentRow, SightingRow, ack, refs_of
+from leakwatch.incidents import alerts
+from leakwatch.incidents.fold import IncidentRow, SightingRow, ack, refs_of
+from leakwatch.incidents.outbox import OutboxRow
 from leakwatch.models import Finding, Item, ScanResult
-from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
 from leakwatch.runner import run_source
 from leakwatch.sources.spec import parse_spec
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 
 def record(svc: Services, source: str, key: str, text: str, published: dt.datetime | None = None) -> ScanResult:
@@ -135,8 +134,7 @@ def test_a_dead_channel_waits_then_delivers_once_without_blocking_others(
     dead.start()
     try:
         pending_row = pending[0]
-        time.sleep(2.1)
-        assert svc.outbox.deliver_due().sent == 1
+        wait_for(lambda: svc.outbox.deliver_due().sent == 1, timeout=10, every=0.05)  # once the backoff is over
         assert len(dead.messages()) == 1
         assert svc.outbox.deliver_due().sent == 0
         assert pending_row.route_label == f"json://127.0.0.1:{dead.port}/"

@@ -17,8 +17,8 @@ from conftest import SCHEMA
 from lw_channels import Receiver, wait_for, write_config
 from synth import leak_csv_semicolon, to_csv
 
-from leakwatch import outbox
 from leakwatch.app import Services
+from leakwatch.incidents import outbox
 
 LEAKWATCH = [sys.executable, "-m", "leakwatch"]
 

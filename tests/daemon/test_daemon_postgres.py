@@ -10,10 +10,10 @@ from lw_channels import Receiver
 from synth import Person, leak_csv_semicolon, leak_json, to_csv
 
 from leakwatch.app import build
-from leakwatch.incidents import list_incidents
+from leakwatch.incidents.fold import list_incidents
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 SCHEMA = Path(__file__).resolve().parents[2] / "fingerprints" / "patients.example.toml"
 

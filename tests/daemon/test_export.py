@@ -23,7 +23,7 @@ from synth import Person, leak_csv_semicolon, leak_json, leak_sql, secrets
 from leakwatch.app import Services
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 MISP_SCHEMA = json.loads((Path(pymisp.__file__).parent / "data" / "schema-lax.json").read_text())
 STIX_OPTIONS = ValidationOptions(version="2.1", disabled=["103"])
@@ -231,6 +231,7 @@ def test_without_the_extra_one_clear_line_and_help_does_not_load_it(imported: An
                            "pip install 'leakwatch[export]'\n")
     code = ("import sys; from leakwatch.cli import main; sys.argv = ['leakwatch', '--help']\n"
             "try: main()\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('stix2', 'pymisp', 'leakwatch.export') if m in sys.modules), file=sys.stderr)")
+            "print(sorted(m for m in ('stix2', 'pymisp', 'leakwatch.incidents.export') if m in sys.modules),"
+            " file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], env=cli.env, capture_output=True, text=True, timeout=60)
     assert "Usage" in proc.stdout and proc.stderr == "[]\n"

@@ -16,7 +16,7 @@ from synth import Person, leak_csv_semicolon, secrets
 from leakwatch.app import Services
 from leakwatch.models import Item
 from leakwatch.pipeline import scan_item
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 HOSTILE = ('Takedown asked <script>alert(1)</script> <img src=x onerror=alert(2)> **bold** '
            '[click](javascript:alert(3))\n# not a heading | not a cell')

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ from sqlmodel import select
 from synth import Person, leak_csv_semicolon
 
 from leakwatch.app import Services
+from leakwatch.incidents.outbox import OutboxRow
 from leakwatch.models import Item
-from leakwatch.outbox import OutboxRow
 from leakwatch.pipeline import scan_item
-from leakwatch.store import session
+from leakwatch.storage.store import session
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "webhook-incident.v1.schema.json").read_text(encoding="utf-8"))
@@ -108,7 +107,11 @@ def test_a_receiver_down_gets_the_alert_once_when_it_is_back(
     soar.start()
     wait_for(lambda: svc.outbox.deliver_due().sent == 1, timeout=10, every=0.2)
     assert svc.outbox.deliver_due().sent == 0  # nothing twice
-    time.sleep(0.3)
+    with session(svc.engine) as s:  # even were every row due now
+        for row in s.exec(select(OutboxRow)):
+            row.next_attempt_at = dt.datetime.now(dt.UTC)
+            s.add(row)
+        s.commit()
     assert svc.outbox.deliver_due().sent == 0
     assert len(soar.accepted) == 1 and soar.refused == []
     [row] = rows(svc)
@@ -147,8 +150,8 @@ def test_a_webhook_route_needs_a_secret_and_alerts_test_signs(imported: Any, soa
 
 
 def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
-    from leakwatch import alerts, webhook
-    from leakwatch.incidents import Folded, IncidentRefRow, IncidentRow, SightingRow
+    from leakwatch.incidents import alerts, webhook
+    from leakwatch.incidents.fold import Folded, IncidentRefRow, IncidentRow, SightingRow
 
     now = dt.datetime.now(dt.UTC)
     incident = IncidentRow(id=4, severity="high", dataset="patients", datasets="patients", kinds="email,nir",

@@ -14,7 +14,7 @@ import libarchive
 import pytest
 from lw_sources import RecordingSink, poll, spec
 
-from leakwatch import terms
+from leakwatch.detection import terms
 
 TERM_LINE = b"contact: admin@chf-exemple.example.fr\n"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from lw_httpserver import Reply, Server
 from lw_sources import RecordingSink, poll, spec
 
-from leakwatch import terms
+from leakwatch.detection import terms
 from leakwatch.sources.state import load_state
 
 

@@ -89,7 +89,7 @@ params = {{ path = "{drop}", min_age = 0 }}
     from sqlalchemy.schema import CreateIndex, CreateTable
     from sqlmodel import SQLModel
 
-    import leakwatch.tables  # noqa: F401
+    import leakwatch.storage.tables  # noqa: F401
 
     dialect = postgresql.dialect()
     statements = []

@@ -1,0 +1,1 @@
+"""Datasets: the protected records' schemas, their import into keyed fingerprints, canaries, key checks."""

@@ -1,0 +1,418 @@
+"""Turns an item's raw bytes into text documents: archives expanded within limits, any text
+encoding decoded, office documents and PDFs read as text, binaries skipped with a note, HTML and
+JSON flattened to one line per row.
+
+Archives are streamed (see ``archives``); the only bytes written to disk are those of a dump whose
+format must seek, spooled to an unnamed temporary file when it is too large to hold in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import IO
+
+from charset_normalizer import from_bytes
+
+from leakwatch.detection import archives, office
+from leakwatch.detection.archives import LimitExceeded
+from leakwatch.detection.limits import Limits
+from leakwatch.models import Document, Skipped
+
+SAMPLE = 64 * 1024
+MAX_STRUCTURED = 64 * 1024 * 1024
+"""HTML and JSON above this size are scanned as raw text rather than parsed."""
+
+__all__ = ["LimitExceeded", "Limits", "documents", "stream_documents"]
+
+
+class _Budget:
+    """Expanded bytes allowed for one item: an absolute cap and a ratio to the compressed size."""
+
+    def __init__(self, limits: Limits, compressed: int | None) -> None:
+        self.remaining = limits.max_expanded_bytes
+        if compressed is not None:
+            self.remaining = min(self.remaining, max(compressed, 64 * 1024) * limits.max_expansion_ratio)
+        self.cap = self.remaining
+
+    def take(self, n: int) -> None:
+        self.remaining -= n
+        if self.remaining < 0:
+            raise LimitExceeded(f"archive expands beyond {self.cap} bytes (limit on size and ratio)")
+
+
+CHUNK = 8 * 1024 * 1024
+
+
+def documents(content: bytes, target: str, limits: Limits, title: str | None = None
+              ) -> Iterator[Document | Skipped]:
+    """Documents and skipped notes of one item's content held in memory."""
+    yield from stream_documents(io.BytesIO(content), target, limits, len(content), title)
+
+
+def stream_documents(fh: IO[bytes], target: str, limits: Limits, size: int | None, title: str | None = None
+                     ) -> Iterator[Document | Skipped]:
+    """Documents of a (possibly huge) file, read in chunks: memory stays bounded by ``CHUNK``."""
+    budget = _Budget(limits, size)
+    yield from _expand(Input(fh), target, limits, budget, 0, title, size)
+
+
+class Input(io.RawIOBase):
+    """A readable stream with a look-ahead (``head``). Reads of an archive member count against
+    the item's budget; an error of the archive it comes from ends it, kept in ``error``, so that
+    everything before the damage is still scanned."""
+
+    def __init__(self, fh: IO[bytes] | archives.Entry | archives._StdEntry | archives._Deflate64,
+                 budget: _Budget | None = None) -> None:
+        self.fh = fh
+        self.budget = budget
+        self.ahead = bytearray()
+        self.error: BaseException | None = None
+        self.done = 0
+        self._seekable = budget is None and _seekable(fh)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._seekable
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)  # type: ignore[union-attr]
+
+    def tell(self) -> int:
+        return self.fh.tell()  # type: ignore[union-attr]
+
+    def _pull(self, n: int) -> bytes:
+        if self.error is not None:
+            return b""
+        try:
+            data = self.fh.read(n)
+        except LimitExceeded:
+            raise
+        except Exception as exc:
+            if not archives.is_archive_error(exc) and not isinstance(exc, archives.DATA_ERRORS):
+                raise
+            self.error = exc
+            return b""
+        if self.budget is not None:
+            self.budget.take(len(data))
+        self.done += len(data)
+        return data or b""
+
+    def head(self, n: int) -> bytes:
+        """The next ``n`` bytes (fewer at the end), without consuming them."""
+        if self._seekable:
+            at = self.tell()
+            data = self.read_upto(n)
+            self.seek(at)
+            self.done -= len(data)
+            return data
+        while len(self.ahead) < n:
+            data = self._pull(n - len(self.ahead))
+            if not data:
+                break
+            self.ahead += data
+        return bytes(self.ahead[:n])
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        want = len(buf)
+        if self.ahead:
+            n = min(want, len(self.ahead))
+            buf[:n] = self.ahead[:n]
+            del self.ahead[:n]
+            return n
+        data = self._pull(want)
+        buf[: len(data)] = data
+        return len(data)
+
+    def read_upto(self, n: int) -> bytes:
+        """``n`` bytes, fewer only at the end."""
+        parts = bytearray()
+        if self.ahead:
+            parts += self.ahead[:n]
+            del self.ahead[: len(parts)]
+        while len(parts) < n:
+            data = self._pull(n - len(parts))
+            if not data:
+                break
+            parts += data
+        return bytes(parts)
+
+
+def _seekable(fh: object) -> bool:
+    try:
+        return bool(fh.seekable()) and fh.tell() >= 0  # type: ignore[attr-defined]
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int,
+            title: str | None, size: int | None) -> Iterator[Document | Skipped]:
+    head = inp.head(archives.HEAD)
+    kind = archives.sniff(head) or office.sniff(head)
+    if kind is None:
+        yield from _text_documents(inp, target, title, limits, size)
+        return
+    if depth >= limits.max_depth and kind not in office.KINDS:  # a PDF holds no archive: no deeper
+        yield Skipped(target, f"{kind} archive nested deeper than {limits.max_depth} levels")
+        return
+    src: IO[bytes] = inp
+    try:
+        if kind in office.KINDS or kind in archives.SEEKING:
+            src = inp if inp.seekable() else archives.spool(inp.read_upto, limits.max_item_bytes, limits.spool_dir)
+        doc_kind = office.kind_of(src, kind)
+        if doc_kind is not None:
+            yield from office.read(src, doc_kind, target, limits)
+            return
+        if kind in office.KINDS:
+            yield Skipped(target, f"{kind} document of a kind not read")
+            return
+        yield from _archive(src, kind, target, limits, budget, depth, title)
+    except LimitExceeded as exc:
+        yield Skipped(target, str(exc))
+    finally:
+        if src is not inp:
+            src.close()
+
+
+def _archive(src: IO[bytes], kind: str, target: str, limits: Limits, budget: _Budget, depth: int,
+             title: str | None) -> Iterator[Document | Skipped]:
+    decrypt = kind == "7z" and bool(limits.passwords)  # libarchive cannot decrypt 7z: py7zr can
+    deflate64: set[str] = set()  # nor inflate Deflate64: inflate64 can, once libarchive is done
+    try:
+        with archives.open_archive(src, kind, limits.passwords) as entries:
+            for entry in entries:
+                name = entry.name
+                if kind in archives.FILTERS:
+                    name = re.sub(r"\.(gz|tgz|bz2|xz|lzma|zst|lz4|lz)$", "",
+                                  target.rsplit("!", 1)[-1].rsplit("/", 1)[-1]) or "data"
+                member = f"{target}!{name}"
+                child = Input(entry, budget)
+                if decrypt:
+                    child.head(1)
+                    if child.error is not None and "encrypt" in archives.error_text(child.error).lower():
+                        break
+                yield from _expand(child, member, limits, budget, depth + 1, title, None)
+                if child.error is not None and kind == "zip" and archives.is_deflate64(child.error) \
+                        and not child.done and src.seekable():
+                    deflate64.add(entry.name)
+                    continue
+                if child.error is not None:
+                    note, go_on = archives.explain(child.error, kind)
+                    at = f"after {child.done} bytes: " if child.done else ""
+                    yield Skipped(member, at + note)  # after the documents: all that was readable is scanned
+                    if not go_on:
+                        return
+            else:
+                if deflate64:
+                    yield from _deflate64(src, deflate64, target, limits, budget, depth, title)
+                return  # every member read: no decryption needed
+    except LimitExceeded:
+        raise
+    except Exception as exc:
+        if not archives.is_archive_error(exc) and not isinstance(exc, (*archives.DATA_ERRORS, ValueError)):
+            raise
+        if not (decrypt and "encrypt" in archives.error_text(exc).lower()):
+            yield Skipped(target, archives.explain(exc, kind)[0])
+            return
+    yield from _encrypted_7z(src, target, limits, budget, depth, title)
+
+
+def _deflate64(src: IO[bytes], names: set[str], target: str, limits: Limits, budget: _Budget, depth: int,
+               title: str | None) -> Iterator[Document | Skipped]:
+    try:
+        for name, reader in archives.deflate64_members(src, names):
+            member = f"{target}!{name}"
+            child = Input(reader, budget)
+            yield from _expand(child, member, limits, budget, depth + 1, title, None)
+            if child.error is not None:
+                yield Skipped(member, f"after {child.done} bytes: " + archives.explain(child.error, "zip")[0])
+    except (zipfile.BadZipFile, *archives.DATA_ERRORS, ValueError) as exc:
+        yield Skipped(target, f"corrupt zip (Deflate64 members): {archives.error_text(exc)}")
+
+
+def _encrypted_7z(src: IO[bytes], target: str, limits: Limits, budget: _Budget, depth: int,
+                  title: str | None) -> Iterator[Document | Skipped]:
+    from leakwatch.detection import sevenzip
+
+    try:
+        for name, fh in sevenzip.members(src, limits.passwords, budget.take, limits.max_item_bytes,
+                                         limits.spool_dir):
+            yield from _expand(Input(fh), f"{target}!{name}", limits, budget, depth + 1, title, None)
+    except sevenzip.NoPassword:
+        yield Skipped(target, "encrypted: none of the passwords given opens it")
+
+
+# ---- text -------------------------------------------------------------------------------
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text of mostly Latin script has a NUL in every other byte."""
+    if len(sample) < 16:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def is_binary(sample: bytes) -> bool:
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(sample):
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return bool(sample) and controls / len(sample) > 0.1
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if utf16 := _utf16_without_bom(sample):
+        return utf16  # NUL-interleaved ASCII is valid UTF-8 too: this test comes first
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) >= SAMPLE:
+            return "utf-8"  # a character cut by the sample's end
+    if len(sample) < 2048:
+        return "cp1252"  # too little text for detection to beat the usual Western default
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "cp1252"
+
+
+def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
+                    size: int | None) -> Iterator[Document | Skipped]:
+    """Decoded text in chunks cut at line ends; a small HTML or JSON file is flattened whole."""
+    sample = fh.head(SAMPLE)
+    if is_binary(sample[:8192]):
+        yield Skipped(target, "binary content")
+        return
+    decoder = codecs.getincrementaldecoder(detect_encoding(sample))(errors="replace")
+    pending = ""
+    first = True
+    while True:
+        raw = fh.read_upto(CHUNK)
+        final = not fh.head(1)
+        text = pending + decoder.decode(raw, final=final)
+        if first and final:
+            if text:
+                flat, lossless = flatten(text)
+                yield Document(target, flat, title)
+                if not lossless:
+                    yield Document(target, text, title, records_only=True)
+            return
+        first = False
+        # Cut at a blank line near the end where there is one: a structured part (a CSV table, a
+        # pretty JSON) seldom holds one, so its records stay in one document with their header.
+        blank = -1 if final else text.rfind("\n\n", max(0, len(text) - CHUNK // 4))
+        cut = len(text) if final else (blank + 2 if blank != -1 else text.rfind("\n") + 1)
+        if cut <= 0 and len(text) < CHUNK * 4:
+            pending = text  # a very long line: wait for its end, within reason
+            continue
+        cut = cut if cut > 0 else len(text)
+        if text[:cut]:
+            yield Document(target, text[:cut], title)
+        pending = text[cut:]
+        if final:
+            return
+
+
+_HTML_HINT = re.compile(r"<(?:!doctype html|html|body|table|div|p|tr)\b", re.IGNORECASE)
+
+
+def flatten(text: str) -> tuple[str, bool]:
+    """HTML and JSON to one line per row or object, so that a record's fields share a line.
+    Also says whether nothing can have been lost: JSON keeps every value, HTML parsing may not."""
+    head = text[:4096].lstrip()
+    if len(text) <= MAX_STRUCTURED:
+        if head[:1] in "[{":
+            flat = _flatten_json(text)
+            if flat is not None:
+                return flat, True
+        if _HTML_HINT.search(head):
+            return html_text(text), False
+    return text, True
+
+
+def _flatten_json(text: str) -> str | None:
+    try:
+        values = [json.loads(text)]
+    except ValueError:
+        try:
+            values = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError:
+            return None
+    except RecursionError:
+        return None
+    lines: list[str] = []
+    for value in values:
+        _json_lines(value, lines)
+    return "\n".join(lines)
+
+
+def _json_lines(value: object, lines: list[str]) -> None:
+    """Each innermost object or array of scalars becomes one line of its values."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            scalars = [f"{k}: {v}" for k, v in node.items() if not isinstance(v, dict | list)]
+            if scalars:
+                lines.append(" | ".join(scalars))
+            stack.extend(reversed([v for v in node.values() if isinstance(v, dict | list)]))
+        elif isinstance(node, list):
+            scalars = [str(v) for v in node if not isinstance(v, dict | list)]
+            if scalars:
+                lines.append(" | ".join(scalars))
+            stack.extend(reversed([v for v in node if isinstance(v, dict | list)]))
+        elif node is not None:
+            lines.append(str(node))
+
+
+_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section",
+               "article", "table", "ul", "ol", "blockquote", "dt", "dd", "hr", "title"}
+
+
+def html_text(markup: str) -> str:
+    """Visible text of an HTML page: table rows as ``cell | cell`` lines, blocks on their own line."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("script", "style", "template"):
+                self.skip += 1
+            elif tag in ("td", "th"):
+                self.parts.append(" | ")
+            elif tag in _BLOCK_TAGS:
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style", "template"):
+                self.skip = max(0, self.skip - 1)
+            elif tag in _BLOCK_TAGS:
+                self.parts.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    return re.sub(r"\n\s*\n+", "\n", text)

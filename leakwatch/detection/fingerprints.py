@@ -1,0 +1,347 @@
+"""Keyed fingerprints of normalised values, and the in-memory index the scanner looks them up in.
+
+Four forms (see fingerprints/README.md for the threat model):
+- global identifier fingerprints: ``MAC(subkey(dataset, kind), value)``, 8 bytes, looked up globally;
+- the date blocking key: the same form for ``date``, the only low-entropy global index;
+- record-scoped fingerprints: ``MAC(subkey(dataset, kind), salt + value)`` for names (as q-gram
+  sequences), first initial, postcode and city, compared only against one known record;
+- the known names: the set of every last name and every first name the dataset holds, in the global
+  form, deduplicated and linked to no record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from leakwatch.detection import indexcache
+from leakwatch.detection.normalise import IDENTIFIER_KINDS, qgrams
+from leakwatch.keys import Keyring, derive
+from leakwatch.storage import store
+
+GLOBAL_KINDS = IDENTIFIER_KINDS
+BLOCK_KIND = "date_names"
+"""Blocking key for name + birth date matching: the date and the first, or last, letters of each name."""
+KNOWN_NAME_KINDS = {"last_name": "known_last_name", "first_name": "known_first_name"}
+"""Per name kind, the kind of the dataset's set of known names. With no identifier, a near spelling
+of a record's name that is itself a name the dataset holds, first or last, is taken for another
+person's name (Julien for Julie, Dias for Diaz, the last name Gillet for the first name Gilles), not
+for a typo."""
+SCOPED_CODES: dict[str, int] = {"last_name": 0, "first_name": 1, "first_initial": 2, "postcode": 3, "city": 4,
+                                 "date": 5}
+"""The code byte of each record-scoped kind in a stored record blob. Written in every database:
+a code never changes and is never reused; a new kind takes the next free number."""
+SCOPED_KINDS = tuple(SCOPED_CODES)
+_KIND_OF_CODE = {code: kind for kind, code in SCOPED_CODES.items()}
+NAME_KINDS = ("last_name", "first_name")
+QGRAM_BYTES = 4
+EXACT_BYTES = 8
+
+
+class Hasher:
+    """Keyed BLAKE2b with one derived subkey per kind of one dataset: the one writer (and reader) of
+    every stored fingerprint form, for the importer and the matcher alike.
+
+    Each kind's keyed state is made once and copied per value (a copy costs two thirds of keying
+    afresh); record-scoped hashes copy a state that has already absorbed the record's salt.
+    """
+
+    def __init__(self, master: bytes, dataset: str) -> None:
+        self.dataset = dataset
+        kinds = (*GLOBAL_KINDS, BLOCK_KIND, *KNOWN_NAME_KINDS.values(), *SCOPED_KINDS)
+        keys = {k: derive(master, dataset, k) for k in kinds}
+        self._global = {k: hashlib.blake2b(key=keys[k], digest_size=8) for k in kinds}
+        self._exact = {k: hashlib.blake2b(key=keys[k], digest_size=EXACT_BYTES) for k in kinds}
+        self._gram = {k: hashlib.blake2b(key=keys[k], digest_size=QGRAM_BYTES) for k in kinds}
+        self._headers: dict[tuple[str, int], bytes] = {}
+
+    def global_digest(self, kind: str, value: str) -> bytes:
+        """The global form: 8 bytes, stored little-endian as a uint64 (``global_fp``)."""
+        h = self._global[kind].copy()
+        h.update(value.encode())
+        return h.digest()
+
+    def global_fp(self, kind: str, value: str) -> int:
+        return int.from_bytes(self.global_digest(kind, value), "little")
+
+    def global_fps(self, kind: str, values: Iterable[str]) -> np.ndarray:
+        """``global_fp`` of many values at once, as uint64 (one keyed state, no call per value)."""
+        copy = self._global[kind].copy
+        out = bytearray()
+        for value in values:
+            h = copy()
+            h.update(value.encode())
+            out += h.digest()
+        return np.frombuffer(bytes(out), dtype="<u8")
+
+    def block_digests(self, iso_date: str, last_name: str, first_name: str) -> list[bytes]:
+        """The name + date blocking forms of one record (``block_keys``)."""
+        state = self._global[BLOCK_KIND]
+        out = []
+        for key in block_keys(iso_date, last_name, first_name):
+            h = state.copy()
+            h.update(key.encode())
+            out.append(h.digest())
+        return out
+
+    def scoped_exact(self, kind: str, salt: bytes, value: str) -> bytes:
+        h = self._exact[kind].copy()
+        h.update(salt + value.encode())
+        return h.digest()
+
+    def salted(self, kind: str, salt: bytes) -> hashlib._Hash:
+        """The q-gram state of one kind with a record's salt absorbed: ``gram_fp`` from it."""
+        h = self._gram[kind].copy()
+        h.update(salt)
+        return h
+
+    def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
+        """The record-scoped q-gram sequence of a normal name (the encoded name is sliced once
+        when it is ASCII: the same bytes as hashing each of ``qgrams``)."""
+        state = self._gram[kind].copy()
+        state.update(salt)
+        padded = f" {normal_name} "
+        out = []
+        if padded.isascii():
+            data = padded.encode()
+            for i in range(len(data) - 1):
+                h = state.copy()
+                h.update(data[i : i + 2])
+                out.append(h.digest())
+        else:
+            for gram in qgrams(normal_name):
+                h = state.copy()
+                h.update(gram.encode())
+                out.append(h.digest())
+        return b"".join(out)
+
+    def record_scoped(self, salt: bytes, values: dict[str, str]) -> bytes:
+        """The packed record-scoped forms of one record (the bytes of ``encode_scoped``): from normal
+        values by kind (names, ``postcode``, ``city``, ``date``), names as q-grams with the first
+        name's initial after it, every other kind exact, in the order of ``values``. Called once per
+        record by the importer: each (kind, length) header is packed once per process."""
+        headers = self._headers
+        out = []
+        for kind, value in values.items():
+            if kind in NAME_KINDS:
+                blob = self.scoped_qgrams(kind, salt, value)
+            else:
+                h = self._exact[kind].copy()
+                h.update(salt + value.encode())
+                blob = h.digest()
+            header = headers.get((kind, len(blob)))
+            if header is None:
+                header = headers[(kind, len(blob))] = _header(kind, len(blob))
+            out.append(header)
+            out.append(blob)
+            if kind == "first_name":
+                h = self._exact["first_initial"].copy()
+                h.update(salt + value[0].encode())
+                initial = h.digest()
+                header = headers.get(("first_initial", len(initial)))
+                if header is None:
+                    header = headers[("first_initial", len(initial))] = _header("first_initial", len(initial))
+                out.append(header)
+                out.append(initial)
+        return b"".join(out)
+
+
+def _header(kind: str, length: int) -> bytes:
+    return struct.pack("<BH", SCOPED_CODES[kind], length)
+
+
+def gram_fp(salted: hashlib._Hash, gram: str) -> bytes:
+    h = salted.copy()
+    h.update(gram.encode())
+    return h.digest()
+
+
+@lru_cache(maxsize=100_000)
+def name_affixes(normal_name: str) -> tuple[str, str]:
+    """The letters of a normal name that blocking keys use: its first three when its first word
+    has six or more letters (else two), and its last three when its last word has five or more
+    (else two). In a word of four letters or more the two never overlap, so one letter replaced
+    leaves one of them intact; three letters where the word allows keep strangers out of the block."""
+    first_word = normal_name.split(" ", 1)[0]
+    last_word = normal_name.rsplit(" ", 1)[-1]
+    return (normal_name[: 3 if len(first_word) >= 6 else 2],
+            normal_name[-3:] if len(last_word) >= 5 else normal_name[-2:])
+
+
+def block_keys(iso_date: str, last_name: str, first_name: str) -> tuple[str, str]:
+    """The name + date blocking values: the date with the first letters of each normal name, and
+    with the last letters (``name_affixes``). Selective enough that at 1.4 million records a probe
+    seldom meets a stranger; two keys so that one typo in a name still leaves one intact."""
+    (last_head, last_tail), (first_head, first_tail) = name_affixes(last_name), name_affixes(first_name)
+    return f"{iso_date}|<{last_head}|{first_head}", f"{iso_date}|>{last_tail}|{first_tail}"
+
+
+def encode_scoped(parts: dict[str, bytes]) -> bytes:
+    """Pack record-scoped fingerprints: per kind a code byte, a length and the bytes."""
+    return b"".join(_header(k, len(v)) + v for k, v in parts.items())
+
+
+def decode_scoped(blob: bytes) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(blob):
+        code, length = struct.unpack_from("<BH", blob, pos)
+        pos += 3
+        kind = _KIND_OF_CODE.get(code)
+        if kind is not None:  # a kind of a later release: not compared by this one
+            out[kind] = blob[pos : pos + length]
+        pos += length
+    return out
+
+
+def split_qgrams(seq: bytes) -> list[bytes]:
+    return [seq[i : i + QGRAM_BYTES] for i in range(0, len(seq), QGRAM_BYTES)]
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """What the scanner may know of one record once an identifier or date pointed at it."""
+
+    rec_no: int
+    ref: str
+    salt: bytes
+    scoped: dict[str, bytes]
+
+
+@dataclass
+class DatasetIndex:
+    """Sorted fingerprints of one dataset, per kind, with their record numbers."""
+
+    id: int
+    name: str
+    purpose: str
+    label: str | None
+    kinds: frozenset[str]
+    hasher: Hasher
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _engine: Engine | None = None
+    _cache: dict[int, RecordInfo] = field(default_factory=dict)
+
+    def lookup(self, kind: str, fps: list[int]) -> list[np.ndarray]:
+        """For each fingerprint, the record numbers that hold it (usually zero or one)."""
+        arrays = self.arrays.get(kind)
+        empty = np.empty(0, dtype=np.uint32)
+        if arrays is None or not fps:
+            return [empty] * len(fps)
+        hashes, recs = arrays
+        query = np.fromiter(fps, dtype=np.uint64, count=len(fps))
+        # Sorted queries walk a large array in order: far fewer cache misses at millions of entries.
+        order = np.argsort(query, kind="stable")
+        ordered = query[order]
+        left = np.empty(len(query), dtype=np.int64)
+        right = np.empty(len(query), dtype=np.int64)
+        left[order] = np.searchsorted(hashes, ordered, side="left")
+        right[order] = np.searchsorted(hashes, ordered, side="right")
+        return [recs[a:b] if b > a else empty for a, b in zip(left.tolist(), right.tolist(), strict=True)]
+
+    def known_names(self, phrases: list[str]) -> np.ndarray | None:
+        """Per phrase, whether it is a name the dataset knows (``knows_name``), in one batch;
+        None when the dataset keeps no known names (an older import): nothing can be ruled out."""
+        arrays = [self.arrays.get(k) for k in KNOWN_NAME_KINDS.values()]
+        if any(a is None for a in arrays):
+            return None
+        found = np.zeros(len(phrases), dtype=bool)
+        for known, arr in zip(KNOWN_NAME_KINDS.values(), arrays, strict=True):
+            assert arr is not None
+            hashes = arr[0]
+            if not len(hashes):
+                continue
+            fps = self.hasher.global_fps(known, phrases)
+            i = np.minimum(np.searchsorted(hashes, fps), len(hashes) - 1)
+            found |= hashes[i] == fps
+        return found
+
+    def knows_name(self, normal_name: str) -> bool:
+        """Whether some record of this dataset bears this normal name, as last or as first name
+        (names are matched in either order, so a first name near a last name is a name too)."""
+        for known in KNOWN_NAME_KINDS.values():
+            arrays = self.arrays.get(known)
+            if arrays is None:
+                continue
+            hashes = arrays[0]
+            fp = np.uint64(self.hasher.global_fp(known, normal_name))
+            i = int(np.searchsorted(hashes, fp))
+            if i < len(hashes) and hashes[i] == fp:
+                return True
+        return False
+
+    def records(self, rec_nos: Iterable[int]) -> dict[int, RecordInfo]:
+        """Records by number, fetched from the database once and cached for the process."""
+        asked = set(rec_nos)
+        wanted = [r for r in asked if r not in self._cache]
+        if wanted and self._engine is not None:
+            for rec_no, row in store.records(self._engine, self.id, wanted).items():
+                if len(self._cache) > 200_000:
+                    self._cache.clear()
+                self._cache[rec_no] = RecordInfo(rec_no, row.ref, row.salt, decode_scoped(row.scoped))
+        return {r: self._cache[r] for r in asked if r in self._cache}
+
+    @property
+    def size(self) -> int:
+        return sum(len(h) for h, _ in self.arrays.values())
+
+
+@dataclass
+class Index:
+    """Every dataset's fingerprints, loaded once per process."""
+
+    datasets: list[DatasetIndex]
+
+    def kinds(self) -> set[str]:
+        return set().union(*(d.kinds for d in self.datasets)) if self.datasets else set()
+
+    @property
+    def empty(self) -> bool:
+        return not self.datasets
+
+
+def load_index(engine: Engine, keyring: Keyring, shared: Path | None = None) -> Index:
+    """Every dataset's fingerprints, each with a hasher under the key version it was made with
+    (check that version first: ``keycheck.verify``). With ``shared`` (a directory in the home), the
+    arrays are memory-mapped from files written there by the first process to load them
+    (``indexcache``), so that processes share them; the files are named after the dataset's import
+    (its stamp) and key version, so a re-import or a re-keying maps new files."""
+    out = []
+    current = set()
+    for row in store.datasets(engine):
+        assert row.id is not None
+        key = indexcache.stamp(row.id, row.name, row.imported_at, row.record_count, row.kinds, row.key_version)
+        current.add(f"{row.id}-{key}")
+        mapped = indexcache.load(shared, row.id, key) if shared is not None else None
+        if mapped is not None:
+            out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
+                                    Hasher(keyring.secret(row.key_version), row.name), mapped, engine))
+            continue
+        per_kind: dict[str, tuple[list[bytes], list[bytes]]] = {}
+        for chunk in store.chunks(engine, row.id):
+            hs, rs = per_kind.setdefault(chunk.kind, ([], []))
+            hs.append(chunk.hashes)
+            rs.append(chunk.rec_nos)
+        arrays = {}
+        for kind, (hs, rs) in per_kind.items():
+            hashes = np.frombuffer(b"".join(hs), dtype="<u8")
+            recs = np.frombuffer(b"".join(rs), dtype="<u4")
+            if len(hashes) > 1 and not bool(np.all(hashes[:-1] <= hashes[1:])):
+                order = np.argsort(hashes, kind="stable")  # chunks are written sorted; be safe
+                hashes, recs = hashes[order], recs[order]
+            arrays[kind] = (hashes, recs)
+        if shared is not None:
+            indexcache.save(shared, row.id, key, arrays)
+            arrays = indexcache.load(shared, row.id, key) or arrays  # mapped: this copy is freed
+        out.append(DatasetIndex(row.id, row.name, row.purpose, row.label, frozenset(row.kind_list),
+                                Hasher(keyring.secret(row.key_version), row.name), arrays, engine))
+    if shared is not None:
+        indexcache.prune(shared, current)
+    return Index(out)

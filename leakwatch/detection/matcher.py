@@ -1,0 +1,522 @@
+"""Matches decoded text against the fingerprint index and scores each exposed record.
+
+Identifier candidates are hashed and looked up exactly; names and dates near each hit corroborate it
+(compared as record-scoped fingerprints, fuzzily for names). Last name + first name + birth date
+found together match without any identifier: the date and a few letters of each name make a blocking
+key, and names are compared only with the one or two records that share it.
+
+A document's structured parts are read as records first (``leakwatch.detection.records``): each record is
+matched as one line of its own (``scan_records``), so that its values corroborate each other
+wherever they stood, and never another record's; the rest is matched as text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Indel
+
+from leakwatch.detection import records
+from leakwatch.detection.detectors import Detector
+from leakwatch.detection.fingerprints import (
+    BLOCK_KIND,
+    DatasetIndex,
+    Index,
+    RecordInfo,
+    block_keys,
+    gram_fp,
+    split_qgrams,
+)
+from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
+from leakwatch.detection.records import Record
+from leakwatch.detection.records.view import render
+from leakwatch.models import Finding
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_POSTCODE = re.compile(r"(?<![\w])\d{5}(?![\w])")
+MAX_SPAN_WORDS = 3
+MAX_BLOCK = 50
+"""Name + date matching compares names only when a blocking key is shared by at most this many records."""
+NEAR_WORDS = 5
+_ROW_BREAK = re.compile(r"\)\s*,\s*\(")
+_NEWLINE = re.compile(r"\n")
+"""Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
+
+
+_Window = tuple[str, int, int, list[str]]
+"""A date candidate's ISO form, the window of words around it, and those words."""
+
+
+@dataclass
+class _Hit:
+    kinds: set[str] = field(default_factory=set)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    corroborated: set[str] = field(default_factory=set)
+
+
+@dataclass
+class MatchOptions:
+    proximity: int = 300
+    name_threshold: float = 0.7
+
+
+class TextMatcher:
+    """Scans one text at a time against an index; holds only per-call state."""
+
+    def __init__(self, index: Index, detectors: dict[str, Detector], options: MatchOptions) -> None:
+        self.index = index
+        self.detectors = detectors
+        self.options = options
+        self._normal_words: dict[str, str] = {}
+        self.known_phrases: dict[int, dict[str, bool]] = {}
+        """Per dataset, phrases already looked up in its known names."""
+
+    def scan_document(self, text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
+        """Match a document: its structured parts record by record (``leakwatch.detection.records``), the
+        rest as text. Also says how many records each format gave."""
+        if self.index.empty or not text:
+            return [], {}
+        split = records.read(text)
+        return self.scan(split.text, target) + self.scan_records(split.records, target), dict(split.formats)
+
+    def scan_records(self, records: Sequence[Record], target: str) -> list[Finding]:
+        """Match records read from a structured part (``leakwatch.detection.records``): each is one line of
+        its own, whose values corroborate each other wherever they stood, and never another's."""
+        if self.index.empty or not records:
+            return []
+        lines: list[str] = []
+        hints: list[tuple[tuple[str, str], ...]] = []
+        for record in records:
+            line, pairs = render(record)
+            if line:
+                lines.append(line)
+                hints.append(pairs)
+        return self.scan("\n".join(lines), target, hints)
+
+    def scan(self, text: str, target: str, hints: list[tuple[tuple[str, str], ...]] | None = None
+             ) -> list[Finding]:
+        """Match free text; with ``hints`` (one per line), each line is a record (``scan_records``)."""
+        if self.index.empty or not text:
+            return []
+        kinds = self.index.kinds()
+        candidates: dict[str, list[tuple[str, int, int]]] = {}
+        for kind in IDENTIFIER_KINDS:
+            if kind in kinds and kind in self.detectors:
+                candidates[kind] = list(self.detectors[kind].candidates(text))
+        if kinds & {"phone", "card", "text_id"}:
+            # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a valid
+            # NIR claims its span, whether or not any dataset holds NIRs.
+            nirs = candidates.get("nir")
+            if nirs is None:
+                nirs = list(self.detectors["nir"].candidates(text))
+            for kind in ("phone", "card", "text_id"):
+                if candidates.get(kind) and nirs:
+                    candidates[kind] = _outside(candidates[kind], nirs)
+        dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
+        masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
+        words = _Words(text, masked, self._normal_words)
+        if len(self._normal_words) > 500_000:
+            self._normal_words.clear()
+        findings: list[Finding] = []
+        lines = _RecordLines(text, hints) if hints is not None else None
+        for ds in self.index.datasets:
+            findings.extend(_DatasetScan(self, ds, text, target, words, lines).run(candidates, dates))
+        return findings
+
+
+def _outside(cands: list[tuple[str, int, int]], claimed: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Candidates that do not overlap a claimed span (both lists in text order)."""
+    starts = [s for _, s, _ in claimed]
+    ends = list(itertools.accumulate((e for _, _, e in claimed), max))
+    out = []
+    for cand in cands:
+        _, start, end = cand
+        i = bisect.bisect_left(starts, end) - 1  # the last claimed span starting before this one ends
+        if i >= 0 and ends[i] > start:
+            continue
+        out.append(cand)
+    return out
+
+
+class _Words:
+    """A document's words, normalised as names, tokenised only where a window needs them (a line
+    at a time, cached) and shared by every dataset's scan. Words inside identifier candidates are
+    left out: an e-mail's local part is no independent evidence of a name."""
+
+    LONG_LINE = 4096
+
+    def __init__(self, text: str, masked: list[tuple[int, int]], cache: dict[str, str]) -> None:
+        self.text = text
+        self.cache = cache
+        self.mask_starts = [s for s, _ in masked]
+        self.mask_ends = list(itertools.accumulate((e for _, e in masked), max))
+        self._lines: dict[int, tuple[list[tuple[str, int]], list[int]]] = {}
+
+    def _tokenise(self, lo: int, hi: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        cache, starts, ends = self.cache, self.mask_starts, self.mask_ends
+        j = bisect.bisect_left(starts, hi)
+        masked = j > 0 and ends[j - 1] > lo  # some identifier lies in [lo, hi): test each word
+        for m in _WORD.finditer(self.text, lo, hi):
+            pos = m.start()
+            if masked:
+                i = bisect.bisect_right(starts, pos) - 1
+                if i >= 0 and pos < ends[i]:
+                    continue
+            raw = m.group()
+            normal = cache.get(raw)
+            if normal is None:
+                try:
+                    normal = name(raw)
+                except InvalidValue:
+                    normal = ""
+                cache[raw] = normal
+            if normal:
+                out.append((normal, pos))
+        return out
+
+    def between(self, lo: int, hi: int) -> list[tuple[str, int]]:
+        text = self.text
+        line_start = text.rfind("\n", 0, lo) + 1
+        line_end = text.find("\n", lo)
+        line_end = len(text) if line_end == -1 else line_end
+        if hi > line_end or line_end - line_start > self.LONG_LINE:
+            return self._tokenise(lo, hi)
+        cached = self._lines.get(line_start)
+        if cached is None:
+            words = self._tokenise(line_start, line_end)
+            cached = self._lines[line_start] = (words, [pos for _, pos in words])
+        words, positions = cached
+        return words[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
+
+
+class _RecordLines:
+    """Record mode: each line of the text is one record; its window is the whole line."""
+
+    def __init__(self, text: str, hints: list[tuple[tuple[str, str], ...]]) -> None:
+        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        self.hints = hints
+        self.length = len(text)
+
+    def line(self, pos: int) -> tuple[int, int, int]:
+        """(line number, start, end) of the line holding ``pos``."""
+        i = bisect.bisect_right(self.starts, pos) - 1
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else self.length
+        return i, self.starts[i], end
+
+
+class _DatasetScan:
+    def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str, words: _Words,
+                 lines: _RecordLines | None = None) -> None:
+        self.lines = lines
+        self.m = matcher
+        self.ds = ds
+        self.text = text
+        self.target = target
+        self.words = words
+        self._gram_cache: dict[tuple[int, str], dict[str, list[bytes]]] = {}
+        self._salted: dict[tuple[int, str], hashlib._Hash] = {}
+
+    def run(self, candidates: dict[str, list[tuple[str, int, int]]],
+            dates: list[tuple[str, int, int]]) -> list[Finding]:
+        ds = self.ds
+        hits: dict[int, _Hit] = defaultdict(_Hit)
+        for kind, cands in candidates.items():
+            if kind not in ds.kinds or not cands:
+                continue
+            fps = [ds.hasher.global_fp(kind, v) for v, _, _ in cands]
+            for (_, start, end), recs in zip(cands, ds.lookup(kind, fps), strict=True):
+                for rec in recs.tolist():
+                    hit = hits[rec]
+                    hit.kinds.add(kind)
+                    hit.spans.append((start, end))
+        infos = ds.records(hits)
+        date_starts = [start for _, start, _ in dates]
+        for rec, hit in hits.items():
+            info = infos.get(rec)
+            if info is None:
+                continue
+            for start, end in hit.spans:
+                lo, hi = self._window(start, end)
+                if self._date_in_window(info, dates, date_starts, lo, hi):
+                    hit.corroborated.add("date")
+                hit.corroborated |= self._names_in_window(info, lo, hi)
+        findings = [self._finding(info_rec, hit, infos) for info_rec, hit in hits.items() if info_rec in infos]
+        findings.extend(self._name_date_matches(dates, set(hits)))
+        return findings
+
+    def _date_in_window(self, info: RecordInfo, dates: list[tuple[str, int, int]], date_starts: list[int],
+                        lo: int, hi: int) -> bool:
+        """Whether the record's own birth date is written in the window (record-scoped compare)."""
+        own = info.scoped.get("date")
+        if own is None:
+            return False
+        i = bisect.bisect_left(date_starts, lo)
+        while i < len(dates) and dates[i][1] < hi:
+            if self.ds.hasher.scoped_exact("date", info.salt, dates[i][0]) == own:
+                return True
+            i += 1
+        return False
+
+    def _finding(self, rec: int, hit: _Hit, infos: dict[int, RecordInfo]) -> Finding:
+        strong = bool(hit.corroborated & {"date", "last_name", "first_name"}) or len(hit.kinds) > 1
+        fields = tuple(sorted(hit.kinds | hit.corroborated))
+        return self._make(infos[rec], fields, "high" if strong else "medium")
+
+    def _make(self, info: RecordInfo, fields: tuple[str, ...], confidence: str) -> Finding:
+        kind = "canary" if self.ds.purpose == "canary" else "record"
+        return Finding(type=kind, target=self.target, dataset=self.ds.name, ref=info.ref, fields=fields,
+                       confidence=confidence, label=self.ds.label)  # type: ignore[arg-type]
+
+    def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int]) -> list[Finding]:
+        """Last name + first name + birth date with no identifier. The blocking key (the date and a few
+        letters of each name) narrows 1.4 million records to about one; only those are compared."""
+        ds = self.ds
+        if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
+            return []
+        windows = []
+        for iso, start, end in dates:
+            windows.append((iso, *self._near(start, end)))
+        # A match needs one of the record's names written exactly: a phrase of 1 to 3 words that
+        # is a name the dataset knows. A date with none near it is dismissed before any blocking key.
+        windows = self._with_known_name(windows)
+        keys: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for iso, lo, hi, words in windows:
+            near = [w for w in words if len(w) > 1]
+            # Names stand next to each other, or one word apart (a middle name), in either order.
+            pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
+                     for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
+            if self.lines is not None:  # a record's names, however far apart they were written
+                pairs.update(key for a, b in self.lines.hints[self.lines.line(lo)[0]]
+                             for key in (*block_keys(iso, a, b), *block_keys(iso, b, a)))
+            keys.extend(pairs)
+            spans.extend([(lo, hi)] * len(pairs))
+        probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
+        candidates: list[tuple[int, int, int]] = []
+        for (lo, hi), recs in zip(spans, ds.lookup(BLOCK_KIND, probes), strict=True):
+            if 0 < len(recs) <= MAX_BLOCK:
+                candidates.extend((rec, lo, hi) for rec in recs.tolist() if rec not in known)
+        infos = ds.records(rec for rec, _, _ in candidates)
+        found: dict[int, RecordInfo] = {}
+        for rec, lo, hi in candidates:
+            info = infos.get(rec)
+            if info is not None and rec not in found and self._names_and_date(info, lo, hi):
+                found[rec] = info
+        return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
+
+    def _with_known_name(self, windows: list[_Window]) -> list[_Window]:
+        """The windows in which some run of 1 to 3 words is a name the dataset knows (as
+        ``_same_length_name`` reads phrases), looked up in one batch and remembered per matcher."""
+        cache = self.m.known_phrases.setdefault(self.ds.id, {})
+        if len(cache) > 1_000_000:
+            cache.clear()
+        # Single words first (most names are one word): only windows with none known are read
+        # again as runs of two or three words.
+        if not self._look_up_known(cache, {w for _, _, _, words in windows for w in words}):
+            return windows
+        keep = [any(cache[word] for word in words) for _, _, _, words in windows]
+        rest = [i for i, k in enumerate(keep) if not k]
+        phrases = {i: [p for p in _phrases(windows[i][3]) if " " in p] for i in rest}
+        self._look_up_known(cache, {p for ps in phrases.values() for p in ps})
+        for i, ps in phrases.items():
+            keep[i] = any(cache[p] for p in ps)
+        return [w for w, k in zip(windows, keep, strict=True) if k]
+
+    def _look_up_known(self, cache: dict[str, bool], phrases: set[str]) -> bool:
+        """Look up in the dataset's known names the phrases not in ``cache`` yet; False when the
+        dataset keeps no known names."""
+        unknown = [p for p in phrases if p not in cache]
+        if unknown:
+            found = self.ds.known_names(unknown)
+            if found is None:
+                return False
+            cache.update(zip(unknown, found.tolist(), strict=True))
+        return True
+
+    def _names_and_date(self, info: RecordInfo, lo: int, hi: int) -> bool:
+        """With no identifier, the names must be nearly certain: one written exactly (after case and
+        accents), the other exactly, with one letter replaced, or within ``name_threshold``.
+        The exact one is looked for first, hashing only phrases of the name's very length: most
+        candidates sharing a blocking key by chance are dismissed at that cost."""
+        words = [w for w, _ in self._words_in(lo, hi)]
+        targets = {k: split_qgrams(info.scoped[k]) for k in ("last_name", "first_name") if info.scoped.get(k)}
+        if len(targets) < 2:
+            return False
+        for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
+            if self._same_length_name(info, exact, words, targets[exact], typos=0):
+                return self._near_name(info, other, words, targets[other])
+        return False
+
+    def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+        """The record's name written exactly, or a near spelling that is no name the dataset knows,
+        first or last: "Julien" near the record's "Julie" is another person's name, not a typo."""
+        if self._same_length_name(info, kind, words, target, typos=0):
+            return True
+
+        known = self.ds.knows_name
+        return (self._same_length_name(info, kind, words, target, typos=1, skip=known)
+                or self._best_similarity(info, kind, words, target, self.m.options.name_threshold, skip=known) > 0)
+
+    def _same_length_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
+                          typos: int, skip: Callable[[str], bool] | None = None) -> bool:
+        """A phrase of the name's length written exactly (``typos=0``) or with one letter replaced
+        (``typos=1``: the differing bigrams are the one or two that hold that letter). A short name
+        with one wrong letter falls under the similarity threshold; this accepts that typo only.
+        A near phrase for which ``skip`` is true does not count."""
+        for i in range(len(words)):
+            length = 0
+            for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
+                length += len(words[j]) + 1
+                if length > len(target):
+                    break
+                if length < len(target):
+                    continue
+                seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
+                wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
+                if not wrong:
+                    return True
+                if (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1
+                        and not (skip and skip(" ".join(words[i : j + 1])))):
+                    return True
+        return False
+
+    def _near(self, start: int, end: int) -> tuple[int, int, list[str]]:
+        """The few words each side of a date, within its line: where a leak writes the names.
+        A record's line is its whole record. The window, and every word in it (one-letter words too)."""
+        if self.lines is not None:
+            lo, hi = self.lines.line(start)[1:]
+            return lo, hi, [w for w, _ in self._words_in(lo, hi)]
+        lo, hi = self._row(*self._window(start, end), start, end)
+        words = self._words_in(lo, hi)
+        # "né(e)": "e" is no word; "né le", "de la" do not count: a three-word last name after the
+        # first name keeps both in reach.
+        positions = [pos for w, pos in words if len(w) > 2]
+        first = bisect.bisect_left(positions, start)
+        first_after = bisect.bisect_left(positions, end, first)
+        near_lo = positions[max(0, first - NEAR_WORDS)] if first else start
+        near_hi = positions[first_after + NEAR_WORDS] if first_after + NEAR_WORDS < len(positions) else hi
+        return near_lo, near_hi, [w for w, pos in words if near_lo <= pos < near_hi]
+
+    def _row(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+        """A window cut to the SQL row ``(...), (...)`` it lies in, if the line holds several."""
+        for m in _ROW_BREAK.finditer(self.text, lo, start):
+            lo = m.end()
+        m = _ROW_BREAK.search(self.text, end, hi)
+        return lo, (m.start() if m else hi)
+
+    def _window(self, start: int, end: int) -> tuple[int, int]:
+        """The hit's line, cut to +-proximity characters around it; a record's whole line."""
+        if self.lines is not None:
+            return self.lines.line(start)[1:]
+        text, prox = self.text, self.m.options.proximity
+        line_start = text.rfind("\n", max(0, start - prox), start) + 1 or max(0, start - prox)
+        line_end = text.find("\n", end, end + prox)
+        if line_end == -1:
+            line_end = min(len(text), end + prox)
+        return max(line_start, start - prox), line_end
+
+    def _words_in(self, lo: int, hi: int) -> list[tuple[str, int]]:
+        return self.words.between(lo, hi)
+
+    def _names_in_window(self, info: RecordInfo, lo: int, hi: int) -> set[str]:
+        matched: set[str] = set()
+        words = [w for w, _ in self._words_in(lo, hi)]
+        scoped = info.scoped
+        for kind in ("last_name", "first_name"):
+            target = scoped.get(kind)
+            if target and self._name_matches(info, kind, words, split_qgrams(target)):
+                matched.add(kind)
+        if "first_name" not in matched and "first_initial" in scoped and "last_name" in matched:
+            initials = {w for w in words if len(w) == 1}
+            if any(self.ds.hasher.scoped_exact("first_initial", info.salt, i) == scoped["first_initial"]
+                   for i in initials):
+                matched.add("first_name")
+        if "postcode" in scoped:
+            for m in _POSTCODE.finditer(self.text, lo, hi):
+                try:
+                    pc = postcode(m.group())
+                except InvalidValue:
+                    continue
+                if self.ds.hasher.scoped_exact("postcode", info.salt, pc) == scoped["postcode"]:
+                    matched.add("postcode")
+                    break
+        if "city" in scoped:
+            for phrase in _phrases(words):
+                if self.ds.hasher.scoped_exact("city", info.salt, phrase) == scoped["city"]:
+                    matched.add("city")
+                    break
+        return matched
+
+    def _name_matches(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+        return self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0
+
+    def _best_similarity(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
+                         floor: float, skip: Callable[[str], bool] | None = None) -> float:
+        """The best similarity, at least ``floor`` (else 0), of a run of 1 to 3 words to the record's
+        name, compared as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its
+        words' bigrams, so each word is hashed once; phrases whose length alone, or whose shared
+        bigrams, cannot reach ``floor`` are skipped before any comparison, and so are inexact
+        phrases for which ``skip`` is true."""
+        size = len(target)
+        target_set = set(target)
+        best = 0.0
+        seqs: dict[int, list[bytes]] = {}
+        common: dict[int, int] = {}
+        for i in range(len(words)):
+            length = 0
+            for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
+                length += len(words[j]) + 1  # bigrams of the padded word
+                # Indel similarity is 2*LCS/(|a|+|b|): LCS is at most the shorter length...
+                if 2 * min(length, size) < floor * (length + size):
+                    if length > size:
+                        break
+                    continue
+                for k in range(i, j + 1):
+                    if k not in seqs:
+                        seqs[k] = self._qgrams(info, kind, words[k])
+                        common[k] = sum(1 for g in seqs[k] if g in target_set)
+                # ... and at most the bigrams the two share.
+                if 2 * sum(common[k] for k in range(i, j + 1)) < floor * (length + size):
+                    continue
+                seq = [g for k in range(i, j + 1) for g in seqs[k]]
+                score = Indel.normalized_similarity(seq, target)
+                if score < 1.0 and skip and score >= floor and skip(" ".join(words[i : j + 1])):
+                    continue
+                if score >= floor and score > best:
+                    best = score
+                    if best == 1.0:
+                        return best
+        return best
+
+    def _qgrams(self, info: RecordInfo, kind: str, word: str) -> list[bytes]:
+        """A word's keyed bigram sequence under this record's salt, hashed once per document."""
+        key = (info.rec_no, kind)
+        cache = self._gram_cache.get(key)
+        if cache is None:
+            cache = self._gram_cache[key] = {}
+            self._salted[key] = self.ds.hasher.salted(kind, info.salt)
+        seq = cache.get(word)
+        if seq is None:
+            state = self._salted[key]
+            seq = cache[word] = [gram_fp(state, g) for g in qgrams(word)]
+        return seq
+
+
+def _phrases(words: list[str]) -> Iterable[str]:
+    """Every run of 1 to 3 consecutive words (multi-word and compound names)."""
+    seen: set[str] = set()
+    for i in range(len(words)):
+        for n in range(1, MAX_SPAN_WORDS + 1):
+            if i + n > len(words):
+                break
+            phrase = " ".join(words[i : i + n])
+            if phrase not in seen:
+                seen.add(phrase)
+                yield phrase

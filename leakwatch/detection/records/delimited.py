@@ -1,0 +1,133 @@
+"""CSV, TSV and pipe tables with a header row: any delimiter among ``, ; TAB |``, any quoting.
+
+A header is a line of two or more short labels (no value: nothing starting with a digit, no
+``@``) followed by a row of as many fields. Rows are read while they keep the header's width; a
+blank line or a row of another width ends the table and is left to the text. A header none of
+whose labels is known is left to the text too (it may be a first row of data).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from leakwatch.detection.records import labels
+from leakwatch.detection.records.base import make_record
+
+if TYPE_CHECKING:
+    from leakwatch.detection.records.base import Cursor
+
+DELIMITERS = (",", ";", "\t", "|")
+MAX_LABEL = 60
+_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+"""A markdown table's rule under its header."""
+
+
+_LABEL = re.compile(r"[^\W\d][\w .'’/°#()\-]*")
+_DIGITS = re.compile(r"\d\d")
+"""A date or a number: a value, not a label (``tel2`` is a label)."""
+MAX_ROW_LINES = 20
+"""A quoted field may hold line breaks; a 'row' longer than this is an unbalanced quote."""
+
+
+def _is_label(field: str) -> bool:
+    """A column name: short, starting with a letter, words and a few signs (``Né(e) le``, ``N°``)."""
+    field = field.strip().strip('"').strip()
+    return (0 < len(field) <= MAX_LABEL and _LABEL.fullmatch(field) is not None and field.count(" ") < 5
+            and field.count("(") == field.count(")") and _DIGITS.search(field) is None)
+
+
+def _pipe_fields(line: str) -> list[str]:
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return [f.strip() for f in line.split("|")]
+
+
+def _header(line: str) -> tuple[str, list[str]] | None:
+    stripped = line.strip()
+    if len(stripped) > 4000:
+        return None
+    for delim in sorted((d for d in DELIMITERS if d in stripped), key=stripped.count, reverse=True):
+        parts = _pipe_fields(stripped) if delim == "|" else stripped.split(delim)
+        named = [p for p in parts if p.strip()]
+        if len(named) < 2 or not all(_is_label(p) for p in named):
+            continue
+        fields = parts if delim == "|" else next(csv.reader([stripped], delimiter=delim), [])
+        if len(fields) >= 2:
+            return delim, [f.strip() for f in fields]
+    return None
+
+
+class _Lines:
+    """Lines of the text from ``pos`` for csv.reader, with the position reached."""
+
+    def __init__(self, r: Cursor, pos: int) -> None:
+        self.r = r
+        self.pos = pos
+
+    def __iter__(self) -> Iterator[str]:
+        text = self.r.text
+        while self.pos < len(text):
+            end = self.r.line_end(self.pos)
+            line = text[self.pos : end]
+            self.pos = end
+            yield line
+
+
+def read(r: Cursor, pos: int, end: int) -> int | None:
+    text = r.text
+    head = _header(text[pos:end])
+    if head is None:
+        return None
+    delim, header = head
+    width = len(header)
+    known = any(labels.kind(h) for h in header)
+    body = end
+    rows = 0
+    if delim == "|":
+        nxt = r.line_end(body)
+        if _RULE.match(text, body, nxt):
+            body = nxt
+        while body < len(text):
+            nxt = r.line_end(body)
+            fields = _pipe_fields(text[body:nxt])
+            if not text[body:nxt].strip() or len(fields) != width:
+                break
+            r.add(make_record(list(zip(header, fields, strict=True)), "table"))
+            rows += 1
+            body = nxt
+    else:
+        lines = _Lines(r, body)
+        reader = csv.reader(lines, delimiter=delim)
+        while True:
+            row_start = lines.pos
+            lines_before = reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                r.spend(lines.pos - row_start)
+                lines.pos = row_start
+                break
+            if reader.line_num - lines_before > MAX_ROW_LINES:
+                lines.pos = row_start
+                break
+            if len(row) == width + 1 and not row[-1].strip():
+                row = row[:-1]
+            if len(row) != width:
+                lines.pos = row_start
+                break
+            r.add(make_record(list(zip(header, row, strict=True)), "csv"))
+            rows += 1
+        body = lines.pos
+    if rows == 0:
+        return None
+    if not known:
+        r.keep(pos, end)
+    return body

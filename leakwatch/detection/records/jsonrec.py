@@ -1,0 +1,124 @@
+"""JSON: objects on one line each, arrays, pretty-printed documents over many lines, nesting.
+
+A record is an object with its nested objects' values (labelled by their last two keys, so that
+``patient.nom`` reads as a last name and ``medecin.nom`` as someone else's); each element of a list
+of objects is a record of its own, and so is each of a dict's children when they all share one
+set of keys (``{"p1": {...}, "p2": {...}}``). A top-level array cut short keeps the elements read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from leakwatch.detection.records.base import make_record
+
+if TYPE_CHECKING:
+    from leakwatch.detection.records.base import Cursor
+
+_decoder = json.JSONDecoder()
+_WS = " \t\r\n"
+MAX_DEPTH = 64
+
+
+def read(r: Cursor, start: int, end: int) -> int | None:
+    text = r.text
+    nxt = start + 1
+    while nxt < len(text) and text[nxt] in " \t\r":
+        nxt += 1
+    # '{' must open a key or be alone on its line; '[' must open a value: not "[INFO]", not "{x}".
+    follow = text[nxt] if nxt < len(text) else ""
+    number = text[start] == "[" and (follow.isdigit() or follow == "-")
+    if follow not in ('"', "\n", "}", "]", "{", "[") and not number:
+        return None
+    try:
+        value, stop = _decoder.raw_decode(text, start)
+    except (ValueError, RecursionError) as exc:
+        if text[start] == "[" and follow in "{[\n":
+            return _array_prefix(r, start, getattr(exc, "pos", start))
+        r.spend(getattr(exc, "pos", end) - start)
+        return None
+    _records(r, value)
+    return _after(r, stop)
+
+
+def _after(r: Cursor, stop: int) -> int:
+    """The line end after a JSON value; text after the value on its line is left to the text."""
+    line_end = r.line_end(stop)
+    tail = r.text[stop:line_end].strip(_WS + ",")
+    if tail:
+        r.keep(stop, line_end)
+    return line_end
+
+
+def _array_prefix(r: Cursor, start: int, failed_at: int) -> int | None:
+    """The complete elements of a top-level array that is cut short or broken further on."""
+    text = r.text
+    pos = start + 1
+    last = None
+    while True:
+        while pos < len(text) and text[pos] in _WS + ",":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            break
+        try:
+            value, pos = _decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            break
+        _records(r, value)
+        last = pos
+    if last is None:
+        r.spend(max(failed_at, pos) - start)
+        return None
+    return r.line_end(last)
+
+
+def _scalar(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _records(r: Cursor, value: object) -> None:
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(node, list):
+            scalars = [s for v in node if (s := _scalar(v)) is not None]
+            if scalars and len(scalars) == len(node):
+                r.add(make_record([(key, " ; ".join(scalars))], "json"))
+            stack.extend((v, "", depth + 1) for v in reversed(node) if isinstance(v, dict | list))
+        elif isinstance(node, dict):
+            pairs: list[tuple[str, str]] = []
+            _flatten(node, key, pairs, stack, depth)
+            r.add(make_record(pairs, "json"))
+
+
+def _flatten(node: dict[str, object], parent: str, pairs: list[tuple[str, str]],
+             stack: list[tuple[object, str, int]], depth: int) -> None:
+    """An object's values, and its nested objects', into one record; lists of objects and sibling
+    objects of one shape go back on the stack as records of their own."""
+    children = [v for v in node.values() if isinstance(v, dict)]
+    siblings = len(children) >= 2 and len({tuple(c) for c in children}) == 1 and len(children[0]) >= 2
+    for k, v in node.items():
+        k = str(k)
+        label = f"{parent}.{k}" if parent else k
+        s = _scalar(v)
+        if s is not None:
+            pairs.append((label, s))
+        elif isinstance(v, dict):
+            if siblings or depth >= MAX_DEPTH:
+                stack.append((v, k, depth + 1))
+            else:
+                _flatten(v, k, pairs, stack, depth + 1)
+        elif isinstance(v, list):
+            scalars = [s for x in v if (s := _scalar(x)) is not None]
+            if scalars:
+                pairs.append((label, " ; ".join(scalars)))
+            stack.extend((x, "", depth + 1) for x in reversed(v) if isinstance(x, dict | list))

@@ -1,0 +1,156 @@
+"""HTML tables with a header row, and XML elements.
+
+A table's header is its first row of ``<th>`` cells (or its first row when every cell reads as a
+label); each later row is a record. Cells are found by tags, so rows written over many lines,
+unclosed ``<td>`` and nested markup all read. XML is read by expat, a line at a time, until its
+root element closes: an element whose children are all leaves is a record (children's tags as
+labels, its attributes too), and so is a leaf element with two attributes or more. A document
+with a DTD is left to the text (no entity is ever expanded).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from leakwatch.detection.records.base import make_record
+from leakwatch.detection.records.delimited import _is_label
+
+if TYPE_CHECKING:
+    from leakwatch.detection.records.base import Cursor
+
+MAX_TABLE = 8 * 1024 * 1024
+MAX_XML = 64 * 1024 * 1024
+_TABLE_START = re.compile(r"<table\b", re.IGNORECASE)
+_TABLE_END = re.compile(r"</table\s*>", re.IGNORECASE)
+_ROW = re.compile(r"<tr\b[^>]*>", re.IGNORECASE)
+_CELL = re.compile(r"<t([hd])\b[^>]*>", re.IGNORECASE)
+_CELL_END = re.compile(r"</t[hdr]\s*>|</t(?:body|head|foot)\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+HTML_TAGS = frozenset(
+    [
+        "html", "head", "body", "div", "p", "span", "table", "tr", "td", "th", "br", "a", "ul", "ol", "li", "h1",
+        "h2", "h3", "h4", "h5", "h6", "script", "style", "img", "meta", "link", "form", "input", "button", "select",
+        "option", "label", "section", "article", "header", "footer", "nav", "main", "pre", "code", "b", "i", "u",
+        "em", "strong", "small", "hr", "iframe", "svg", "path", "title", "center", "font", "blockquote", "dl", "dt",
+        "dd", "thead", "tbody", "tfoot", "caption"
+    ])
+_XML_NAME = re.compile(r"<(?:\?xml\b|([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)[\s>/])")
+
+
+def _cell_text(markup: str) -> str:
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
+
+
+def read_table(r: Cursor, pos: int, end: int) -> int | None:
+    text = r.text
+    m = _TABLE_START.search(text, pos, end)
+    if m is None:
+        return None
+    close = _TABLE_END.search(text, m.end(), min(len(text), m.end() + MAX_TABLE))
+    stop = close.end() if close else min(len(text), m.end() + MAX_TABLE)
+    table = text[m.end() : stop]
+    header: list[str] | None = None
+    rows = 0
+    for chunk in _ROW.split(table)[1:]:
+        kinds, cells = [], []
+        starts = list(_CELL.finditer(chunk))
+        for i, cm in enumerate(starts):
+            limit = starts[i + 1].start() if i + 1 < len(starts) else len(chunk)
+            cell_end = _CELL_END.search(chunk, cm.end(), limit)
+            cells.append(_cell_text(chunk[cm.end() : cell_end.start() if cell_end else limit]))
+            kinds.append(cm.group(1).lower())
+        if not cells:
+            continue
+        if header is None and rows == 0 and (all(k == "h" for k in kinds) or all(_is_label(c) for c in cells if c)):
+            header = cells
+            continue
+        names = header if header is not None and len(header) == len(cells) else [""] * len(cells)
+        r.add(make_record(list(zip(names, cells, strict=True)), "html"))
+        rows += 1
+    if header is None and rows == 0:
+        return None
+    r.keep(pos, m.start())
+    stop_line = r.line_end(stop) if close else len(text)
+    if close and text[stop:stop_line].strip():
+        r.keep(stop, stop_line)
+    return stop_line
+
+
+def read_xml(r: Cursor, start: int, end: int) -> int | None:
+    text = r.text
+    m = _XML_NAME.match(text, start)
+    if m is None or (m.group(1) and m.group(1).lower() in HTML_TAGS):
+        return None
+    parser = ET.XMLPullParser(events=("start", "end"))
+    open_: list[ET.Element] = []
+    depth = 0
+    started = False
+    pos = start
+    done_at = None
+    records_before = len(r.records)
+    last_record: int | None = None
+    mixed = False
+    try:
+        while pos < len(text) and pos - start < MAX_XML:
+            nxt = r.line_end(pos)
+            line = text[pos:nxt]
+            if "<!DOCTYPE" in line or "<!ENTITY" in line:
+                break
+            parser.feed(line)
+            for event, elem in parser.read_events():
+                if event == "start":
+                    open_.append(elem)
+                    started = True
+                    continue
+                open_.pop()
+                if len(elem) and ((elem.text or "").strip() or any((c.tail or "").strip() for c in elem)):
+                    mixed = True  # text between elements: a document, not data
+                    break
+                if (len(elem) or len(elem.attrib) >= 2) and _element(r, elem):
+                    last_record = nxt
+                if len(elem) and open_:  # a record read: drop it, memory stays bounded
+                    open_[-1].remove(elem)
+            depth = len(open_)
+            pos = nxt
+            if mixed:
+                break
+            if started and depth == 0:
+                done_at = pos
+                break
+    except ET.ParseError:
+        pass
+    if mixed:
+        del r.records[records_before:]
+        r.spend(pos - start)
+        r.skip_to = pos
+        return None
+    if done_at is None:  # cut short or broken: the records read, and all of it to the text too
+        if last_record is None:
+            r.spend(pos - start)
+            return None
+        r.keep(start, pos)
+        return pos
+    return done_at
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _element(r: Cursor, elem: ET.Element) -> bool:
+    """Adds the element's record if it is one: True when it did."""
+    children = list(elem)
+    pairs: list[tuple[str, str]] = []
+    if children and all(len(c) == 0 for c in children):
+        pairs = [(_local(k), v) for k, v in elem.attrib.items()]
+        pairs += [(_local(c.tag), (c.text or "").strip()) for c in children]
+        pairs += [(_local(k), v) for c in children if len(c.attrib) < 2 for k, v in c.attrib.items()]
+    elif not children and len(elem.attrib) >= 2:
+        pairs = [(_local(k), v) for k, v in elem.attrib.items()] + [(_local(elem.tag), (elem.text or "").strip())]
+    record = make_record(pairs, "xml")
+    r.add(record)
+    return record is not None

@@ -1,0 +1,64 @@
+"""The pass over a document's lines that hands each structured part to the reader of its format."""
+
+from __future__ import annotations
+
+import re
+
+from leakwatch.detection.records import delimited, jsonrec, keyvalue, markup, sql
+from leakwatch.detection.records.base import Cursor, Split
+
+_TABLE = re.compile(r"<table\b", re.IGNORECASE)
+_SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)
+
+
+class Reader(Cursor):
+    """The pass over a document's lines, handing each structured part to its format's reader."""
+
+    def run(self) -> Split:
+        text, n = self.text, len(self.text)
+        spans: list[tuple[int, int]] = []
+        pos = text_start = 0
+        while pos < n:
+            end = self.line_end(pos)
+            self._keeps = []
+            new = self._try(pos, end) if self.budget > 0 and pos >= self.skip_to else None
+            if new is None or new <= pos:
+                pos = end
+                continue
+            if pos > text_start:
+                spans.append((text_start, pos))
+            spans.extend(self._keeps)
+            pos = text_start = new
+        if not spans and text_start == 0:
+            return Split(text, self.records, self.formats)
+        if text_start < n:
+            spans.append((text_start, n))
+        rest = "".join(text[a:b] if text[b - 1] == "\n" else text[a:b] + "\n" for a, b in spans)
+        return Split(rest, self.records, self.formats)
+
+    def _try(self, pos: int, end: int) -> int | None:
+        text = self.text
+        start = pos
+        while start < end and text[start] in " \t\r\ufeff":
+            start += 1
+        if start >= end or text[start] == "\n":
+            return None
+        c = text[start]
+        if c in "{[":
+            new = jsonrec.read(self, start, end)
+            if new is not None:
+                return new
+        if c == "<" or text.find("<", start, end) != -1:
+            new = markup.read_table(self, pos, end) if _TABLE.search(text, start, end) else None
+            if new is None and c == "<":
+                new = markup.read_xml(self, start, end)
+            if new is not None:
+                return new
+        if c in "IiCc" and _SQL_START.match(text, start):
+            new = sql.read(self, start, end)
+            if new is not None:
+                return new
+        new = delimited.read(self, pos, end)
+        if new is not None:
+            return new
+        return keyvalue.read(self, pos, end)

@@ -1,0 +1,96 @@
+"""A record as the matcher reads it: one line, names first, then the birth date, then the rest.
+
+Labels are dropped (a label is never taken for a name). A date under another date's label (a
+visit, a timestamp) is dropped, and so is any value that is only a date when the record has a
+birth-date field; when the record has labelled names, a value of letters only under an unknown
+label (a city, a ward) is dropped too: it can hold no identifier, and the names are known. The
+pairs of names to probe the blocking index with come with the line: the labelled last and first
+names (whole, however many words), or with no name label the short values of letters only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from leakwatch.detection.normalise import InvalidValue, date_forms, name
+from leakwatch.detection.records import labels
+from leakwatch.detection.records.base import Record
+
+MAX_LINE = 2000
+_TIME = re.compile(r"[T ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+\-]\d\d:?\d\d)?\s*$")
+
+
+def _birth(value: str) -> list[str]:
+    """A birth-date field's ISO forms (a time after it, as databases write dates, is dropped)."""
+    forms = date_forms(_TIME.sub("", value))
+    return forms or [value]
+
+
+def _is_date(value: str) -> bool:
+    return value[0].isdigit() and bool(date_forms(_TIME.sub("", value)))
+
+
+_NORMAL: dict[str, str | None] = {}
+
+
+def _normal(value: str) -> str | None:
+    """The normal form of a name, cached: a dump repeats its first names and cities."""
+    normal = _NORMAL.get(value, "")
+    if normal == "":
+        try:
+            normal = name(value)
+        except InvalidValue:
+            normal = None
+        if len(_NORMAL) > 200_000:
+            _NORMAL.clear()
+        _NORMAL[value] = normal
+    return normal
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.split()) if ("  " in value or "\n" in value or "\t" in value or "\r" in value) else value
+
+
+def render(record: Record) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The record's line and the (last, first) pairs of normal names to probe with."""
+    kind = labels.kind
+    kinds = [(kind(label) if label else None, _clean(value)) for label, value in record.fields]
+    has_names = any(k in labels.NAME_KINDS for k, _ in kinds)
+    has_birth = any(k == labels.BIRTH for k, _ in kinds)
+    last: list[str] = []
+    first: list[str] = []
+    full: list[str] = []
+    births: list[str] = []
+    rest: list[str] = []
+    for k, value in kinds:
+        if not value:
+            continue
+        if k == labels.LAST:
+            last.append(value)
+        elif k == labels.FIRST:
+            first.append(value)
+        elif k == labels.FULL:
+            full.append(value)
+        elif k == labels.BIRTH:
+            births.extend(_birth(value))
+        elif k == labels.OTHER_DATE:
+            continue
+        elif k in labels.VALUE_KINDS:
+            rest.append(value)
+        elif (has_birth and _is_date(value)) or (has_names and not any(ch.isdigit() or ch == "@" for ch in value)):
+            continue
+        else:
+            rest.append(value)
+    pairs: list[tuple[str, str]] = []
+    if last or first:
+        lasts = [n for v in last if (n := _normal(v))]
+        firsts = [n for v in first if (n := _normal(v))]
+        pairs = [(a, b) for a in lasts[:3] for b in firsts[:3]]
+    elif not full:
+        short = [n for v in rest if len(v.split()) <= 4 and (n := _normal(v))][:6]
+        pairs = [(a, b) for i, a in enumerate(short) for b in short[i + 1 :]]
+    line = " ".join(last + first + full)
+    for part in (births, rest):
+        if part:
+            line += " | " + " | ".join(part)
+    return line[:MAX_LINE].replace("\n", " "), tuple(pairs)

@@ -1,0 +1,1 @@
+"""Incidents: folding findings into incidents, the outbox and its alerts, notes and hand-off."""

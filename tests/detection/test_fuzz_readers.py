@@ -1,0 +1,133 @@
+"""Hypothesis properties for what reads attacker-shaped text: the detectors and the CSV/JSON Lines
+readers of ``fingerprints import``. No exception but the project's own; time about linear in the
+input on adversarial shapes (the bounds are generous: correctness guards, not benchmarks)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leakwatch.datasets.importer import RowError, read_table
+from leakwatch.detection.detectors import build_detectors
+from leakwatch.errors import LeakwatchError
+
+DETECTORS = build_detectors("FR")
+BOUND = 20.0
+"""Seconds an adversarial input of ~10 MB may take on a loaded 2-core machine; linear code takes
+well under one, a quadratic one hours."""
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+ADVERSARIAL = {
+    "a 10 MB line of digits": "7" * 10_000_000,
+    "a million @": "@" * 1_000_000,
+    "a million @ between letters": "a@" * 1_000_000,
+    "digits in groups": "12 34 56 78 90 " * 400_000,
+    "dots and dashes": "1.2-3.4-" * 600_000,
+    "plus signs": "+33 " * 500_000,
+    "dates without end": "01/02/" * 700_000,
+    "a million dots": "." * 1_000_000,
+    "e-mail like runs": "a.b-c_d" * 300_000 + "@",
+    "IBAN-like runs": "FR76 " * 500_000,
+}
+
+
+def _drain(detector, text: str) -> int:
+    return sum(1 for _ in detector.candidates(text))
+
+
+@FUZZ
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=2000))
+def test_detectors_raise_nothing_on_any_text(text: str) -> None:
+    for detector in DETECTORS.values():
+        for value, start, end in detector.candidates(text):
+            assert value and 0 <= start < end <= len(text)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(["0", "1", "7", "33", "+", " ", ".", "-", "@", "a", "Z", "/", "(", ")", "é",
+                                 "2A", "FR76", "\n", "\t", "\u00a0", "\u202f", "janvier", "er"]),
+                max_size=400).map("".join))
+def test_detectors_raise_nothing_on_identifier_shaped_noise(text: str) -> None:
+    for detector in DETECTORS.values():
+        _drain(detector, text)
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_detectors_take_about_linear_time_on_adversarial_text(name: str) -> None:
+    text = ADVERSARIAL[name]
+    for kind, detector in DETECTORS.items():
+        started = time.monotonic()
+        _drain(detector, text)
+        spent = time.monotonic() - started
+        assert spent < BOUND, f"{kind} on {name}: {spent:.1f}s"
+
+
+# ---- the import readers ---------------------------------------------------------------------
+
+def _read_all(path: Path, data: bytes) -> int:
+    """Every row of ``data`` read as ``fingerprints import`` reads a file: the project's errors only."""
+    fh = io.BytesIO(data)
+    try:
+        _header, rows = read_table(path, fh)
+        return sum(1 for _ in rows)
+    except (LeakwatchError, RowError):
+        return -1
+
+
+@FUZZ
+@given(st.binary(max_size=3000))
+def test_readers_raise_only_their_own_errors_on_any_bytes(data: bytes) -> None:
+    for name in ("records.csv", "records.jsonl"):
+        _read_all(Path(name), data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@FUZZ
+@given(st.lists(json_values, max_size=8))
+def test_json_lines_readers_take_any_json(values: list[object]) -> None:
+    data = "\n".join(json.dumps(v) for v in values).encode()
+    _read_all(Path("records.jsonl"), data)
+
+
+csv_cells = st.text(alphabet=st.sampled_from(list('abc,;|\t"\'\n\r 0é\\')), max_size=12)
+
+
+@FUZZ
+@given(st.lists(st.lists(csv_cells, min_size=1, max_size=5), min_size=1, max_size=12),
+       st.sampled_from([",", ";", "\t", "|"]))
+def test_csv_readers_take_any_quoting(rows: list[list[str]], delimiter: str) -> None:
+    data = "\n".join(delimiter.join(row) for row in rows).encode()
+    _read_all(Path("records.csv"), data)
+
+
+READER_ADVERSARIAL = {
+    "records.csv: a 10 MB line of digits": b"ref,nir\n1," + b"7" * 10_000_000 + b"\n",
+    "records.csv: a 10 MB header": b"7" * 10_000_000 + b"\n1\n",
+    "records.csv: a million quotes": b'ref,nir\n1,"' + b'""' * 1_000_000 + b'"\n',
+    "records.csv: quotes and delimiters in the sniffed sample": (b'"a";"b",' * 8000 + b"\n") * 8,
+    "records.csv: a million @": b"ref,email\n" + b"1," + b"@" * 1_000_000 + b"\n",
+    "records.jsonl: deeply nested": b'{"ref": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
+    "records.jsonl: deeply nested objects": b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"\n",
+    "records.jsonl: a 10 MB string": b'{"ref": "' + b"7" * 10_000_000 + b'"}\n',
+}
+
+
+@pytest.mark.parametrize("name", list(READER_ADVERSARIAL))
+def test_readers_take_about_linear_time_on_adversarial_files(name: str) -> None:
+    path = Path(name.split(":", 1)[0])
+    started = time.monotonic()
+    _read_all(path, READER_ADVERSARIAL[name])
+    spent = time.monotonic() - started
+    assert spent < BOUND, f"{name}: {spent:.1f}s"
