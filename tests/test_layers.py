@@ -150,3 +150,30 @@ def test_lower_layers_import_nothing_above_them() -> None:
 def test_the_layer_check_sees_an_upward_import() -> None:
     assert layer_of("leakwatch.storage.store") > layer_of("leakwatch.incidents.fold") > layer_of("leakwatch.app")
     assert layer_of("leakwatch.sources.web") > layer_of("leakwatch.pipeline")
+
+
+def test_every_import_of_the_package_resolves_lazy_ones_too() -> None:
+    """An import inside a function runs only when its command does: a module moved or renamed must
+    not leave one behind that fails at run time (an ``internal error`` for the analyst)."""
+    import importlib
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    missing = []
+    for folder in ("leakwatch", "tests", "bench"):
+        for path in (root / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                        and node.module.split(".")[0] == "leakwatch"):
+                    continue
+                if importlib.util.find_spec(node.module) is None:
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}: {node.module}")
+                    continue
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name) and \
+                            importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                        missing.append(f"{path.relative_to(root)}:{node.lineno}: {node.module}.{alias.name}")
+    assert not missing, missing

@@ -291,7 +291,7 @@ def scan(
 
 def _size(path: Path) -> int:
     """The bytes the progress display expects from a file (all its split volumes)."""
-    from leakwatch import volumes
+    from leakwatch.detection import volumes
 
     try:
         return volumes.total_size(path) if stat.S_ISREG(path.stat().st_mode) else 0
