@@ -38,6 +38,8 @@ OVERSEAS_MOBILE = {"0639": "262", "0692": "262", "0693": "262", "0690": "590", "
 PHONE_MIX = [("metropolitan", 0.82), ("overseas", 0.06), ("unallocated", 0.04), ("landline", 0.03),
              ("placeholder", 0.04), ("typo", 0.01)]
 PHONE_PLACEHOLDERS = ["", "", "N/A", "00 00 00 00 00", "inconnu", "-", "NULL", "0000000000"]
+DATE_PLACEHOLDERS = ("00/00/0000", "NULL")
+"""Birth dates as an export writes them when it has none (an empty cell is missing too)."""
 NIR_MIX = [("full", 0.93), ("nia", 0.01), ("no_key", 0.03), ("placeholder", 0.02), ("wrong_key", 0.01)]
 NIR_PLACEHOLDERS = ["", "", "inconnu", "000000000000000", "N/A"]
 DATE_SPELLINGS = [("iso", 0.50), ("fr", 0.30), ("iso_time", 0.12), ("compact", 0.045), ("fr_time", 0.03),
@@ -73,6 +75,12 @@ class Person(NamedTuple):
     @property
     def birth(self) -> dt.date:
         return dt.date.fromisoformat(self.birth_date)
+
+    @property
+    def export_has_birth_date(self) -> bool:
+        """False where the export holds a placeholder for the birth date: no leak can show that
+        record's name + date exposure, since the dataset never knew the date."""
+        return self.row[6] not in DATE_PLACEHOLDERS
 
 
 def _provider(locale: str) -> object:
@@ -230,7 +238,7 @@ def _phone(rng: random.Random, kind: str) -> str:
 
 def _written_date(d: dt.date, style: str, rng: random.Random) -> str:
     if style == "placeholder":
-        return rng.choice(["", "00/00/0000", "NULL"])
+        return rng.choice(["", *DATE_PLACEHOLDERS])
     iso = d.isoformat()
     fr = f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
     return {"iso": iso, "fr": fr, "iso_time": iso + " 00:00:00", "compact": iso.replace("-", ""),
@@ -396,6 +404,15 @@ class Form:
     describe: str
     line: Callable[[Person, random.Random], str]
     wrap: Callable[[list[str], random.Random], str]
+
+    @property
+    def names_and_date_only(self) -> bool:
+        return self.name.startswith("name_date") or self.name.endswith("_nd")
+
+    def can_show(self, p: Person) -> bool:
+        """Whether a record written in this form can be found at all: a names + date form needs a
+        birth date the export held."""
+        return p.export_has_birth_date or not self.names_and_date_only
 
 
 def _lines(head: str) -> Callable[[list[str], random.Random], str]:
