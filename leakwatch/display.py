@@ -37,3 +37,16 @@ def printable(value: object) -> str:
 def printable_text(value: str) -> str:
     """Several lines (an analyst's note): each line ``printable``, line breaks and tabs kept."""
     return "\n".join("\t".join(printable(part) for part in line.split("\t")) for line in value.split("\n"))
+
+
+def duration(seconds: float) -> str:
+    """A duration as a person reads it: "45 s", "12 min", "5.0 h", "2.0 days". One wording for
+    alerts, ``incidents show``, exports, the DPO's draft and source health."""
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

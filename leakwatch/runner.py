@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leakwatch import cluster
+from leakwatch.display import duration
 from leakwatch.errors import LeakwatchError
 from leakwatch.log import event as log_event
 from leakwatch.metrics import Metrics, skip_reason
@@ -329,19 +330,11 @@ def _stale(run: _Run, now: dt.datetime) -> str | None:
     usual = ""
     if limit is None and row.gap_count >= 3 and row.gap_mean:
         limit = max(3 * row.gap_mean, 2 * spec.interval)
-        usual = f", usually every {_rough(row.gap_mean)}"
+        usual = f", usually every {duration(row.gap_mean)}"
     quiet = (now - last_new).total_seconds()
     if limit is None or quiet <= limit:
         return None
-    return f"no new item for {_rough(quiet)}{usual}"
-
-
-def _rough(seconds: float) -> str:
-    """A duration as a person says it, in its largest unit ("2d", not "172801s")."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{round(seconds / size)}{unit}"
-    return f"{round(seconds)}s"
+    return f"no new item for {duration(quiet)}{usual}"
 
 
 def _finish(run: _Run, problem: str | None, fatal: bool, validators: dict[str, dict[str, str]] | None) -> None:

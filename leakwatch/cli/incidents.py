@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from leakwatch.cli.common import JSON_OPTION, err, fail, one_line_errors, out, print_json, services
-from leakwatch.display import printable, printable_text
+from leakwatch.display import duration, printable, printable_text
 
 if TYPE_CHECKING:
     from leakwatch.incidents.fold import IncidentRow
@@ -26,16 +26,6 @@ def _when(value: dt.datetime | None) -> str:
 
     v = as_utc(value)
     return v.strftime("%Y-%m-%d %H:%M") if v else ""
-
-
-def _after(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}min"
-    return f"{seconds / 3600:.1f}h"
 
 
 def _get(incident_id: int) -> IncidentRow:
@@ -123,7 +113,7 @@ def show(
     out.print(f"seen      {_when(incident.first_seen)} .. {_when(incident.last_seen)} UTC, "
               f"{incident.sightings} sighting(s)")
     if incident.detection_seconds is not None:
-        out.print(f"detected  {_after(incident.detection_seconds)} after publication")
+        out.print(f"detected  {duration(incident.detection_seconds)} after publication")
     table = Table(title="sightings", title_justify="left")
     for column in ("source", "url", "records", "published (UTC)", "seen (UTC)"):
         table.add_column(column)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from leakwatch.display import printable
+from leakwatch.display import duration, printable
 from leakwatch.storage.store import as_utc
 
 if TYPE_CHECKING:
@@ -63,17 +63,6 @@ def _iso(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}min"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
-
-
 def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
     """The alert for a new incident or one whose severity rose. No value, refs apart."""
     inc, sighting = folded.incident, folded.sighting
@@ -108,7 +97,7 @@ def incident_alert(folded: Folded, refs: Sequence[IncidentRefRow]) -> Alert:
     if inc.first_published is not None:
         lines.append(f"Published: {_iso(inc.first_published)}")
     if inc.detection_seconds is not None:
-        lines.append(f"Detected after: {_duration(inc.detection_seconds)}")
+        lines.append(f"Detected after: {duration(inc.detection_seconds)}")
     lines += ["", f"Refs of the exposed records: leakwatch incidents show {inc.id}"]
     refs_body = ""
     if refs:

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leakwatch.display import printable
-from leakwatch.incidents.export.facts import duration
+from leakwatch.display import duration, printable
 from leakwatch.storage.store import as_utc
 
 if TYPE_CHECKING:

@@ -140,8 +140,8 @@ def test_a_source_quiet_for_longer_than_usual_is_degraded(server: Server, make_s
                              gap_count=5, last_ok_at=now - dt.timedelta(hours=1)))
         s.commit()
     report = poll(svc, source)
-    assert report.health == "degraded" and report.health_reason.startswith("no new item for 2d")
-    assert "usually every 1h" in report.health_reason
+    assert report.health == "degraded" and report.health_reason.startswith("no new item for 2.0 days")
+    assert "usually every 60 min" in report.health_reason
     server.route("/posts.json", Reply('[{"post_title": "Fake Victim", "group_name": "g"}]'))
     assert poll(svc, source).health == "ok"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from leakwatch import keys
+from leakwatch.display import duration
 from leakwatch.storage.store import as_utc
 
 if TYPE_CHECKING:
@@ -53,17 +54,6 @@ class Export:
     include_refs: bool = False
     listing: bool = False
     """Incidents selected by date (``--since``) rather than by id: MISP gets a list even of one."""
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def iso(value: dt.datetime | None) -> str | None:
