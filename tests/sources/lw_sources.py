@@ -9,6 +9,7 @@ from typing import Any
 from leakwatch.app import Services
 from leakwatch.runner import RunReport, run_source
 from leakwatch.sources import http
+from leakwatch.sources.http import HttpClient, RequestOptions
 from leakwatch.sources.spec import SourceSpec, parse_spec
 
 FAST = dict(http_host_interval=0.0, http_backoff_base=0.01, http_backoff_max=0.05, http_retries=2,
@@ -47,3 +48,15 @@ class RecordingSink:
 
     def health_changed(self, session: Any, source: str, state: str, reason: str) -> None:
         self.health.append((source, state, reason))
+
+
+def get(svc: Services, url: str, **opts: object) -> http.Response:
+    """One request through a fresh shared client, as a source makes it."""
+    async def go() -> http.Response:
+        client = HttpClient(svc.settings)
+        try:
+            return await client.get(url, RequestOptions(**opts))  # type: ignore[arg-type]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())

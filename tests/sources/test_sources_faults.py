@@ -4,16 +4,13 @@ conditional requests. All against a real local server, with tiny backoff delays.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from lw_httpserver import Reply, Server
-from lw_sources import RecordingSink, poll, spec
+from lw_sources import RecordingSink, get, poll, spec
 
 from leakwatch.errors import InputError
 from leakwatch.pipeline import scan_item
-from leakwatch.sources import http
-from leakwatch.sources.http import AllowList, FetchError, HttpClient, RequestOptions
+from leakwatch.sources.http import AllowList, FetchError
 from leakwatch.sources.web import fetch_item
 
 LIST = '[{"post_title": "Fake Victim One", "group_name": "g", "discovered": "2024-05-01 00:00:00.000000"}]'
@@ -22,17 +19,6 @@ LIST = '[{"post_title": "Fake Victim One", "group_name": "g", "discovered": "202
 def json_source(server: Server, path: str = "/posts.json", **fields: object):
     return spec("tracker", "json_api", params={"url": server.url(path), "title": "post_title",
                                                "date": "discovered", "key": ["group_name", "post_title"]}, **fields)
-
-
-def get(svc, url: str, **opts: object) -> http.Response:
-    async def go() -> http.Response:
-        client = HttpClient(svc.settings)
-        try:
-            return await client.get(url, RequestOptions(**opts))  # type: ignore[arg-type]
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
 
 
 def test_429_with_retry_after_is_retried_then_succeeds(server: Server, make_services) -> None:

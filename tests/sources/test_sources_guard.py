@@ -3,28 +3,15 @@ forms that embed a private IPv4 are private, and the connection goes to the addr
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import time
 
 import pytest
 from lw_httpserver import Reply, Server
-from lw_sources import poll, spec
+from lw_sources import get, poll, spec
 
-from leakwatch.sources import http
-from leakwatch.sources.http import FetchError, HttpClient, RequestOptions, is_public
-
-
-def get(svc, url: str, **opts: object) -> http.Response:
-    async def go() -> http.Response:
-        client = HttpClient(svc.settings)
-        try:
-            return await client.get(url, RequestOptions(**opts))  # type: ignore[arg-type]
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+from leakwatch.sources.http import FetchError, is_public
 
 
 @pytest.mark.parametrize("address", [
