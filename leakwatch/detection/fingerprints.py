@@ -183,6 +183,16 @@ def block_keys(iso_date: str, last_name: str, first_name: str) -> tuple[str, str
     return f"{iso_date}|<{last_head}|{first_head}", f"{iso_date}|>{last_tail}|{first_tail}"
 
 
+def merged_block_keys(iso_date: str, last_name: str, first_name: str) -> list[str]:
+    """Head keys for names that may be a compound name written as one word ("JEANPIERRE" for
+    "Jean-Pierre", "ERNSTXOTTO" with a typo on the hyphen): the stored head then came from a short
+    first word (two letters), where the word as written gives three."""
+    (last_head, _), (first_head, _) = name_affixes(last_name), name_affixes(first_name)
+    heads_last = {last_head, last_name[:2]} if " " not in last_name else {last_head}
+    heads_first = {first_head, first_name[:2]} if " " not in first_name else {first_head}
+    return [f"{iso_date}|<{a}|{b}" for a in heads_last for b in heads_first if (a, b) != (last_head, first_head)]
+
+
 def encode_scoped(parts: dict[str, bytes]) -> bytes:
     """Pack record-scoped fingerprints: per kind a code byte, a length and the bytes."""
     return b"".join(_header(k, len(v)) + v for k, v in parts.items())

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Indel
 
 from leakwatch.detection import records
-from leakwatch.detection.detectors import Detector
+from leakwatch.detection.detectors import Detector, NirDetector
 from leakwatch.detection.fingerprints import (
     BLOCK_KIND,
     DatasetIndex,
@@ -31,6 +31,7 @@ from leakwatch.detection.fingerprints import (
     RecordInfo,
     block_keys,
     gram_fp,
+    merged_block_keys,
     split_qgrams,
 )
 from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
@@ -38,7 +39,9 @@ from leakwatch.detection.records import Record
 from leakwatch.detection.records.view import render
 from leakwatch.models import Finding
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?:['’\-][^\W\d_]+)*(?![^\W_])")
+"""A word of letters; letters glued to digits (an id such as ``D3641048``, the ``T`` and ``Z`` of a
+timestamp) are no word, and no name."""
 _POSTCODE = re.compile(r"(?<![\w])\d{5}(?![\w])")
 MAX_SPAN_WORDS = 3
 MAX_BLOCK = 50
@@ -49,6 +52,7 @@ _NEWLINE = re.compile(r"\n")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 
 
+_FULL = frozenset({"date", "last_name", "first_name"})
 _Window = tuple[str, int, int, list[str]]
 """A date candidate's ISO form, the window of words around it, and those words."""
 
@@ -58,6 +62,8 @@ class _Hit:
     kinds: set[str] = field(default_factory=set)
     spans: list[tuple[int, int]] = field(default_factory=list)
     corroborated: set[str] = field(default_factory=set)
+    dates: set[int] = field(default_factory=set)
+    """Starts of the written dates that are this record's own birth date."""
 
 
 @dataclass
@@ -110,14 +116,22 @@ class TextMatcher:
             if kind in kinds and kind in self.detectors:
                 candidates[kind] = list(self.detectors[kind].candidates(text))
         if kinds & {"phone", "card", "text_id"}:
-            # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a valid
-            # NIR claims its span, whether or not any dataset holds NIRs.
-            nirs = candidates.get("nir")
-            if nirs is None:
-                nirs = list(self.detectors["nir"].candidates(text))
-            for kind in ("phone", "card", "text_id"):
-                if candidates.get(kind) and nirs:
-                    candidates[kind] = _outside(candidates[kind], nirs)
+            # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a number
+            # written as a NIR claims its span, whether or not any dataset holds NIRs, and whether or
+            # not its key is right (a typo'd NIR is still no phone). An opaque id is given up only
+            # to a valid NIR.
+            nir = self.detectors["nir"]
+            if isinstance(nir, NirDetector) and (candidates.get("phone") or candidates.get("card")):
+                shapes = [("", s, e) for s, e in nir.shapes(text)]
+                for kind in ("phone", "card"):
+                    if candidates.get(kind) and shapes:
+                        candidates[kind] = _outside(candidates[kind], shapes)
+            if candidates.get("text_id"):
+                nirs = candidates.get("nir")
+                if nirs is None:
+                    nirs = list(nir.candidates(text))
+                if nirs:
+                    candidates["text_id"] = _outside(candidates["text_id"], nirs)
         dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
         masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
         words = _Words(text, masked, self._normal_words)
@@ -244,25 +258,31 @@ class _DatasetScan:
                 continue
             for start, end in hit.spans:
                 lo, hi = self._window(start, end)
-                if self._date_in_window(info, dates, date_starts, lo, hi):
+                own = self._date_in_window(info, dates, date_starts, lo, hi)
+                if own is not None:
                     hit.corroborated.add("date")
+                    hit.dates.add(own)
                 hit.corroborated |= self._names_in_window(info, lo, hi)
         findings = [self._finding(info_rec, hit, infos) for info_rec, hit in hits.items() if info_rec in infos]
-        findings.extend(self._name_date_matches(dates, set(hits)))
+        # A date written beside an identifier, with the names of the record that identifier belongs
+        # to, is that record's: another record's names and birth date (a homonym, a near name, the
+        # same patient under a second ref) do not make it theirs.
+        explained = {start for hit in hits.values() if hit.corroborated >= _FULL for start in hit.dates}
+        findings.extend(self._name_date_matches([d for d in dates if d[1] not in explained], set(hits)))
         return findings
 
     def _date_in_window(self, info: RecordInfo, dates: list[tuple[str, int, int]], date_starts: list[int],
-                        lo: int, hi: int) -> bool:
-        """Whether the record's own birth date is written in the window (record-scoped compare)."""
+                        lo: int, hi: int) -> int | None:
+        """Where the record's own birth date is written in the window (record-scoped compare), if it is."""
         own = info.scoped.get("date")
         if own is None:
-            return False
+            return None
         i = bisect.bisect_left(date_starts, lo)
         while i < len(dates) and dates[i][1] < hi:
             if self.ds.hasher.scoped_exact("date", info.salt, dates[i][0]) == own:
-                return True
+                return dates[i][1]
             i += 1
-        return False
+        return None
 
     def _finding(self, rec: int, hit: _Hit, infos: dict[int, RecordInfo]) -> Finding:
         strong = bool(hit.corroborated & {"date", "last_name", "first_name"}) or len(hit.kinds) > 1
@@ -295,7 +315,8 @@ class _DatasetScan:
                      for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
             if self.lines is not None:  # a record's names, however far apart they were written
                 pairs.update(key for a, b in self.lines.hints[self.lines.line(lo)[0]]
-                             for key in (*block_keys(iso, a, b), *block_keys(iso, b, a)))
+                             for key in (*block_keys(iso, a, b), *block_keys(iso, b, a),
+                                         *merged_block_keys(iso, a, b), *merged_block_keys(iso, b, a)))
             keys.extend(pairs)
             spans.extend([(lo, hi)] * len(pairs))
         probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
@@ -351,32 +372,49 @@ class _DatasetScan:
             return False
         for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
             if self._same_length_name(info, exact, words, targets[exact], typos=0):
-                return self._near_name(info, other, words, targets[other])
+                return self._near_name(info, other, words, targets[other], self._labelled_names(lo))
         return False
 
-    def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
+    def _labelled_names(self, lo: int) -> list[list[str]]:
+        """In record mode, the names the record's fields hold, each whole (split in words)."""
+        if self.lines is None:
+            return []
+        pairs = self.lines.hints[self.lines.line(lo)[0]]
+        return [value.split() for value in dict.fromkeys(v for pair in pairs for v in pair)]
+
+    def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
+                   labelled: list[list[str]]) -> bool:
         """The record's name written exactly, or a near spelling that is no name the dataset knows,
-        first or last: "Julien" near the record's "Julie" is another person's name, not a typo."""
+        first or last: "Julien" near the record's "Julie" is another person's name, not a typo.
+        Where fields name the names, a near spelling is a whole field's value: "Da Cxsta" is no
+        spelling of "Costa"."""
         if self._same_length_name(info, kind, words, target, typos=0):
             return True
 
         known = self.ds.knows_name
+        floor = self.m.options.name_threshold
+        if labelled:
+            return any(len(value) <= MAX_SPAN_WORDS and (
+                self._same_length_name(info, kind, value, target, typos=1, skip=known, whole=True)
+                or self._best_similarity(info, kind, value, target, floor, skip=known, whole=True) > 0)
+                for value in labelled)
         return (self._same_length_name(info, kind, words, target, typos=1, skip=known)
-                or self._best_similarity(info, kind, words, target, self.m.options.name_threshold, skip=known) > 0)
+                or self._best_similarity(info, kind, words, target, floor, skip=known) > 0)
 
     def _same_length_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
-                          typos: int, skip: Callable[[str], bool] | None = None) -> bool:
+                          typos: int, skip: Callable[[str], bool] | None = None, whole: bool = False) -> bool:
         """A phrase of the name's length written exactly (``typos=0``) or with one letter replaced
         (``typos=1``: the differing bigrams are the one or two that hold that letter). A short name
         with one wrong letter falls under the similarity threshold; this accepts that typo only.
-        A near phrase for which ``skip`` is true does not count."""
-        for i in range(len(words)):
+        A near phrase for which ``skip`` is true does not count; with ``whole``, only all the words
+        together are a phrase."""
+        for i in range(1 if whole else len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
                 length += len(words[j]) + 1
                 if length > len(target):
                     break
-                if length < len(target):
+                if length < len(target) or (whole and j != len(words) - 1):
                     continue
                 seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
                 wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
@@ -458,21 +496,24 @@ class _DatasetScan:
         return self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0
 
     def _best_similarity(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
-                         floor: float, skip: Callable[[str], bool] | None = None) -> float:
+                         floor: float, skip: Callable[[str], bool] | None = None, whole: bool = False) -> float:
         """The best similarity, at least ``floor`` (else 0), of a run of 1 to 3 words to the record's
         name, compared as keyed bigram sequences (rapidfuzz Indel). A phrase's bigrams are its
         words' bigrams, so each word is hashed once; phrases whose length alone, or whose shared
         bigrams, cannot reach ``floor`` are skipped before any comparison, and so are inexact
-        phrases for which ``skip`` is true."""
+        phrases for which ``skip`` is true. With ``whole``, only all the words together are a phrase."""
         size = len(target)
         target_set = set(target)
         best = 0.0
         seqs: dict[int, list[bytes]] = {}
         common: dict[int, int] = {}
-        for i in range(len(words)):
+        others = self._other_names(info, kind, words, target, floor, skip) if skip else set()
+        for i in range(1 if whole else len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
                 length += len(words[j]) + 1  # bigrams of the padded word
+                if whole and j != len(words) - 1:
+                    continue
                 # Indel similarity is 2*LCS/(|a|+|b|): LCS is at most the shorter length...
                 if 2 * min(length, size) < floor * (length + size):
                     if length > size:
@@ -487,13 +528,26 @@ class _DatasetScan:
                     continue
                 seq = [g for k in range(i, j + 1) for g in seqs[k]]
                 score = Indel.normalized_similarity(seq, target)
-                if score < 1.0 and skip and score >= floor and skip(" ".join(words[i : j + 1])):
+                if score < 1.0 and skip and score >= floor and (
+                        others.intersection(range(i, j + 1)) or skip(" ".join(words[i : j + 1]))):
                     continue
                 if score >= floor and score > best:
                     best = score
                     if best == 1.0:
                         return best
         return best
+
+    def _other_names(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes], floor: float,
+                     skip: Callable[[str], bool]) -> set[int]:
+        """The words that are by themselves another name near the record's ("Philippe" near
+        "Philippine"): a phrase holding one ("philippe d", a stray letter after it) is that other
+        name still, not a spelling of the record's."""
+        out = set()
+        for k, word in enumerate(words):
+            score = Indel.normalized_similarity(self._qgrams(info, kind, word), target)
+            if floor <= score < 1.0 and skip(word):
+                out.add(k)
+        return out
 
     def _qgrams(self, info: RecordInfo, kind: str, word: str) -> list[bytes]:
         """A word's keyed bigram sequence under this record's salt, hashed once per document."""

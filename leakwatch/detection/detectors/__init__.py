@@ -40,4 +40,4 @@ def build_detectors(region: str = "FR") -> dict[str, Detector]:
     return {d.kind: d for d in detectors}
 
 
-__all__ = ["Detector", "build_detectors"]
+__all__ = ["Detector", "NirDetector", "build_detectors"]

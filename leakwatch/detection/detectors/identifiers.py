@@ -24,6 +24,11 @@ class NirDetector:
 
     _not_digit = re.compile(r"[^0-9AB]")
 
+    def shapes(self, text: str) -> Iterator[tuple[int, int]]:
+        """Spans written as a NIR, valid or not (a wrong or missing key): their digits are no phone."""
+        for m in self._pattern.finditer(text):
+            yield m.start(1), m.end(1)
+
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
         for m in self._pattern.finditer(text):
             raw = m.group(1)

@@ -4,7 +4,7 @@ date, nothing across records, nothing from a stranger who shares a name and the 
 from __future__ import annotations
 
 import pytest
-from lw_records import FONTAINE, JULIE, Scan
+from lw_records import FONTAINE, JULIE, PHILIPPINE, Scan
 from synth import Person, fr_date, long_date, strip_accents, typo
 
 NAMES_DATE = {"date", "first_name", "last_name"}
@@ -42,6 +42,14 @@ def test_an_initial_corroborates_an_identifier(scan: Scan, patients: list[Person
     "Julien Vallet, né le 2 avril 1971, a été admis.",           # another person's known first name
     "VALLET Julie\nnée le 02/04/1971",                            # the date on another line
     "Vallet Juliette 02/04/1971",                                 # a longer first name: another person
+    "NIR 1 80 01 06 123 456 78 (clé fausse), 02/04/1971",         # a NIR's digits are no phone, key or not
 ])
 def test_no_new_false_records(text: str, scan: Scan) -> None:
     assert JULIE.ipp not in scan(text + "\n")
+
+
+def test_a_known_other_name_and_an_initial_are_no_typo(scan: Scan) -> None:
+    """'Philippe D.' reads close to 'Philippine'; Philippe is another person's name, and a stray
+    letter after it does not make it a spelling of the record's."""
+    assert PHILIPPINE.ipp not in scan("Philippe D. Lemaitre, né le 07/09/1964, a appelé.\n")
+    assert PHILIPPINE.ipp in scan("Philipine Lemaitre, née le 07/09/1964, a appelé.\n")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from lw_formats import FORMATS, Row, xlsx_bytes
-from lw_records import JULIE, Scan
+from lw_records import BRETON, COSTA, JULIE, ROBIN_A, ROBIN_B, Scan
 from synth import OVERSEAS_MOBILE, PHONE_PLACEHOLDERS, Person, fr_date, strip_accents, typo, usable_phone
 
 from leakwatch import pipeline
@@ -55,6 +55,18 @@ CASES = [
          lambda c: [row(c[6], first=c[7].first_name)], lambda c: {}),
     Case("Julien is not Julie", lambda c: [row(JULIE, first="Julien")], lambda c: {}),
     Case("Juxie is Julie with a typo", lambda c: [row(JULIE, first="Juxie")], lambda c: {JULIE.ipp: NAMES_DATE}),
+    Case("a longer last name holding the record's, with a typo, is another person",
+         lambda c: [row(COSTA, last="Da Cxsta")], lambda c: {}),
+    Case("the record's last name with a typo, the whole field",
+         lambda c: [row(COSTA, last="Cxsta")], lambda c: {COSTA.ipp: NAMES_DATE}),
+    Case("a row is the record its identifier names, not a homonym record's",
+         lambda c: [row(ROBIN_A, nir=ROBIN_A.nir)], lambda c: {ROBIN_A.ipp: NAMES_DATE | {"nir"}}),
+    Case("names and a birth date alone cannot tell homonym records apart",
+         lambda c: [row(ROBIN_A)], lambda c: {ROBIN_A.ipp: NAMES_DATE, ROBIN_B.ipp: NAMES_DATE}),
+    Case("a compound first name written as one word",
+         lambda c: [row(BRETON, first="ERNSTOTTO")], lambda c: {BRETON.ipp: NAMES_DATE}),
+    Case("a compound first name with a typo on its hyphen",
+         lambda c: [row(BRETON, first="ERNSTXOTTO")], lambda c: {BRETON.ipp: NAMES_DATE}),
     Case("a visit date is not a birth date",
          lambda c: [row(c[8], dob="01/01/2001", visit=c[8].birth_date)], lambda c: {}),
     Case("many records, one planted",
