@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from typing import IO, Protocol
 
 from leakwatch.detection import parallel
@@ -63,7 +62,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     found: list[Finding] = []
     targets: set[str] = set()
     titles: set[str] = set()
-    pending: deque[Future[tuple[list[Finding], dict[str, int]]]] = deque()
+    pending: deque[parallel.Part] = deque()
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -77,8 +76,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             _collect(m.scan_document(doc.text, doc.target), found, result)
         else:
             pending.extend(workers.submit(doc.text, doc.target))
-            while len(pending) > 4 * workers.workers:  # bound the text held in flight
-                _collect(pending.popleft().result(), found, result)
+            _drain(pending, 4 * workers.workers, m.scan_document, found, result)  # bound the text in flight
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
@@ -88,10 +86,19 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             progress(len(found))
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
-    for future in pending:
-        _collect(future.result(), found, result)
+    _drain(pending, 0, m.scan_document, found, result)
     result.findings = list(merge(found))
     return result
+
+
+def _drain(pending: deque[parallel.Part], keep: int, scan: Callable[[str, str], parallel.Matched],
+           found: list[Finding], result: ScanResult) -> None:
+    """Collect parts, in order, until ``keep`` are left in flight. While the oldest is still being
+    matched, this process matches the newest part no worker has started, rather than wait."""
+    while len(pending) > keep:
+        if pending[0].waiting() and any(part.steal(scan) for part in reversed(pending)):
+            continue
+        _collect(pending.popleft().result(), found, result)
 
 
 def _collect(matched: tuple[list[Finding], dict[str, int]], found: list[Finding], result: ScanResult) -> None:

@@ -154,6 +154,37 @@ def split(text: str, size: int = PART) -> list[str]:
     return parts
 
 
+Matched = tuple[list[Finding], dict[str, int]]
+"""A part's findings, and the records its structured parts held, by format."""
+
+
+class Part:
+    """One part of a document, sent to the workers; the calling process may take it back while no
+    worker has started it (``steal``) and match it itself, instead of waiting idle (while the
+    workers start, on a small machine, or when the parts run out)."""
+
+    __slots__ = ("future", "local", "target", "text")
+
+    def __init__(self, future: Future[Matched], text: str, target: str) -> None:
+        self.future = future
+        self.text = text
+        self.target = target
+        self.local: Matched | None = None
+
+    def steal(self, scan: Callable[[str, str], Matched]) -> bool:
+        """Match the part here if no worker has started it; False when one has."""
+        if self.local is not None or not self.future.cancel():
+            return False
+        self.local = scan(self.text, self.target)
+        return True
+
+    def waiting(self) -> bool:
+        return self.local is None and not self.future.done()
+
+    def result(self) -> Matched:
+        return self.local if self.local is not None else self.future.result()
+
+
 class Pool:
     """Worker processes for one set of services (one settings, one index)."""
 
@@ -161,8 +192,8 @@ class Pool:
         self.workers = workers
         self._executor = _executor(workers, _init, (settings,), multiprocessing.get_context("spawn"))
 
-    def submit(self, text: str, target: str) -> list[Future[tuple[list[Finding], dict[str, int]]]]:
-        return [self._executor.submit(_scan, part, target) for part in split(text)]
+    def submit(self, text: str, target: str) -> list[Part]:
+        return [Part(self._executor.submit(_scan, part, target), part, target) for part in split(text)]
 
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)
