@@ -244,9 +244,10 @@ class _DatasetScan:
         for kind, cands in candidates.items():
             if kind not in ds.kinds or not cands:
                 continue
-            fps = [ds.hasher.global_fp(kind, v) for v, _, _ in cands]
-            for (_, start, end), recs in zip(cands, ds.lookup(kind, fps), strict=True):
-                for rec in recs.tolist():
+            held = ds.hits(kind, ds.hasher.global_fps(kind, (v for v, _, _ in cands)))
+            for i in sorted(held):
+                _, start, end = cands[i]
+                for rec in held[i]:
                     hit = hits[rec]
                     hit.kinds.add(kind)
                     hit.spans.append((start, end))
@@ -319,11 +320,16 @@ class _DatasetScan:
                                          *merged_block_keys(iso, a, b), *merged_block_keys(iso, b, a)))
             keys.extend(pairs)
             spans.extend([(lo, hi)] * len(pairs))
-        probes = ds.hasher.global_fps(BLOCK_KIND, keys).tolist()
+        # Windows share keys (one date in several windows, a name on every row of a table): each
+        # key is hashed and looked up once.
+        distinct = list(dict.fromkeys(keys))
+        held = ds.hits(BLOCK_KIND, ds.hasher.global_fps(BLOCK_KIND, distinct))
+        blocks = {distinct[i]: recs for i, recs in held.items() if len(recs) <= MAX_BLOCK}
         candidates: list[tuple[int, int, int]] = []
-        for (lo, hi), recs in zip(spans, ds.lookup(BLOCK_KIND, probes), strict=True):
-            if 0 < len(recs) <= MAX_BLOCK:
-                candidates.extend((rec, lo, hi) for rec in recs.tolist() if rec not in known)
+        for key, (lo, hi) in zip(keys, spans, strict=True):
+            recs = blocks.get(key)
+            if recs:
+                candidates.extend((rec, lo, hi) for rec in recs if rec not in known)
         infos = ds.records(rec for rec, _, _ in candidates)
         found: dict[int, RecordInfo] = {}
         for rec, lo, hi in candidates:
