@@ -36,7 +36,7 @@ from leakwatch.detection.fingerprints import (
 )
 from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
 from leakwatch.detection.records import Record
-from leakwatch.detection.records.view import render
+from leakwatch.detection.records.view import View, render
 from leakwatch.models import Finding
 
 _WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?:['’\-][^\W\d_]+)*(?![^\W_])")
@@ -96,17 +96,10 @@ class TextMatcher:
         its own, whose values corroborate each other wherever they stood, and never another's."""
         if self.index.empty or not records:
             return []
-        lines: list[str] = []
-        hints: list[tuple[tuple[str, str], ...]] = []
-        for record in records:
-            line, pairs = render(record)
-            if line:
-                lines.append(line)
-                hints.append(pairs)
-        return self.scan("\n".join(lines), target, hints)
+        views = [view for view in map(render, records) if view.line]
+        return self.scan("\n".join(view.line for view in views), target, views)
 
-    def scan(self, text: str, target: str, hints: list[tuple[tuple[str, str], ...]] | None = None
-             ) -> list[Finding]:
+    def scan(self, text: str, target: str, hints: list[View] | None = None) -> list[Finding]:
         """Match free text; with ``hints`` (one per line), each line is a record (``scan_records``)."""
         if self.index.empty or not text:
             return []
@@ -213,7 +206,7 @@ class _Words:
 class _RecordLines:
     """Record mode: each line of the text is one record; its window is the whole line."""
 
-    def __init__(self, text: str, hints: list[tuple[tuple[str, str], ...]]) -> None:
+    def __init__(self, text: str, hints: list[View]) -> None:
         self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
         self.hints = hints
         self.length = len(text)
@@ -310,12 +303,16 @@ class _DatasetScan:
         keys: list[str] = []
         spans: list[tuple[int, int]] = []
         for iso, lo, hi, words in windows:
-            near = [w for w in words if len(w) > 1]
-            # Names stand next to each other, or one word apart (a middle name), in either order.
-            pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
-                     for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
-            if self.lines is not None:  # a record's names, however far apart they were written
-                pairs.update(key for a, b in self.lines.hints[self.lines.line(lo)[0]]
+            view = self.lines.hints[self.lines.line(lo)[0]] if self.lines is not None else None
+            pairs: set[str] = set()
+            if view is None or not view.named:
+                near = [w for w in words if len(w) > 1]
+                # Names stand next to each other, or one word apart (a middle name), in either order.
+                pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
+                         for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
+            if view is not None:  # a record's names, however far apart they were written (when
+                # fields label them, those are the record's names: no other pair is probed)
+                pairs.update(key for a, b in view.pairs
                              for key in (*block_keys(iso, a, b), *block_keys(iso, b, a),
                                          *merged_block_keys(iso, a, b), *merged_block_keys(iso, b, a)))
             keys.extend(pairs)
@@ -385,7 +382,7 @@ class _DatasetScan:
         """In record mode, the names the record's fields hold, each whole (split in words)."""
         if self.lines is None:
             return []
-        pairs = self.lines.hints[self.lines.line(lo)[0]]
+        pairs = self.lines.hints[self.lines.line(lo)[0]].pairs
         return [value.split() for value in dict.fromkeys(v for pair in pairs for v in pair)]
 
     def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
@@ -435,7 +432,10 @@ class _DatasetScan:
         """The few words each side of a date, within its line: where a leak writes the names.
         A record's line is its whole record. The window, and every word in it (one-letter words too)."""
         if self.lines is not None:
-            lo, hi = self.lines.line(start)[1:]
+            i, lo, hi = self.lines.line(start)
+            view = self.lines.hints[i]
+            if view.named:  # its names are known from their labels: no need to read the words
+                return lo, hi, list(dict.fromkeys(w for pair in view.pairs for name in pair for w in name.split()))
             return lo, hi, [w for w, _ in self._words_in(lo, hi)]
         lo, hi = self._row(*self._window(start, end), start, end)
         words = self._words_in(lo, hi)

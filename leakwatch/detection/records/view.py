@@ -11,6 +11,7 @@ names (whole, however many words), or with no name label the short values of let
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from leakwatch.detection.normalise import InvalidValue, date_forms, name
 from leakwatch.detection.records import labels
@@ -51,7 +52,17 @@ def _clean(value: str) -> str:
     return " ".join(value.split()) if ("  " in value or "\n" in value or "\t" in value or "\r" in value) else value
 
 
-def render(record: Record) -> tuple[str, tuple[tuple[str, str], ...]]:
+class View(NamedTuple):
+    """A record as the matcher reads it."""
+
+    line: str
+    pairs: tuple[tuple[str, str], ...]
+    """(last, first) pairs of normal names to probe the blocking index with."""
+    named: bool
+    """The pairs come from fields labelled as names: they are the record's names, all of them."""
+
+
+def render(record: Record) -> View:
     """The record's line and the (last, first) pairs of normal names to probe with."""
     kind = labels.kind
     kinds = [(kind(label) if label else None, _clean(value)) for label, value in record.fields]
@@ -93,4 +104,4 @@ def render(record: Record) -> tuple[str, tuple[tuple[str, str], ...]]:
     for part in (births, rest):
         if part:
             line += " | " + " | ".join(part)
-    return line[:MAX_LINE].replace("\n", " "), tuple(pairs)
+    return View(line[:MAX_LINE].replace("\n", " "), tuple(pairs), bool(pairs) and bool(last or first))

@@ -33,6 +33,7 @@ def test_label_kind(kind: str | None, label: str) -> None:
 def test_a_record_line_drops_labels_other_dates_and_letters_under_unknown_labels() -> None:
     (record,) = read("nom;service;prenom;date_visite;ddn;ville;email\n"
                      "DURAND;Urgences;Léa;2023-11-14;03/02/1961;Paris;l@x.fr\n").records
-    line, pairs = render(record)
+    line, pairs, named = render(record)
     assert line == "DURAND Léa | 1961-02-03 | Paris | l@x.fr"
     assert pairs == (("durand", "lea"),)
+    assert named
