@@ -44,6 +44,8 @@ FUZZY_MIN = 8
 """Terms shorter than this (without spaces) match only exactly, after normalisation."""
 ANCHOR_CUTOFF = 80.0
 """Similarity (0-100) a text token needs with a distinctive term token to be looked at closer."""
+GLUED_MIN = 5
+"""Letters of a token that starts or ends a term's glued form, for it to be looked at closer."""
 KEY_CUTOFF = 80.0
 """Every distinctive token of a term must have a counterpart this similar in a matching phrase."""
 SEGMENT = 1 << 20
@@ -385,11 +387,18 @@ class TermMatcher:
                 if match != tok:
                     yield match
 
+        long_tokens = [tok for tok in vocab if len(tok) >= GLUED_MIN]
         for i, term in self.phrases:
             seeds = {*term.anchors, term.compact} if term.anchors else {term.compact, term.tokens[0]}
             for seed in seeds:
                 for tok in near(seed):
                     if i not in anchors[tok]:
+                        anchors[tok].append(i)
+            if len(term.tokens) > 1:
+                # Words glued in parts ("aaaaabbbb bbbbbb" for "aaa aab bbb bbb bbb"): no token is
+                # one of the term's words, but one is the start or the end of its glued form.
+                for tok in long_tokens:
+                    if (term.compact.startswith(tok) or term.compact.endswith(tok)) and i not in anchors[tok]:
                         anchors[tok].append(i)
         return anchors
 
