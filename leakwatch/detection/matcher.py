@@ -105,26 +105,18 @@ class TextMatcher:
             return []
         kinds = self.index.kinds()
         candidates: dict[str, list[tuple[str, int, int]]] = {}
+        nir = self.detectors["nir"]
+        nirs, shapes = nir.read(text) if isinstance(nir, NirDetector) else (list(nir.candidates(text)), [])
         for kind in IDENTIFIER_KINDS:
             if kind in kinds and kind in self.detectors:
-                candidates[kind] = list(self.detectors[kind].candidates(text))
-        if kinds & {"phone", "card", "text_id"}:
-            # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a number
-            # written as a NIR claims its span, whether or not any dataset holds NIRs, and whether or
-            # not its key is right (a typo'd NIR is still no phone). An opaque id is given up only
-            # to a valid NIR.
-            nir = self.detectors["nir"]
-            if isinstance(nir, NirDetector) and (candidates.get("phone") or candidates.get("card")):
-                shapes = [("", s, e) for s, e in nir.shapes(text)]
-                for kind in ("phone", "card"):
-                    if candidates.get(kind) and shapes:
-                        candidates[kind] = _outside(candidates[kind], shapes)
-            if candidates.get("text_id"):
-                nirs = candidates.get("nir")
-                if nirs is None:
-                    nirs = list(nir.candidates(text))
-                if nirs:
-                    candidates["text_id"] = _outside(candidates["text_id"], nirs)
+                candidates[kind] = nirs if kind == "nir" else list(self.detectors[kind].candidates(text))
+        # Digits of a grouped NIR ("1 65 03 75 112 123 45") can read as a phone number: a number
+        # written as a NIR claims its span, whether or not any dataset holds NIRs, and whether or
+        # not its key is right (a typo'd NIR is still no phone). An opaque id is given up only to
+        # a valid NIR.
+        for kind, claimed in (("phone", shapes), ("card", shapes), ("text_id", nirs)):
+            if candidates.get(kind) and claimed:
+                candidates[kind] = _outside(candidates[kind], claimed)
         dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
         masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
         words = _Words(text, masked, self._normal_words)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -24,15 +25,16 @@ class DateDetector:
     )
 
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
+        today = dt.date.today()
         for m in self._pattern.finditer(text):
             if m["y1"]:
-                forms = plausible_dates(int(m["y1"]), int(m["m1"]), int(m["d1"]), False)
+                forms = plausible_dates(int(m["y1"]), int(m["m1"]), int(m["d1"]), False, today)
             elif m["y2"]:
-                forms = plausible_dates(int(m["y2"]), int(m["m2"]), int(m["d2"]), len(m["y2"]) == 2)
+                forms = plausible_dates(int(m["y2"]), int(m["m2"]), int(m["d2"]), len(m["y2"]) == 2, today)
             else:
                 month = MONTHS.get(m["m3"].lower())
                 if month is None:
                     continue
-                forms = plausible_dates(int(m["y3"]), month, int(m["d3"]), len(m["y3"]) == 2)
+                forms = plausible_dates(int(m["y3"]), month, int(m["d3"]), len(m["y3"]) == 2, today)
             for iso in forms:
                 yield iso, m.start(), m.end()

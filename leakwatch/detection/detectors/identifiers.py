@@ -24,24 +24,28 @@ class NirDetector:
 
     _not_digit = re.compile(r"[^0-9AB]")
 
-    def shapes(self, text: str) -> Iterator[tuple[int, int]]:
-        """Spans written as a NIR, valid or not (a wrong or missing key): their digits are no phone."""
+    def read(self, text: str) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+        """The valid NIRs (``candidates``), and every span written as a NIR, valid or not (a wrong
+        or missing key): its digits are no phone. One pass for both."""
+        valid: list[tuple[str, int, int]] = []
+        shapes: list[tuple[str, int, int]] = []
         for m in self._pattern.finditer(text):
-            yield m.start(1), m.end(1)
-
-    def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
-        for m in self._pattern.finditer(text):
-            raw = m.group(1)
+            raw, start, end = m.group(1), m.start(1), m.end(1)
+            shapes.append(("", start, end))
             compact = self._not_digit.sub("", raw.upper())
             if compact.isdigit() and len(compact) == 15:  # the common case, checked as normalise.nir does
                 if 97 - int(compact[:13]) % 97 == int(compact[13:]):
-                    yield compact, m.start(1), m.end(1)
+                    valid.append((compact, start, end))
                 continue
             try:
                 value = normalise.nir(raw)
             except InvalidValue:
                 continue
-            yield value, m.start(1), m.end(1)
+            valid.append((value, start, end))
+        return valid, shapes
+
+    def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
+        yield from self.read(text)[0]
 
 
 class PhoneDetector:
