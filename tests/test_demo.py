@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import Cli
 
 
+@pytest.mark.subprocess_cli
 def test_demo_finds_the_planted_patients_the_canary_and_the_mention(cli: Cli, tmp_path: Path) -> None:
     home = tmp_path / "demo"
     result = cli("demo", "--dir", str(home), check=0)

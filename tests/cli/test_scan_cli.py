@@ -11,6 +11,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import SCHEMA, Cli
 from synth import (
     Person,
@@ -41,6 +42,7 @@ def found(docs: list[dict]) -> dict[str, tuple[str, set[str]]]:
 
 # ---- init ---------------------------------------------------------------------------------
 
+@pytest.mark.subprocess_cli
 def test_init_creates_a_private_key_and_never_overwrites_it(cli: Cli) -> None:
     cli("init", check=0)
     key = cli.home / "key"
@@ -230,6 +232,7 @@ def test_human_output_names_refs_and_kinds_but_no_value(imported: Cli, crowd: li
 
 # ---- scan: containers and hostile input ---------------------------------------------------
 
+@pytest.mark.subprocess_cli
 def test_archives_and_stdin_are_scanned(imported: Cli, crowd: list[Person], tmp_path: Path) -> None:
     a, b, c, d = crowd[90:91], crowd[91:92], crowd[92:93], crowd[93:94]
     (tmp_path / "leak.csv.gz").write_bytes(gzip.compress(leak_csv_semicolon(a).encode()))
@@ -306,6 +309,7 @@ def test_no_planted_plaintext_anywhere_after_import_and_scan(cli: Cli, tmp_path:
                 assert form.encode("utf-16-le") not in blob, "a planted value was written"
 
 
+@pytest.mark.subprocess_cli
 def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd: list[Person],
                                                           tmp_path: Path) -> None:
     """Over two megabytes, parts go to worker processes: records on every side of every cut are
@@ -328,6 +332,7 @@ def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd
     assert "Traceback" not in result.stderr and "Exception" not in result.stderr
 
 
+@pytest.mark.subprocess_cli
 def test_usage_errors_are_one_line_with_exit_2(cli: Cli) -> None:
     for args, expected in [(["nosuch"], "No such command 'nosuch'"),
                            (["scan"], "Missing argument"),

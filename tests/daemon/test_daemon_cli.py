@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lw_channels import Receiver, SmtpSink, write_config
 
 from leakwatch import daemon, log
@@ -56,6 +57,7 @@ def test_doctor_one_line_per_check_and_exit_1_on_a_bad_route(imported: Any) -> N
     assert not key["ok"] and "chmod 600" in key["detail"]
 
 
+@pytest.mark.subprocess_cli
 def test_usage_errors_are_one_line_with_exit_2(imported: Any) -> None:
     cli = imported
     for args in (["incidents", "show", "42"], ["alerts", "list", "--status", "x"], ["alerts", "test"]):
@@ -90,6 +92,7 @@ def test_sd_notify_datagrams(tmp_path: Path) -> None:
     assert daemon.watchdog_interval({}) is None
 
 
+@pytest.mark.subprocess_cli
 def test_run_once_on_a_fresh_install(cli: Any) -> None:
     """The README's first command: no init, no config. The key is made as init would."""
     res = cli("run", "--once", check=0)
