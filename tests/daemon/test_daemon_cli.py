@@ -57,7 +57,6 @@ def test_doctor_one_line_per_check_and_exit_1_on_a_bad_route(imported: Any) -> N
     assert not key["ok"] and "chmod 600" in key["detail"]
 
 
-@pytest.mark.subprocess_cli
 def test_usage_errors_are_one_line_with_exit_2(imported: Any) -> None:
     cli = imported
     for args in (["incidents", "show", "42"], ["alerts", "list", "--status", "x"], ["alerts", "test"]):

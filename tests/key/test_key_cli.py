@@ -57,7 +57,6 @@ def leak(tmp_path: Path, crowd: list[Person]) -> Path:
     return path
 
 
-@pytest.mark.subprocess_cli
 def test_a_scan_with_another_key_exits_2_and_says_which_key_and_how_to_fix_it(
         imported: Cli, tmp_path: Path, leak: Path, crowd: list[Person]) -> None:
     cli = imported
