@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from lw_channels import Receiver, free_port, wait_for, write_config
+from lw_channels import Receiver, wait_for, write_config
 from synth import Person, fr_date, grouped_nir, leak_csv_semicolon, people, spaced_phone, strip_accents
 from test_daemon_e2e import Daemon, metrics
 from test_daemon_postgres import import_on_postgresql
@@ -112,16 +112,15 @@ def test_each_source_polled_once_per_interval_across_three_instances(cli: Any, p
     for name in names:
         server.route(f"/{name}/list.json", listing)
     write_config(cli.home, base_config(None) + "".join(json_source(n, server.url(f"/{n}/list.json")) for n in names))
-    port = free_port()
     began = time.monotonic()
-    daemons = start_all(cli, tmp_path, first_env={"LEAKWATCH_METRICS_ADDRESS": f"127.0.0.1:{port}"})
+    daemons = start_all(cli, tmp_path, first_env={"LEAKWATCH_METRICS_ADDRESS": "127.0.0.1:0"})
     try:
         time.sleep(INTERVAL)  # past the first polls, which start as instances join
         t0 = time.monotonic()
         time.sleep(5 * INTERVAL)
         t1 = time.monotonic()
         status = json.loads(cli("status", "--json", check=0).stdout)
-        exposed = metrics(port)
+        exposed = metrics(daemons[0])
     finally:
         for d in daemons:
             d.terminate()
