@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from lw_httpserver import Reply, Server
 from synth import Person, leak_csv_semicolon
 
@@ -63,7 +62,6 @@ def test_sources_check_of_a_blocked_source_is_one_line_exit_2(cli, server: Serve
     assert "health failing" in result.stdout
 
 
-@pytest.mark.subprocess_cli
 def test_bad_definition_or_name_is_one_line_exit_2(cli) -> None:
     _define(cli.home, "typo", 'driver = "feed"\n[params]\nurl = "https://news.example.com/feed"\nlimit = 3\n')
     for args in (("sources", "list"), ("sources", "check", "typo")):
