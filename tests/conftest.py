@@ -141,6 +141,15 @@ def cli(tmp_path: Path, request: pytest.FixtureRequest) -> Cli:
     return Cli(home, clean_env(home), process=request.node.get_closest_marker("subprocess_cli") is not None)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): two workers per core, up to four more than the cores. Much of
+    the suite waits rather than computes (daemon subprocesses polling on their intervals, local
+    servers, PostgreSQL, the intervals a rate is measured over); a second worker per core runs
+    while the first waits."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(2 * cores, cores + 4)
+
+
 @pytest.fixture(scope="session")
 def crowd() -> list[Person]:
     """300 synthetic French patients (Faker fr_FR), the same in every run."""
