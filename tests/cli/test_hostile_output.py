@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import Cli
 
 ESC_NAME = "esc\x1b]8;;file:evil\x07click\x1b]8;;\x07\x1b[2J\u202etxt.exe"
@@ -37,6 +38,7 @@ def _hostile_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.subprocess_cli
 def test_hostile_names_are_printed_literally_by_scan(cli: Cli, tmp_path: Path) -> None:
     cli("init", check=0)
     cli("terms", "add", TERM, "--kind", "org", check=0)
@@ -101,8 +103,6 @@ def test_init_takes_an_empty_directory_of_its_user_and_makes_it_private(cli: Cli
 
 def test_init_refuses_a_directory_of_another_user(cli: Cli) -> None:
     if os.geteuid() != 0:
-        import pytest
-
         pytest.skip("needs root to give the directory away")
     cli.home.mkdir()
     (cli.home / "config.toml").write_text("")
@@ -113,6 +113,7 @@ def test_init_refuses_a_directory_of_another_user(cli: Cli) -> None:
 
 # ---- key file, settings, database ------------------------------------------------------------
 
+@pytest.mark.subprocess_cli
 def test_a_fifo_or_a_directory_as_key_file_is_refused_without_hanging(cli: Cli, tmp_path: Path) -> None:
     fifo = tmp_path / "key.fifo"
     os.mkfifo(fifo, 0o600)
@@ -129,6 +130,7 @@ def test_a_bad_environment_variable_is_named_as_such(cli: Cli) -> None:
     assert "config.toml" not in result.stderr
 
 
+@pytest.mark.subprocess_cli
 def test_a_database_locked_longer_than_the_busy_timeout_is_one_line(cli: Cli) -> None:
     cli("init", check=0)
     holder = subprocess.Popen([sys.executable, "-c", (

@@ -17,6 +17,9 @@ from lw_http import QuietHTTPServer
 
 
 def free_port() -> int:
+    """A port free a moment ago, for a server that must be told its port before it binds (the SMTP
+    sink: aiosmtpd's Controller binds and then connects to a port it was given). Another process
+    may take it meanwhile: servers that can bind port 0 and say which port they got do that instead."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -40,21 +43,37 @@ class _QuietHandler(BaseHTTPRequestHandler):
 
 
 class _LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 that tests start, stop and start again on one port."""
+    """A threaded HTTP server on 127.0.0.1 that tests start, stop and start again on one port. The
+    port is the system's pick, bound when the object is made (``_reserve``) and listened on at
+    ``start()``: its URL is known, and refused, before the start, and no other process can take it
+    meanwhile (no free-port race). A restart after ``stop()`` binds that port again."""
 
-    port: int
+    port: int = 0
     _server: QuietHTTPServer | None = None
+    _serving = False
+
+    def _reserve(self) -> None:
+        self._server = QuietHTTPServer(("127.0.0.1", 0), _QuietHandler, bind_and_activate=False)
+        self._server.server_bind()
+        self.port = int(self._server.server_address[1])
 
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = QuietHTTPServer(("127.0.0.1", self.port), handler)
+        if self._server is None:  # started again after stop(): the same port
+            self._server = QuietHTTPServer(("127.0.0.1", self.port), handler)
+        else:
+            self._server.RequestHandlerClass = handler
+            self._server.server_activate()
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serving = True
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            if self._serving:
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
+            self._serving = False
 
 
 class Receiver(_LoopbackServer):
@@ -62,13 +81,12 @@ class Receiver(_LoopbackServer):
     and ``start()`` reopens the same one; ``status`` other than 200 makes it answer errors."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.bodies: list[bytes] = []
         self.status = 200
         self.hang = False
         """Hold each request without answering (a channel that accepted the connection, then stalled)."""
         self.hung = 0
-        self._server: QuietHTTPServer | None = None
+        self._reserve()
         self._lock = threading.Lock()
 
     @property
@@ -134,10 +152,9 @@ class Listing(_LoopbackServer):
     (title, date, url), each served as a file at its own path."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.entries: list[dict[str, str]] = []
         self.files: dict[str, bytes] = {}
-        self._server: QuietHTTPServer | None = None
+        self._reserve()
 
     @property
     def url(self) -> str:
@@ -177,7 +194,6 @@ class SignedReceiver(_LoopbackServer):
     id it has already accepted. Accepted documents are kept; refusals are counted by reason."""
 
     def __init__(self, secret: str, tolerance: float = 300.0) -> None:
-        self.port = free_port()
         self.secret = secret.encode()
         self.tolerance = tolerance
         self.clock_offset = 0.0
@@ -186,7 +202,7 @@ class SignedReceiver(_LoopbackServer):
         """Every request received, headers and raw body: what an eavesdropper would capture."""
         self.refused: list[str] = []
         self.seen: set[str] = set()
-        self._server: QuietHTTPServer | None = None
+        self._reserve()
         self._lock = threading.Lock()
 
     def url(self, secure: bool = False) -> str:

@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lw_channels import Receiver, SmtpSink, write_config
 
 from leakwatch import daemon, log
@@ -90,6 +91,7 @@ def test_sd_notify_datagrams(tmp_path: Path) -> None:
     assert daemon.watchdog_interval({}) is None
 
 
+@pytest.mark.subprocess_cli
 def test_run_once_on_a_fresh_install(cli: Any) -> None:
     """The README's first command: no init, no config. The key is made as init would."""
     res = cli("run", "--once", check=0)

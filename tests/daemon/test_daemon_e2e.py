@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lw_channels import Listing, Receiver, SmtpSink, free_port, wait_for, write_config
+from lw_channels import Listing, Receiver, SmtpSink, wait_for, write_config
 from synth import Person, complete, leak_csv_semicolon, leak_json, leak_sql, secrets
 
 LEAKWATCH = [sys.executable, "-m", "leakwatch"]
@@ -104,10 +105,10 @@ params = {{ path = "{drop}", min_age = 0 }}
 """
 
 
-def config(home: Path, drop: Path, listing: Listing, urls: list[str], metrics_port: int) -> str:
+def config(home: Path, drop: Path, listing: Listing, urls: list[str]) -> str:
     return f"""
 allow_private_urls = ["127.0.0.1"]
-metrics_address = "127.0.0.1:{metrics_port}"
+metrics_address = "127.0.0.1:0"
 {DAEMON}
 [alerts]
 retry_initial = 0.5
@@ -137,13 +138,26 @@ def db_incidents(home: Path) -> list[tuple[int, int, int]]:
         con.close()
 
 
+def outbox_statuses(home: Path) -> list[str]:
+    """Each alert's delivery status, straight from the database (one row per incident and route)."""
+    con = sqlite3.connect(home / "leakwatch.db", timeout=30)
+    try:
+        return [status for (status,) in con.execute("SELECT status FROM outbox ORDER BY id")]
+    finally:
+        con.close()
+
+
 def incidents(cli: Any) -> list[dict[str, Any]]:
     res = cli("incidents", "list", "--json", check=0)
     return sorted((json.loads(line) for line in res.stdout.splitlines()), key=lambda i: i["id"])
 
 
-def metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+def metrics(daemon: Daemon) -> str:
+    """The daemon's /metrics, at the address its last start bound (``metrics_address`` port 0: the
+    system picks a free port, said in the log as ``event=metrics address=...``)."""
+    bound = re.findall(r"event=metrics address=(\S+)", daemon.log())
+    assert bound, daemon.log()
+    with urllib.request.urlopen(f"http://{bound[-1]}/metrics", timeout=5) as resp:
         return resp.read().decode()
 
 
@@ -160,8 +174,7 @@ def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, r
     cli = imported
     drop = tmp_path / "drop"
     drop.mkdir()
-    metrics_port = free_port()
-    write_config(cli.home, config(cli.home, drop, listing, [receiver.url, smtp.url], metrics_port))
+    write_config(cli.home, config(cli.home, drop, listing, [receiver.url, smtp.url]))
     daemon = Daemon(cli, tmp_path / "daemon.log")
     try:
         daemon.start()
@@ -180,7 +193,7 @@ def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, r
         indexed = next(i for i in found if i["records"] == 30)
         assert indexed["detection_seconds"] is not None and 590 < indexed["detection_seconds"] < 700
 
-        exposed = metrics(metrics_port)
+        exposed = metrics(daemon)
         assert 'leakwatch_items_fetched_total{source="drop"} 1.0' in exposed
         assert 'leakwatch_items_fetched_total{source="index"} 1.0' in exposed
         assert "leakwatch_detection_latency_seconds_count 1.0" in exposed
@@ -190,7 +203,12 @@ def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, r
         listing.publish("repost.csv", leak_csv_semicolon(first).encode(), published)
         wait_for(lambda: any(i[2] == 2 for i in db_incidents(cli.home)), 60)
         assert len(db_incidents(cli.home)) == 2
-        time.sleep(1.0)  # a few delivery passes
+        # The sighting and any alert it queues are committed together: with the sighting seen, the
+        # outbox holds every alert there will be for it. Two incidents, two routes, all sent: nothing
+        # more can go out (no sleep waiting for an absence). A row is marked sent just after its send
+        # returns: wait for that mark, not for time.
+        wait_for(lambda: "pending" not in outbox_statuses(cli.home), 30)
+        assert outbox_statuses(cli.home) == ["sent"] * 4
         assert len(receiver.bodies) == 2 and len(smtp.messages) == 2
 
         # 3. The webhook down: its alert waits (mail goes out), then arrives once it is back.
@@ -212,7 +230,9 @@ def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, r
         time.sleep(0.2)
         daemon.start()
         wait_for(lambda: len(receiver.bodies) >= 3, 60)
-        time.sleep(1.5)
+        # Every alert marked sent (a row is marked once its send returned): nothing is left to send
+        # again, so the counts below are final.
+        wait_for(lambda: outbox_statuses(cli.home) == ["sent"] * 6, 30)
         assert len(receiver.bodies) == 3 and len(smtp.messages) == 3
         assert "event=outbox_leases_released" in daemon.log()
         statuses = [json.loads(x)["status"] for x in cli("alerts", "list", "--json", check=0).stdout.splitlines()]
@@ -227,7 +247,7 @@ def test_daemon_end_to_end(imported: Any, crowd: list[Person], tmp_path: Path, r
         for value in planted_values(first + second + third):
             assert value not in everything, value
 
-        assert 'leakwatch_alerts{status="sent"} 6.0' in metrics(metrics_port)
+        assert 'leakwatch_alerts{status="sent"} 6.0' in metrics(daemon)
 
         # 5. SIGTERM: a clean exit, quickly.
         rc, seconds = daemon.terminate()

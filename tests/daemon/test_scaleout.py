@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from lw_channels import Receiver, free_port, wait_for, write_config
+from lw_channels import Receiver, wait_for, write_config
 from synth import Person, fr_date, grouped_nir, leak_csv_semicolon, people, spaced_phone, strip_accents
 from test_daemon_e2e import Daemon, metrics
 from test_daemon_postgres import import_on_postgresql
@@ -84,6 +84,20 @@ def db(pg_url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(con.execute(query, args).fetchall())
 
 
+def polled_again(pg_url: str) -> Any:
+    """A condition for ``wait_for``: every source polled to its end once more since now, and no alert
+    left pending. What was still to come (a second scan of an item, a second alert) would have come
+    by then: polls and delivery passes counted, not a sleep guessed long enough."""
+    before = dict(db(pg_url, "SELECT source, polls FROM source_lease"))
+
+    def done() -> bool:
+        polls = dict(db(pg_url, "SELECT source, polls FROM source_lease"))
+        pending = db(pg_url, "SELECT count(*) FROM outbox WHERE status = 'pending'")[0][0]
+        return pending == 0 and all(polls[source] > n for source, n in before.items())
+
+    return done
+
+
 def incident_ids(receiver: Receiver) -> list[int]:
     return sorted(int(m) for msg in receiver.messages() for m in re.findall(r"\(incident (\d+)\)", msg["title"]))
 
@@ -112,16 +126,15 @@ def test_each_source_polled_once_per_interval_across_three_instances(cli: Any, p
     for name in names:
         server.route(f"/{name}/list.json", listing)
     write_config(cli.home, base_config(None) + "".join(json_source(n, server.url(f"/{n}/list.json")) for n in names))
-    port = free_port()
     began = time.monotonic()
-    daemons = start_all(cli, tmp_path, first_env={"LEAKWATCH_METRICS_ADDRESS": f"127.0.0.1:{port}"})
+    daemons = start_all(cli, tmp_path, first_env={"LEAKWATCH_METRICS_ADDRESS": "127.0.0.1:0"})
     try:
         time.sleep(INTERVAL)  # past the first polls, which start as instances join
         t0 = time.monotonic()
         time.sleep(5 * INTERVAL)
         t1 = time.monotonic()
         status = json.loads(cli("status", "--json", check=0).stdout)
-        exposed = metrics(port)
+        exposed = metrics(daemons[0])
     finally:
         for d in daemons:
             d.terminate()
@@ -208,7 +221,7 @@ def test_killed_instance_sources_taken_over_nothing_lost_or_doubled(cli: Any, pg
         assert takeover <= LEASE + INTERVAL + 2.0
         wait_for(lambda: db(pg_url, "SELECT count(*) FROM source_seen_item")[0][0] >= 12, 30)
         wait_for(lambda: len(receiver.messages()) >= 12, 30)
-        time.sleep(2 * INTERVAL)  # more polls and delivery passes: nothing more may come
+        wait_for(polled_again(pg_url), 30)  # more polls and delivery passes: nothing more may come
     finally:
         for d in daemons:
             if d is not victim:
@@ -283,7 +296,7 @@ params = {{ path = "{drop}", min_age = 0, done = "done" }}
         victim.kill9()
         wait_for(lambda: db(pg_url, "SELECT count(*) FROM scan_job WHERE folded_at IS NOT NULL")[0][0] == 1, 90)
         wait_for(lambda: len(receiver.messages()) >= 1, 30)
-        time.sleep(2)  # more polls and delivery passes: nothing more may come
+        wait_for(polled_again(pg_url), 30)  # more polls and delivery passes: nothing more may come
     finally:
         for d in daemons:
             if d is not victim:
