@@ -38,7 +38,6 @@ def _hostile_dir(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.subprocess_cli
 def test_hostile_names_are_printed_literally_by_scan(cli: Cli, tmp_path: Path) -> None:
     cli("init", check=0)
     cli("terms", "add", TERM, "--kind", "org", check=0)

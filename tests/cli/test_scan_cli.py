@@ -42,7 +42,6 @@ def found(docs: list[dict]) -> dict[str, tuple[str, set[str]]]:
 
 # ---- init ---------------------------------------------------------------------------------
 
-@pytest.mark.subprocess_cli
 def test_init_creates_a_private_key_and_never_overwrites_it(cli: Cli) -> None:
     cli("init", check=0)
     key = cli.home / "key"

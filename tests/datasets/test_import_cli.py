@@ -8,7 +8,6 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 from conftest import SCHEMA, Cli
 from synth import FIELDS, OVERSEAS_MOBILE, Person, complete, people, secrets, to_csv, usable_phone
 
@@ -34,7 +33,6 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] = FIELDS) -> 
     return path
 
 
-@pytest.mark.subprocess_cli
 def test_a_dirty_export_imports_every_person_with_a_report(cli: Cli, tmp_path: Path) -> None:
     cli("init", check=0)
     crowd = people(600, seed=21)
