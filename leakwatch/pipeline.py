@@ -76,7 +76,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             _collect(m.scan_document(doc.text, doc.target), found, result)
         else:
             pending.extend(workers.submit(doc.text, doc.target))
-            _drain(pending, 4 * workers.workers, m.scan_document, found, result)  # bound the text in flight
+            _drain(pending, 4 * workers.workers, workers, m.scan_document, found, result)  # bound the text in flight
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))
         if doc.title and doc.title not in titles:  # leak-site trackers name victims in titles
@@ -86,17 +86,18 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             progress(len(found))
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
-    _drain(pending, 0, m.scan_document, found, result)
+    _drain(pending, 0, services.scan_pool() if pending else None, m.scan_document, found, result)
     result.findings = list(merge(found))
     return result
 
 
-def _drain(pending: deque[parallel.Part], keep: int, scan: Callable[[str, str], parallel.Matched],
-           found: list[Finding], result: ScanResult) -> None:
-    """Collect parts, in order, until ``keep`` are left in flight. While the oldest is still being
-    matched, this process matches the newest part no worker has started, rather than wait."""
+def _drain(pending: deque[parallel.Part], keep: int, pool: parallel.Pool | None,
+           scan: Callable[[str, str], parallel.Matched], found: list[Finding], result: ScanResult) -> None:
+    """Collect parts, in order, until ``keep`` are left in flight. Until the workers are up, this
+    process matches the newest part none has started rather than wait for the oldest."""
     while len(pending) > keep:
-        if pending[0].waiting() and any(part.steal(scan) for part in reversed(pending)):
+        if (pool is not None and not pool.warm and pending[0].waiting()
+                and any(part.steal(scan) for part in reversed(pending))):
             continue
         _collect(pending.popleft().result(), found, result)
 
