@@ -63,6 +63,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
     targets: set[str] = set()
     titles: set[str] = set()
     pending: deque[parallel.Part] = deque()
+    pool: parallel.Pool | None = None
     for doc in docs:
         if isinstance(doc, Skipped):
             result.skipped.append(doc)
@@ -75,6 +76,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
         if workers is None:
             _collect(m.scan_document(doc.text, doc.target), found, result)
         else:
+            pool = workers
             pending.extend(workers.submit(doc.text, doc.target))
             _drain(pending, 4 * workers.workers, workers, m.scan_document, found, result)  # bound the text in flight
         if not doc.records_only:
@@ -86,7 +88,7 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             progress(len(found))
     if item.title and item.title not in titles:  # an item with no text (a listing entry)
         found.extend(terms.scan(item.title, item.target, where="title"))
-    _drain(pending, 0, services.scan_pool() if pending else None, m.scan_document, found, result)
+    _drain(pending, 0, pool, m.scan_document, found, result)
     result.findings = list(merge(found))
     return result
 
@@ -102,7 +104,7 @@ def _drain(pending: deque[parallel.Part], keep: int, pool: parallel.Pool | None,
         _collect(pending.popleft().result(), found, result)
 
 
-def _collect(matched: tuple[list[Finding], dict[str, int]], found: list[Finding], result: ScanResult) -> None:
+def _collect(matched: parallel.Matched, found: list[Finding], result: ScanResult) -> None:
     """A document's (or part's) findings, and the records its structured parts held, by format."""
     findings, formats = matched
     found.extend(findings)

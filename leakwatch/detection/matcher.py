@@ -209,6 +209,10 @@ class _RecordLines:
         end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else self.length
         return i, self.starts[i], end
 
+    def view(self, pos: int) -> View:
+        """The record whose line holds ``pos``."""
+        return self.hints[self.line(pos)[0]]
+
 
 class _DatasetScan:
     def __init__(self, matcher: TextMatcher, ds: DatasetIndex, text: str, target: str, words: _Words,
@@ -295,7 +299,7 @@ class _DatasetScan:
         keys: list[str] = []
         spans: list[tuple[int, int]] = []
         for iso, lo, hi, words in windows:
-            view = self.lines.hints[self.lines.line(lo)[0]] if self.lines is not None else None
+            view = self.lines.view(lo) if self.lines is not None else None
             pairs: set[str] = set()
             if view is None or not view.named:
                 near = [w for w in words if len(w) > 1]
@@ -374,7 +378,7 @@ class _DatasetScan:
         """In record mode, the names the record's fields hold, each whole (split in words)."""
         if self.lines is None:
             return []
-        pairs = self.lines.hints[self.lines.line(lo)[0]].pairs
+        pairs = self.lines.view(lo).pairs
         return [value.split() for value in dict.fromkeys(v for pair in pairs for v in pair)]
 
     def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
@@ -424,8 +428,8 @@ class _DatasetScan:
         """The few words each side of a date, within its line: where a leak writes the names.
         A record's line is its whole record. The window, and every word in it (one-letter words too)."""
         if self.lines is not None:
-            i, lo, hi = self.lines.line(start)
-            view = self.lines.hints[i]
+            lo, hi = self.lines.line(start)[1:]
+            view = self.lines.view(start)
             if view.named:  # its names are known from their labels: no need to read the words
                 return lo, hi, list(dict.fromkeys(w for pair in view.pairs for name in pair for w in name.split()))
             return lo, hi, [w for w, _ in self._words_in(lo, hi)]
