@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from lw_channels import SignedReceiver, wait_for, write_config
 from sqlmodel import select
@@ -43,6 +42,9 @@ def webhook_routes(url: str, include_refs: bool = False, secret: str = SECRET) -
 
 
 def validate(doc: dict[str, Any]) -> None:
+    # imported here: its format checker builds grammars for two seconds, in every worker that collects this file
+    import jsonschema
+
     jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(doc)
 
 
@@ -176,6 +178,8 @@ def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
     assert doc["incident"]["previous_severity"] == "medium" and doc["refs_truncated"] == 8
     assert doc["incident"]["hosts"] == ["acme-secure-login[.]fr", "evil-acme[.]fr"]  # defanged as stored
     assert [r["ref"] for r in doc["refs"]] == ["IPP0", "IPP1", "IPP2"]
+    import jsonschema
+
     with pytest.raises(jsonschema.ValidationError):
         validate({**doc, "version": 2})
     # the signature is the documented one, and not apprise's business

@@ -32,8 +32,9 @@ from leakwatch.sources.pastebin import Pastebin
 from leakwatch.sources.state import SourceState
 
 OWN = (SourceProblem, FetchError, LeakwatchError)
-BOUND = 20.0
-"""Generous: a correctness guard against super-linear parsing, not a benchmark."""
+BOUND = 10.0
+"""Generous: a correctness guard against super-linear parsing, not a benchmark. The shapes are ~2 MB
+or tens of thousands deep: quadratic parsing takes hours there, linear parsing a second or two."""
 FUZZ = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 DRIVEN = settings(max_examples=30, deadline=None,
@@ -152,7 +153,7 @@ def test_the_json_drivers_raise_only_their_own_errors(server: Server, make_servi
 
 DEEP_JSON = b"[" * 200_000 + b"]" * 200_000
 DEEP_OBJECTS = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
-HUGE_STRING = json.dumps([{"title": "7" * 10_000_000, "date": "9" * 1000, "url": "@" * 1_000_000}]).encode()
+HUGE_STRING = json.dumps([{"title": "7" * 2_000_000, "date": "9" * 1000, "url": "@" * 1_000_000}]).encode()
 
 
 @pytest.mark.parametrize("body", [DEEP_JSON, DEEP_OBJECTS, HUGE_STRING], ids=["deep-lists", "deep-objects", "huge"])
@@ -173,11 +174,11 @@ def test_json_drivers_take_about_linear_time_on_adversarial_listings(server: Ser
         assert spent < BOUND, f"{name}: {spent:.1f}s"
 
 
-@pytest.mark.parametrize("body", [b"<div>" * 100_000 + b"<tr><td><a href='/x'>x</a></td></tr>",
-                                  b"<table>" + b"<tr><td><a href='/raw/1'>" + b"<b>" * 50_000
+@pytest.mark.parametrize("body", [b"<div>" * 40_000 + b"<tr><td><a href='/x'>x</a></td></tr>",
+                                  b"<table>" + b"<tr><td><a href='/raw/1'>" + b"<b>" * 20_000
                                   + b"x</a></td></tr>" * 10,
-                                  b"<a href='" + b"x" * 5_000_000 + b"'>",
-                                  b"<tr>" * 200_000], ids=["divs", "bold", "long attribute", "rows"])
+                                  b"<a href='" + b"x" * 2_000_000 + b"'>",
+                                  b"<tr>" * 60_000], ids=["divs", "bold", "long attribute", "rows"])
 def test_the_html_parser_takes_about_linear_time_on_deep_nesting(body: bytes) -> None:
     """One case a test, so that the cases run side by side on the test workers."""
     spent = timed(lambda: parse_page(PAGE, body, "http://127.0.0.1/list", "test:html"))
@@ -186,11 +187,11 @@ def test_the_html_parser_takes_about_linear_time_on_deep_nesting(body: bytes) ->
 
 def test_the_feed_parser_takes_about_linear_time_on_deep_nesting_and_entities() -> None:
     bombs = (
-        b"<rss><channel>" + b"<x>" * 100_000 + b"</x>" * 100_000 + b"</channel></rss>",
-        b"<rss><channel>" + b"<item><title>t</title><link>http://x/1</link></item>" * 100_000 + b"</channel></rss>",
+        b"<rss><channel>" + b"<x>" * 40_000 + b"</x>" * 40_000 + b"</channel></rss>",
+        b"<rss><channel>" + b"<item><title>t</title><link>http://x/1</link></item>" * 40_000 + b"</channel></rss>",
         b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
         b"<rss><channel><item><title>&b;&b;&b;</title></item></channel></rss>",
-        b"<rss><channel><item><title>" + b"7" * 10_000_000 + b"</title></item></channel></rss>",
+        b"<rss><channel><item><title>" + b"7" * 2_000_000 + b"</title></item></channel></rss>",
     )
     for body in bombs:
         spent = timed(lambda b=body: parse_feed(b, "test:feed"))
