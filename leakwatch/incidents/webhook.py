@@ -26,11 +26,14 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from leakwatch import log
 from leakwatch.settings import WEBHOOK_SCHEMES
 
 VERSION = 1
 SIGNATURE_HEADER = "Leakwatch-Signature"
 DELIVERY_HEADER = "Leakwatch-Delivery"
+ALREADY_ACCEPTED = 409
+"""What a receiver answers to a delivery id it already holds (docs/webhooks.md): delivered."""
 EVENT_HEADER = "Leakwatch-Event"
 SCHEMA_URL = "https://github.com/leakwatch/leakwatch/blob/main/docs/webhook-incident.v1.schema.json"
 PLAIN_SEGMENT = re.compile(r"^[a-z][a-z-]{0,15}$")
@@ -142,5 +145,11 @@ def post(url: str, secret: str, payload: str, delivery: str, event: str, timeout
     except Exception as exc:  # a malformed URL, a proxy misconfigured: a reason, not a crash
         return scrub(f"{exc.__class__.__name__} while sending", url)
     if 200 <= response.status_code < 300:
+        return None
+    if response.status_code == ALREADY_ACCEPTED:
+        # docs/webhooks.md tells receivers to answer 409 to a delivery id they already hold: the
+        # second send of an alert whose first reached the receiver just before a crash. Delivered;
+        # said in the log, since a receiver answering 409 to everything would otherwise go unseen.
+        log.warning("alert_already_accepted", delivery=delivery, status=response.status_code)
         return None
     return f"the receiver answered HTTP {response.status_code}"

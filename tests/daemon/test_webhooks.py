@@ -186,3 +186,26 @@ def test_every_event_fits_the_schema_and_refs_only_when_asked() -> None:
     assert webhook.signature("k" * 16, b"{}", 1700000000) == (
         "t=1700000000,v1=" + hmac.new(b"k" * 16, b"1700000000.{}", "sha256").hexdigest())
     assert alerts.send("webhook+json://127.0.0.1:9/x", "t", "b") is not None
+
+
+def test_a_second_send_after_a_crash_is_answered_409_and_taken_as_delivered(
+        make_services: Callable[..., Services], crowd: list[Person], soar: SignedReceiver) -> None:
+    """A daemon killed after the receiver took the alert, before the row was marked sent, sends it
+    again under the same delivery id; the receiver of docs/webhooks.md answers 409, and the outbox
+    takes that as delivered: one document kept, the row sent, not retried for ever."""
+    svc = make_services(alerts=webhook_routes(soar.url()))
+    record(svc, "w9", leak_csv_semicolon(crowd[30:35]))
+    assert svc.outbox.deliver_due().sent == 1
+    with session(svc.engine) as s:  # as a kill -9 between the answer and the commit leaves it
+        for row in s.exec(select(OutboxRow)):
+            row.status, row.next_attempt_at = "pending", dt.datetime.now(dt.UTC)
+            s.add(row)
+        s.commit()
+    again = svc.outbox.deliver_due()
+    assert (again.sent, again.retried) == (1, 0)
+    [row] = rows(svc)
+    assert row.status == "sent"
+    assert len(soar.accepted) == 1 and soar.refused == ["delivery already accepted"]
+    first, second = (headers["Leakwatch-Delivery"] for headers, _ in soar.requests)
+    assert first == second
+    assert svc.outbox.deliver_due().sent == 0
