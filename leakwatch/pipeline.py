@@ -74,10 +74,10 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
         result.bytes_scanned += len(doc.text)
         workers = services.scan_pool() if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
         if workers is None:
-            _collect(m.scan_document(doc.text, doc.target), found, result)
+            _collect(m.scan_document(doc.head + doc.text, doc.target), found, result)
         else:
             pool = workers
-            pending.extend(workers.submit(doc.text, doc.target))
+            pending.extend(workers.submit(doc.head + doc.text, doc.target))
             _drain(pending, 4 * workers.workers, workers, m.scan_document, found, result)  # bound the text in flight
         if not doc.records_only:
             found.extend(terms.scan(doc.text, doc.target))

@@ -21,6 +21,7 @@ from charset_normalizer import from_bytes
 from leakwatch.detection import archives, office
 from leakwatch.detection.archives import LimitExceeded
 from leakwatch.detection.limits import Limits
+from leakwatch.detection.records import carry
 from leakwatch.models import Document, Skipped
 
 SAMPLE = 64 * 1024
@@ -300,6 +301,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     decoder = codecs.getincrementaldecoder(detect_encoding(sample))(errors="replace")
     pending = ""
     first = True
+    carried: str | None = None  # the head of the table or statement the next chunk may continue
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
@@ -321,7 +323,8 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
             continue
         cut = cut if cut > 0 else len(text)
         if text[:cut]:
-            yield Document(target, text[:cut], title)
+            yield Document(target, text[:cut], title, head=carry.head_for(carried, text[:cut]))
+            carried = carry.opening(text[:cut], carried)
         pending = text[cut:]
         if final:
             return

@@ -30,6 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from leakwatch.detection.records import carry
 from leakwatch.models import Finding
 from leakwatch.settings import Settings
 
@@ -141,15 +142,19 @@ def _scan(text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
 
 def split(text: str, size: int = PART) -> list[str]:
     """Parts of about ``size`` characters, each ending at a line end (or the text's end), at a
-    blank line when there is one in the next quarter part."""
+    blank line when there is one in the next quarter part. A part that continues a table or a SQL
+    statement starts with its head (``records.carry``)."""
     parts = []
     start = 0
+    head: str | None = None
     while start < len(text):
         cut = text.find("\n\n", start + size, start + size + size // 4)
         if cut == -1:
             cut = text.find("\n", start + size)
         end = len(text) if cut == -1 else cut + 1
-        parts.append(text[start:end])
+        part = text[start:end]
+        parts.append(carry.head_for(head, part) + part)
+        head = carry.opening(part, head)
         start = end
     return parts
 

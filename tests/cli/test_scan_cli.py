@@ -334,6 +334,25 @@ def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd
 
 
 @pytest.mark.subprocess_cli
+def test_a_large_export_keeps_its_header_in_every_part(imported: Cli, crowd: list[Person], tmp_path: Path) -> None:
+    """A 2+ MB CSV export, read on two workers in 1 MB parts: each patient's names and birth date
+    sit four columns apart, with no identifier, so only the header's labels pair them; a part
+    that lost the header would lose its patients (85 % of them went unseen before parts carried it)."""
+    planted = [p for p in complete(crowd) if p.birth_date][:40]
+    header = "nom;service;date_visite;ville;prenom;commentaire;date_naissance\n"
+    blank = ";URG;2023-05-12;PARIS;;" + "patient non identifié, dossier en attente de rapprochement " * 2 + ";\n"
+    rows = [blank * 400 + ";".join([p.last_name.upper(), "URG", "2023-05-12", "PARIS", p.first_name, "RAS",
+                                    p.birth_date]) + "\n" for p in planted]
+    export = tmp_path / "export.csv"
+    export.write_text(header + "".join(rows), encoding="utf-8")
+    assert len(export.read_text(encoding="utf-8")) > 2 * 1024 * 1024
+    imported.env["LEAKWATCH_SCAN_WORKERS"] = "2"
+    reported = found(scan_json(imported, str(export)))
+    assert set(reported) == {p.ipp for p in planted}
+    assert {fields == {"date", "first_name", "last_name"} for _, fields in reported.values()} == {True}
+
+
+@pytest.mark.subprocess_cli
 def test_usage_errors_are_one_line_with_exit_2(cli: Cli) -> None:
     for args, expected in [(["nosuch"], "No such command 'nosuch'"),
                            (["scan"], "Missing argument"),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_LABEL = 60
-_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_RULE = re.compile(r"\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 """A markdown table's rule under its header."""
 
 
@@ -48,7 +48,8 @@ def _pipe_fields(line: str) -> list[str]:
     return [f.strip() for f in line.split("|")]
 
 
-def _header(line: str) -> tuple[str, list[str]] | None:
+def table_header(line: str) -> tuple[str, list[str]] | None:
+    """The delimiter and the labels when ``line`` is a table's header row."""
     stripped = line.strip()
     if len(stripped) > 4000:
         return None
@@ -81,7 +82,7 @@ class _Lines:
 
 def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
-    head = _header(text[pos:end])
+    head = table_header(text[pos:end])
     if head is None:
         return None
     delim, header = head

@@ -1,0 +1,70 @@
+"""What a part cut from a long document needs from the text before it, to be read as it was written.
+
+A large dump is matched in parts: 8 MB documents as it is read, 1 MB parts on the scan workers. A
+part cut inside a CSV table or a multi-row SQL ``INSERT`` would lose the header row or the column
+list that labels its values, and with them every record whose names and birth date are not side
+by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
+of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
+VALUES`` or its ``COPY t (cols) FROM stdin;``. A part that starts a new block (after a blank line,
+where the cutters prefer to cut) or a new statement carries nothing.
+
+Only the record matcher reads the head: watch terms are matched in the text as written, once.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from leakwatch.detection.records.delimited import table_header
+
+MAX_HEAD = 4000
+"""A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
+_SQL_HEAD = re.compile(
+    r"[ \t]*(?:INSERT\s+(?:IGNORE\s+)?INTO\s+[^\s(;]+\s*\([^)\n;]*\)\s*VALUES"
+    r"|COPY\s+(?:ONLY\s+)?[^\s(;]+\s*(?:\([^)\n;]*\))?\s+FROM\s+stdin[^\n]*)",
+    re.IGNORECASE,
+)
+_SQL_STARTS = ("INSERT", "insert", "Insert", "COPY", "copy", "Copy")
+
+
+def opening(text: str, carried: str | None) -> str | None:
+    """The head the text after ``text`` may continue: in the block (lines between blank lines)
+    ``text`` ends in, the last SQL statement head, else the block's first line when it is a table
+    header. ``carried`` is the head ``text`` itself continued: it holds while ``text`` has no blank
+    line. None when there is none."""
+    blanks = [i + len(sep) for sep in ("\n\n", "\n\r\n") if (i := text.rfind(sep)) != -1]
+    block = max(blanks, default=0)
+    continued = not blanks and not text.startswith(("\n", "\r\n"))  # the part began in a block
+    line_start = max(text.rfind("\n" + word, max(0, block - 1)) for word in _SQL_STARTS)
+    if line_start != -1 or text.startswith(_SQL_STARTS):
+        m = _SQL_HEAD.match(text, line_start + 1)
+        if m is not None and m.end() - m.start() <= MAX_HEAD:
+            return m.group().strip()
+    if continued and carried is not None:
+        return carried
+    while text.startswith(("\n", "\r"), block):
+        block += 1
+    end = text.find("\n", block, block + MAX_HEAD + 2)
+    line = text[block:end].rstrip("\r") if end != -1 else ""
+    return line if line and table_header(line) is not None else None
+
+
+def head_for(head: str | None, text: str) -> str:
+    """``head`` and a line end when ``text`` continues the table or statement it opens, else ''."""
+    if not head or text.startswith(("\n", "\r\n")):
+        return ""
+    end = text.find("\n", 0, MAX_HEAD * 16)
+    first = (text[:end] if end != -1 else text[: MAX_HEAD * 16]).rstrip("\r")
+    if head[:6].upper() == "INSERT":
+        return head + "\n" if first.lstrip().startswith("(") else ""
+    if head[:4].upper() == "COPY":
+        return head + "\n" if first != "\\." and not first.startswith(_SQL_STARTS) else ""
+    table = table_header(head)
+    if table is None:
+        return ""
+    delim, fields = table
+    if delim == "|":
+        return head + "\n" if first.count("|") == head.count("|") else ""
+    row = next(csv.reader([first], delimiter=delim), [])
+    return head + "\n" if len(row) == len(fields) else ""

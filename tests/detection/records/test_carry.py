@@ -1,0 +1,130 @@
+"""A long dump cut into parts (1 MB parts on the scan workers, 8 MB documents as it is read) is read
+as it was written: a part that continues a table or a SQL statement carries its header or column
+list, so its rows keep their labels; nothing is read twice, nothing is carried where no table goes
+on."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lw_records import Scan
+from synth import Person, strip_accents
+
+from leakwatch.detection import documents, records
+from leakwatch.detection.limits import Limits
+from leakwatch.detection.parallel import split
+from leakwatch.models import Document
+
+LABELS = ["nom", "service", "date_visite", "ville", "prenom", "commentaire", "date_naissance"]
+
+
+def _cells(p: Person, i: int) -> list[str]:
+    return [p.last_name.upper(), "URG", f"2023-0{1 + i % 9}-1{i % 10}", "PARIS", p.first_name,
+            "RAS " * (1 + i % 7), p.birth_date]
+
+
+def csv_table(people: list[Person], delimiter: str = ";") -> str:
+    """An export whose names and birth date never stand side by side: only the header pairs them."""
+    rows = [delimiter.join(LABELS)] + [delimiter.join(_cells(p, i)) for i, p in enumerate(people)]
+    return "\n".join(rows) + "\n"
+
+
+def pipe_table(people: list[Person]) -> str:
+    rows = ["| " + " | ".join(LABELS) + " |", "|" + "---|" * len(LABELS)]
+    rows += ["| " + " | ".join(_cells(p, i)) + " |" for i, p in enumerate(people)]
+    return "\n".join(rows) + "\n"
+
+
+def sql_insert(people: list[Person]) -> str:
+    """A multi-row INSERT written one row per line, as mysqldump --extended-insert with line breaks
+    and most ORMs' bulk exports write it."""
+    def q(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+    rows = [f"({', '.join(q(c) for c in _cells(p, i))})" for i, p in enumerate(people)]
+    return (f"-- dump\n\nINSERT INTO `patients` ({', '.join(LABELS)}) VALUES\n" + ",\n".join(rows) + ";\n")
+
+
+def sql_copy(people: list[Person]) -> str:
+    rows = ["\t".join(_cells(p, i)) for i, p in enumerate(people)]
+    return f"COPY public.patients ({', '.join(LABELS)}) FROM stdin;\n" + "\n".join(rows) + "\n\\.\n"
+
+
+FORMS = {"csv": csv_table, "tsv": lambda ps: csv_table(ps, "\t"), "pipe": pipe_table, "sql": sql_insert,
+         "copy": sql_copy}
+
+
+def read_parts(parts: list[str]) -> list[records.Record]:
+    return [rec for part in parts for rec in records.read(part).records]
+
+
+def labelled(rec: records.Record) -> bool:
+    return {label.lower() for label, _ in rec.fields} >= {"nom", "prenom", "date_naissance"}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@settings(max_examples=15, deadline=None)
+@given(size=st.integers(min_value=150, max_value=1500))
+def test_every_row_of_a_cut_table_is_read_once_with_its_labels(form: str, size: int, patients: list[Person]) -> None:
+    text = FORMS[form](patients[:60])
+    parts = split(text, size)
+    assert len(parts) > 1
+    read = read_parts(parts)
+    assert len(read) == 60, f"{len(read)} rows read from {len(parts)} parts"
+    assert all(labelled(rec) for rec in read)
+    assert sorted(dict(rec.fields)["nom"] for rec in read) == sorted(p.last_name.upper() for p in patients[:60])
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(min_value=100, max_value=3000),
+       prose=st.text(alphabet=st.sampled_from("abc de;|,\t()\n"), max_size=400))
+def test_text_that_continues_no_table_is_cut_as_it_is(size: int, prose: str, patients: list[Person]) -> None:
+    """A table without a header (its first line is data), prose: the parts, put back together, are
+    the text itself. After a blank line, the table before it goes on no more: its five rows are
+    the only ones read with its labels, although the headless rows have its width."""
+    headless = "\n".join(";".join(_cells(p, i)) for i, p in enumerate(patients[:40])) + "\n"
+    for text in (headless, prose):
+        assert "".join(split(text, size)) == text
+    parts = split(csv_table(patients[:5]) + "\n" + prose + "\n" + headless, size)
+    assert sum(labelled(rec) for rec in read_parts(parts)) == 5
+
+
+def test_a_part_after_a_blank_line_or_a_new_statement_carries_nothing(patients: list[Person]) -> None:
+    table = csv_table(patients[:30])
+    text = table + "\n" + "Compte rendu sans tableau.\n" * 40
+    parts = split(text, len(table) - 50)
+    assert parts[1].startswith("\nCompte rendu")
+    two = sql_insert(patients[:20]) + sql_insert(patients[20:40]).removeprefix("-- dump\n\n")
+    cut = two.index("INSERT", 20)
+    assert "".join(split(two, cut - 5)) == two, "a part starting with its own INSERT carries no other one"
+
+
+def test_a_file_read_in_chunks_carries_the_header_to_each(monkeypatch: pytest.MonkeyPatch,
+                                                         patients: list[Person]) -> None:
+    monkeypatch.setattr(documents, "CHUNK", 2048)
+    text = csv_table(patients[:80])
+    data = text.encode()
+    docs = [d for d in documents.stream_documents(io.BytesIO(data), "dump.csv", Limits(), len(data))
+            if isinstance(d, Document)]
+    assert len(docs) > 2
+    assert "".join(d.text for d in docs) == text, "the text itself is unchanged"
+    assert [d.head for d in docs] == [""] + [";".join(LABELS) + "\n"] * (len(docs) - 1)
+    read = [rec for d in docs for rec in records.read(d.head + d.text).records]
+    assert len(read) == 80 and all(labelled(rec) for rec in read)
+
+
+def test_names_and_birth_dates_apart_are_matched_in_every_chunk(monkeypatch: pytest.MonkeyPatch, scan: Scan,
+                                                                patients: list[Person]) -> None:
+    """Through the scanning path: no identifier, the names and the birth date four columns apart,
+    the file read in chunks much smaller than it."""
+    monkeypatch.setattr(documents, "CHUNK", 1024)
+    people = [p for p in patients if p.birth_date][:100]
+    rows = [[strip_accents(p.last_name).upper(), "URG", "2023-05-12", "PARIS", p.first_name, "RAS", p.birth_date]
+            for p in people]
+    text = ";".join(LABELS) + "\n" + "\n".join(";".join(r) for r in rows) + "\n"
+    assert len(text) > 4 * 1024
+    found = scan(text, "export.csv")
+    assert set(found) == {p.ipp for p in people}
+    assert all(set(fields) == {"date", "first_name", "last_name"} for fields in found.values())
