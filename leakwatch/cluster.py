@@ -37,6 +37,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
 
 from leakwatch import keys, log
+from leakwatch.detection.documents import SAMPLE, detect_encoding
+from leakwatch.detection.records import carry
 from leakwatch.errors import ConfigError
 from leakwatch.models import Item, ScanResult
 from leakwatch.pipeline import Scanning, merge, scan_stream
@@ -124,6 +126,9 @@ class ScanPartRow(SQLModel, table=True):
     byte_from: int = 0
     byte_to: int = 0
     scan_from: int = 0
+    head_from: int = 0
+    head_to: int = 0
+    """Bytes of the header (or SQL statement head) the part continues, read before it; none when equal."""
     state: str = Field(default="queued", index=True)
     """``queued`` (free, or leased by ``holder`` until ``lease_until``) or ``done``."""
     holder: str | None = None
@@ -264,7 +269,7 @@ class Member:
                 "  FOR UPDATE OF p SKIP LOCKED"
                 ") AS free, scan_job AS j WHERE p.job_id = free.job_id AND p.part_no = free.part_no "
                 "AND j.id = p.job_id RETURNING p.job_id, p.part_no, p.scan_from, p.byte_to, p.attempts, "
-                "j.source, j.item_key, j.path, j.name, j.parts"),
+                "j.source, j.item_key, j.path, j.name, j.parts, p.head_from, p.head_to"),
                 {"me": self.id, "lease": self.conf.lease, "names": list(self.specs), "tries": MAX_ATTEMPTS}).first()
         if row is not None and row[4] == MAX_ATTEMPTS:
             log.warning("part_last_attempt", source=row[5], item=row[8], part=row[1], attempts=row[4],
@@ -283,9 +288,14 @@ class Member:
         """Scan one part's bytes (overlap included) through the one scanning path."""
         item = Item(source=part.source, key=part.item_key, content=b"", name=part.name)
         with open(part.path, "rb") as fh:
+            head = None
+            if part.head_to > part.head_from:  # decoded as the whole file is (offer)
+                encoding = detect_encoding(fh.read(SAMPLE))
+                fh.seek(part.head_from)
+                head = fh.read(part.head_to - part.head_from).decode(encoding, errors="replace")
             fh.seek(part.scan_from)
             return scan_stream(self.services, item, _Window(fh, part.byte_to - part.scan_from),
-                               part.byte_to - part.scan_from)
+                               part.byte_to - part.scan_from, head=head)
 
     def complete_part(self, part: Part, result: ScanResult, sink: SightingSink | None) -> bool:
         """Mark the part done with its findings; the instance marking the last part folds the item
@@ -348,6 +358,8 @@ class Part:
     path: str
     name: str
     parts: int
+    head_from: int = 0
+    head_to: int = 0
 
 
 class _Window(io.RawIOBase):
@@ -382,7 +394,7 @@ def offer(engine: Engine, settings: Settings, item: Item) -> bool:
     """Queue a large text file in parts for every instance; False when it is scanned here whole
     (SQLite, small, an archive or UTF-16 text: those are not cut at byte offsets)."""
     from leakwatch.detection.archives import sniff
-    from leakwatch.detection.documents import SAMPLE, detect_encoding, is_binary
+    from leakwatch.detection.documents import is_binary
 
     conf = settings.cluster
     size = int(item.meta.get("size") or 0)
@@ -399,6 +411,7 @@ def offer(engine: Engine, settings: Settings, item: Item) -> bool:
         return False
     overlap = max(4 * settings.proximity, 4096)  # proximity counts characters, up to 4 bytes each
     parts = cut(path, size, conf.part_bytes, overlap)
+    heads = part_heads(path, [(a, b) for a, b, _ in parts], detect_encoding(sample))
     with engine.begin() as c:
         job_id = c.execute(text(
             "INSERT INTO scan_job (source, item_key, path, name, sha256, size, parts, queued_at) "
@@ -407,9 +420,10 @@ def offer(engine: Engine, settings: Settings, item: Item) -> bool:
                               "sha": item.meta["sha256"], "size": size, "n": len(parts)}).scalar()
         if job_id is None:
             return True  # queued meanwhile by another instance
-        c.execute(text("INSERT INTO scan_part (job_id, part_no, byte_from, byte_to, scan_from, state, attempts, "
-                       "queued_at) VALUES (:j, :p, :a, :b, :f, 'queued', 0, now())"),
-                  [{"j": job_id, "p": n, "a": a, "b": b, "f": f} for n, (a, b, f) in enumerate(parts)])
+        c.execute(text("INSERT INTO scan_part (job_id, part_no, byte_from, byte_to, scan_from, head_from, head_to, "
+                       "state, attempts, queued_at) VALUES (:j, :p, :a, :b, :f, :hf, :ht, 'queued', 0, now())"),
+                  [{"j": job_id, "p": n, "a": a, "b": b, "f": f, "hf": hf, "ht": ht}
+                   for n, ((a, b, f), (hf, ht)) in enumerate(zip(parts, heads, strict=True))])
     log.event("item_queued", source=item.source, item=item.name, bytes=size, parts=len(parts),
               note="shared out to every instance")
     return True
@@ -448,6 +462,26 @@ def cut(path: Path, size: int, part_bytes: int, overlap: int) -> list[tuple[int,
                 scan_from = back - len(window) + nl + 1 if nl >= 0 else back
             parts.append((start, end, scan_from))
     return parts
+
+
+def part_heads(path: Path, bounds: list[tuple[int, int]], encoding: str) -> list[tuple[int, int]]:
+    """Per part, the byte span of the header row or SQL statement head it continues (``records.carry``),
+    (0, 0) for none: found in one pass over the file, a part at a time, so that a part deep in a
+    dump is read with its table's labels without reading back to its start."""
+    spans: list[tuple[int, int]] = []
+    carried: tuple[str, int, int] | None = None
+    with path.open("rb") as fh:
+        for start, end in bounds:
+            spans.append((carried[1], carried[2]) if carried else (0, 0))
+            fh.seek(start)
+            part = fh.read(end - start).decode(encoding, errors="replace")
+            head = carry.opening(part, carried[0] if carried else None)
+            if head is None:
+                carried = None
+            elif carried is None or head is not carried[0]:
+                at = start + len(part[: part.rfind(head)].encode(encoding, errors="replace"))
+                carried = (head, at, at + len(head.encode(encoding, errors="replace")))
+    return spans
 
 
 # ---- status ---------------------------------------------------------------------------------------

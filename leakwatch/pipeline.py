@@ -47,11 +47,12 @@ def scan_item(services: Scanning, item: Item) -> ScanResult:
 
 
 def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
-                found: Callable[[int], None] | None = None) -> ScanResult:
+                found: Callable[[int], None] | None = None, head: str | None = None) -> ScanResult:
     """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty.
-    ``found`` is told the number of findings so far (before merging) as they come (a progress display)."""
-    return scan_documents(services, item, stream_documents(fh, item.target, limits(services.settings, item), size,
-                                                           item.title), found)
+    ``found`` is told the number of findings so far (before merging) as they come (a progress display);
+    ``head`` is the header the text continues when it is a part of a file cut elsewhere."""
+    docs = stream_documents(fh, item.target, limits(services.settings, item), size, item.title, head)
+    return scan_documents(services, item, docs, found)
 
 
 def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Skipped],

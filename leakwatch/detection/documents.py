@@ -55,11 +55,13 @@ def documents(content: bytes, target: str, limits: Limits, title: str | None = N
     yield from stream_documents(io.BytesIO(content), target, limits, len(content), title)
 
 
-def stream_documents(fh: IO[bytes], target: str, limits: Limits, size: int | None, title: str | None = None
-                     ) -> Iterator[Document | Skipped]:
-    """Documents of a (possibly huge) file, read in chunks: memory stays bounded by ``CHUNK``."""
+def stream_documents(fh: IO[bytes], target: str, limits: Limits, size: int | None, title: str | None = None,
+                     carried: str | None = None) -> Iterator[Document | Skipped]:
+    """Documents of a (possibly huge) file, read in chunks: memory stays bounded by ``CHUNK``.
+    ``carried``: the head of the table or statement the text continues (a part of a file cut
+    elsewhere, ``records.carry``)."""
     budget = _Budget(limits, size)
-    yield from _expand(Input(fh), target, limits, budget, 0, title, size)
+    yield from _expand(Input(fh), target, limits, budget, 0, title, size, carried)
 
 
 class Input(io.RawIOBase):
@@ -153,11 +155,11 @@ def _seekable(fh: object) -> bool:
 
 
 def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int,
-            title: str | None, size: int | None) -> Iterator[Document | Skipped]:
+            title: str | None, size: int | None, carried: str | None = None) -> Iterator[Document | Skipped]:
     head = inp.head(archives.HEAD)
     kind = archives.sniff(head) or office.sniff(head)
     if kind is None:
-        yield from _text_documents(inp, target, title, limits, size)
+        yield from _text_documents(inp, target, title, limits, size, carried)
         return
     if depth >= limits.max_depth and kind not in office.KINDS:  # a PDF holds no archive: no deeper
         yield Skipped(target, f"{kind} archive nested deeper than {limits.max_depth} levels")
@@ -292,7 +294,7 @@ def detect_encoding(sample: bytes) -> str:
 
 
 def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
-                    size: int | None) -> Iterator[Document | Skipped]:
+                    size: int | None, carried: str | None = None) -> Iterator[Document | Skipped]:
     """Decoded text in chunks cut at line ends; a small HTML or JSON file is flattened whole."""
     sample = fh.head(SAMPLE)
     if is_binary(sample[:8192]):
@@ -301,7 +303,6 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     decoder = codecs.getincrementaldecoder(detect_encoding(sample))(errors="replace")
     pending = ""
     first = True
-    carried: str | None = None  # the head of the table or statement the next chunk may continue
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
@@ -309,7 +310,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         if first and final:
             if text:
                 flat, lossless = flatten(text)
-                yield Document(target, flat, title)
+                yield Document(target, flat, title, head=carry.head_for(carried, flat) if flat is text else "")
                 if not lossless:
                     yield Document(target, text, title, records_only=True)
             return

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from lw_channels import Receiver, wait_for, write_config
-from synth import Person, fr_date, grouped_nir, leak_csv_semicolon, people, spaced_phone, strip_accents
+from synth import Person, complete, fr_date, grouped_nir, leak_csv_semicolon, people, spaced_phone, strip_accents
 from test_daemon_e2e import Daemon, metrics
 from test_daemon_postgres import import_on_postgresql
 
@@ -320,6 +320,45 @@ params = {{ path = "{drop}", min_age = 0, done = "done" }}
     assert not [d.log_path.name for d in daemons if d is not victim and "level=error" in d.log()]
 
 
+def test_each_shared_part_is_read_with_the_header_it_continues(cli: Any, pg_url: str, crowd: list[Person],
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared CSV export cut into 16 KB parts: names and birth date four columns apart and no
+    identifier, so a part is matched only if it is read with the file's header. The queue holds
+    where that header is written, not its text."""
+    import hashlib
+
+    from leakwatch.app import build
+    from leakwatch.cluster import Member, offer
+    from leakwatch.models import Item
+    from leakwatch.sources.spec import parse_spec
+
+    import_on_postgresql(cli, pg_url, crowd, tmp_path, monkeypatch)
+    svc = build(database_url=pg_url, cluster={"split_bytes": 1024, "part_bytes": 16 * 1024})
+    planted = complete(crowd)[:60]  # their birth dates as exported: the dataset holds them
+    header = "Nom;Service;Date visite;Ville;Prénom;Commentaire;Date de naissance\n"
+    rows = [";".join([strip_accents(p.last_name).upper(), "URG", "12/05/2023", "SAINT-DENIS", p.first_name,
+                      "RAS, " * (3 + i % 20), fr_date(p.birth)]) + "\n" for i, p in enumerate(planted)]
+    filler = ";URG;12/05/2023;PARIS;;dossier non rapproché;\n" * 30
+    dump = tmp_path / "export.csv"
+    dump.write_text(header + "".join(filler + row for row in rows), encoding="utf-8")
+    data = dump.read_bytes()
+    item = Item(source="drop", key="export", content=b"", name="export.csv",
+                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    assert offer(svc.engine, svc.settings, item)
+    heads = db(pg_url, "SELECT head_from, head_to FROM scan_part ORDER BY part_no")
+    assert len(heads) > 5 and heads[0] == (0, 0)
+    assert set(heads[1:]) == {(0, len(header.encode()) - 1)}, "every later part points at the header line"
+    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(tmp_path)}}, "test")
+    member = Member(svc, [spec])
+    found: set[str] = set()
+    while (part := member.claim_part()) is not None:
+        found |= {f.ref for f in member.scan_part(part).findings if f.ref}
+        db(pg_url, "UPDATE scan_part SET state = 'done' WHERE job_id = %s AND part_no = %s RETURNING job_id",
+           part.job_id, part.part_no)
+    assert found == {p.ipp for p in planted}
+    svc.close()
+
+
 def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Each taker killed mid-part (here: its lease left to lapse) five times: the part is given up,
@@ -353,3 +392,4 @@ def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_pa
     assert sorted(taken) == sorted(list(range(parts)) * MAX_ATTEMPTS)
     queue = status(svc.engine, svc.settings.cluster, [spec])["queue"]
     assert queue["stuck"] == parts and queue["waiting"] == 0 and queue["leased"] == 0
+
