@@ -315,10 +315,11 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
                     yield Document(target, text, title, records_only=True)
             return
         first = False
-        # Cut at a blank line near the end where there is one: a structured part (a CSV table, a
-        # pretty JSON) seldom holds one, so its records stay in one document with their header.
-        blank = -1 if final else text.rfind("\n\n", max(0, len(text) - CHUNK // 4))
-        cut = len(text) if final else (blank + 2 if blank != -1 else text.rfind("\n") + 1)
+        # Cut in the last quarter, at a blank line or the end of a pretty-printed record where there
+        # is one (``records.carry.cut_point``); a table cut elsewhere has its header carried.
+        cut = len(text) if final else carry.cut_point(text, max(0, len(text) - CHUNK // 4), len(text))
+        if cut == -1:
+            cut = text.rfind("\n") + 1
         if cut <= 0 and len(text) < CHUNK * 4:
             pending = text  # a very long line: wait for its end, within reason
             continue

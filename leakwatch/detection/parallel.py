@@ -142,16 +142,15 @@ def _scan(text: str, target: str) -> tuple[list[Finding], dict[str, int]]:
 
 def split(text: str, size: int = PART) -> list[str]:
     """Parts of about ``size`` characters, each ending at a line end (or the text's end), at a
-    blank line when there is one in the next quarter part. A part that continues a table or a SQL
-    statement starts with its head (``records.carry``)."""
+    blank line or the end of a pretty-printed record when there is one in the next quarter part
+    (``records.carry.cut_point``). A part that continues a table or a SQL statement starts with its
+    head."""
     parts = []
     start = 0
     head: str | None = None
     while start < len(text):
-        cut = text.find("\n\n", start + size, start + size + size // 4)
-        if cut == -1:
-            cut = text.find("\n", start + size)
-        end = len(text) if cut == -1 else cut + 1
+        cut = carry.cut_point(text, start + size, start + size + size // 4)
+        end = len(text) if cut == -1 else cut
         part = text[start:end]
         parts.append(carry.head_for(head, part) + part)
         head = carry.opening(part, head)

@@ -26,6 +26,29 @@ _SQL_HEAD = re.compile(
     re.IGNORECASE,
 )
 _SQL_STARTS = ("INSERT", "insert", "Insert", "COPY", "copy", "Copy")
+_CLOSING = re.compile(r"\n([ \t]*)(?:[}\]]|</[\w:.\-]+>)[ \t]*,?[ \t]*(?=\r?\n)")
+"""A line that only closes a JSON object or array, or an XML element."""
+
+
+def cut_point(text: str, lo: int, hi: int) -> int:
+    """Where to cut ``text`` between ``lo`` and ``hi``: just after a blank line if there is one, else
+    after the least indented line that closes a JSON object or an XML element (a pretty-printed
+    record ends there: cut inside it, its names would go to one part and its birth date to the
+    next), else after the first line end from ``lo``; -1 when there is no line end from ``lo``."""
+    blank = text.find("\n\n", lo, hi)
+    if blank != -1:
+        return blank + 1
+    best: tuple[int, int] | None = None
+    for m in _CLOSING.finditer(text, max(0, lo - 1), hi):
+        if best is None or len(m.group(1)) < best[0]:
+            best = (len(m.group(1)), m.end())
+            if best[0] == 0:
+                break
+    if best is not None:
+        end = text.find("\n", best[1])
+        return end + 1
+    end = text.find("\n", lo)
+    return end + 1 if end != -1 else -1
 
 
 def opening(text: str, carried: str | None) -> str | None:
