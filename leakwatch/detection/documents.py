@@ -324,9 +324,10 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
             pending = text  # a very long line: wait for its end, within reason
             continue
         cut = cut if cut > 0 else len(text)
-        if text[:cut]:
-            yield Document(target, text[:cut], title, head=carry.head_for(carried, text[:cut]))
-            carried = carry.opening(text[:cut], carried)
+        chunk = text[:cut]
+        if chunk:
+            yield Document(target, chunk, title, head=carry.head_for(carried, chunk))
+            carried = carry.opening(chunk, carried)
         pending = text[cut:]
         if final:
             return

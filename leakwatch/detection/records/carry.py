@@ -60,7 +60,7 @@ def opening(text: str, carried: str | None) -> str | None:
     block = max(blanks, default=0)
     continued = not blanks and not text.startswith(("\n", "\r\n"))  # the part began in a block
     line_start = max(text.rfind("\n" + word, max(0, block - 1)) for word in _SQL_STARTS)
-    if line_start != -1 or text.startswith(_SQL_STARTS):
+    if line_start != -1 or (block == 0 and text.startswith(_SQL_STARTS)):
         m = _SQL_HEAD.match(text, line_start + 1)
         if m is not None and m.end() - m.start() <= MAX_HEAD:
             return m.group().strip()
