@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
 
 MAX_TABLE = 8 * 1024 * 1024
+MAX_ROW = 64 * 1024
+"""Characters from a ``<tr`` to the next (or to the table's end): a longer 'row' is text after a stray
+``<tr`` or ``<table`` (in code, in an e-mail), and the table ends before it: read as a row, the
+text would be lost but for a cell's first thousand characters."""
 MAX_XML = 64 * 1024 * 1024
 _TABLE_START = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_END = re.compile(r"</table\s*>", re.IGNORECASE)
@@ -52,10 +56,19 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         return None
     close = _TABLE_END.search(text, m.end(), min(len(text), m.end() + MAX_TABLE))
     stop = close.end() if close else min(len(text), m.end() + MAX_TABLE)
-    table = text[m.end() : stop]
+    tags = list(_ROW.finditer(text, m.end(), stop))
+    if not tags or tags[0].start() - m.end() > MAX_ROW:
+        return None
+    spans = [(tag.start(), tag.end(), nxt) for tag, nxt in zip(tags, [*(t.start() for t in tags[1:]), stop],
+                                                                 strict=True)]
+    runaway = next((start for start, _, nxt in spans if nxt - start > MAX_ROW), None)
+    if runaway is not None:  # the table ends before that row; the rest is text
+        stop, close = runaway, None
+        spans = [span for span in spans if span[0] < runaway]
     header: list[str] | None = None
     rows = 0
-    for chunk in _ROW.split(table)[1:]:
+    for _, cells_from, row_end in spans:
+        chunk = text[cells_from:row_end]
         kinds, cells = [], []
         starts = list(_CELL.finditer(chunk))
         for i, cm in enumerate(starts):
@@ -74,6 +87,9 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
     if header is None and rows == 0:
         return None
     r.keep(pos, m.start())
+    if runaway is not None:
+        line_start = text.rfind("\n", 0, runaway) + 1
+        return line_start if line_start > pos else None
     stop_line = r.line_end(stop) if close else len(text)
     if close and text[stop:stop_line].strip():
         r.keep(stop, stop_line)

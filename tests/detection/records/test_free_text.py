@@ -7,6 +7,8 @@ import pytest
 from lw_records import FONTAINE, JULIE, PHILIPPINE, Scan
 from synth import Person, fr_date, long_date, strip_accents, typo
 
+from leakwatch.detection import records
+
 NAMES_DATE = {"date", "first_name", "last_name"}
 
 WRITINGS = {
@@ -53,3 +55,20 @@ def test_a_known_other_name_and_an_initial_are_no_typo(scan: Scan) -> None:
     letter after it does not make it a spelling of the record's."""
     assert PHILIPPINE.ipp not in scan("Philippe D. Lemaitre, né le 07/09/1964, a appelé.\n")
     assert PHILIPPINE.ipp in scan("Philipine Lemaitre, née le 07/09/1964, a appelé.\n")
+
+
+def test_text_after_a_stray_table_tag_in_code_is_read_as_text(scan: Scan, patients: list[Person]) -> None:
+    """A paste of code that writes HTML (``'<table>'``, ``'<tr><td>%s</td></tr>'``) and, further on,
+    support notes: the notes are no table row. Read as one, they were lost but for the first
+    thousand characters of a 'cell'; the table reading now ends before a 'row' of 64 KB."""
+    code = ("def month(self):\n    a('<table border=\"0\" class=\"%s\">' % self.css)\n"
+            "    a('<tr><th>%s</th><th>%s</th></tr>' % (day, name))\n"
+            "    a('<tr><td>%d</td><td>%s</td></tr>' % (n, label))\n")
+    notes = "".join(f"Ticket {n}: customer called about invoice {n * 7}, nothing to report.\n" for n in range(1200))
+    p = patients[60]
+    leak = f"Customer {p.first_name} {p.last_name} (DOB {p.birth_date}) called from {p.phone} about a refund.\n"
+    text = code + "\n" + notes + leak + notes + "    a('</table>')\n"
+    assert len(notes) > 64 * 1024
+    split = records.read(text)
+    assert leak in split.text
+    assert set(scan(text)) == {p.ipp}
