@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 MAX_FIELDS = 200
 MAX_VALUE = 1000
-"""A value longer than this is cut: a record's field, not a document."""
+"""A value longer than this is no field but text (a notes column holding a pasted list, a JSON
+document in a SQL column): it is matched as free text, to its end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,8 @@ class Record:
 
     fields: tuple[tuple[str, str], ...]
     format: str
+    text: tuple[str, ...] = ()
+    """Its values too long to be fields (``MAX_VALUE``): read with the document's free text."""
 
 
 @dataclass
@@ -29,10 +32,16 @@ class Split:
 
 
 def make_record(pairs: list[tuple[str, str]], fmt: str) -> Record | None:
-    """A record of the non-empty values, cut to the caps; None when every value is empty."""
-    out = tuple((label if len(label) <= 100 else label[:100], value if len(value) <= MAX_VALUE else value[:MAX_VALUE])
+    """A record of the non-empty values (at most ``MAX_FIELDS``), the long ones as its text; None
+    when every value is empty."""
+    out = tuple((label if len(label) <= 100 else label[:100], value)
                 for label, value in pairs[:MAX_FIELDS] if value and not value.isspace())
-    return Record(out, fmt) if out else None
+    if not out:
+        return None
+    if any(len(value) > MAX_VALUE for _, value in out):
+        return Record(tuple(f for f in out if len(f[1]) <= MAX_VALUE), fmt,
+                      tuple(value for _, value in out if len(value) > MAX_VALUE))
+    return Record(out, fmt)
 
 
 class Cursor:
@@ -49,6 +58,8 @@ class Cursor:
         """Characters that attempts which read nothing may still cost: a pathological text (a
         thousand unclosed ``{``) falls back to text in linear time."""
         self._keeps: list[tuple[int, int]] = []
+        self.overflow: list[str] = []
+        """Values too long to be fields, given back to the free text."""
         self.skip_to = 0
         """Lines before this position were found to be text by a reader that looked ahead."""
 
@@ -66,6 +77,8 @@ class Cursor:
         if record is not None:
             self.records.append(record)
             self.formats[record.format] += 1
+            if record.text:
+                self.overflow.extend(record.text)
 
     def keep(self, start: int, end: int) -> None:
         """Leave ``text[start:end]``, inside a consumed part, to the free text."""

@@ -34,6 +34,8 @@ class Reader(Cursor):
         if text_start < n:
             spans.append((text_start, n))
         rest = "".join(text[a:b] if text[b - 1] == "\n" else text[a:b] + "\n" for a, b in spans)
+        if self.overflow:
+            rest += "\n".join(self.overflow) + "\n"
         return Split(rest, self.records, self.formats)
 
     def _try(self, pos: int, end: int) -> int | None:

@@ -1,4 +1,5 @@
-"""A record as the matcher reads it: one line, names first, then the birth date, then the rest.
+"""A record as the matcher reads it: one line, names first, then the birth date, then the rest,
+shortest first.
 
 Labels are dropped (a label is never taken for a name). A date under another date's label (a
 visit, a timestamp) is dropped, and so is any value that is only a date when the record has a
@@ -101,6 +102,7 @@ def render(record: Record) -> View:
         short = [n for v in rest if len(v.split()) <= 4 and (n := _normal(v))][:6]
         pairs = [(a, b) for i, a in enumerate(short) for b in short[i + 1 :]]
     line = " ".join(last + first + full)
+    rest.sort(key=len)  # identifiers are short: long values come last, where ``MAX_LINE`` cuts
     for part in (births, rest):
         if part:
             line += " | " + " | ".join(part)

@@ -72,3 +72,20 @@ def test_text_after_a_stray_table_tag_in_code_is_read_as_text(scan: Scan, patien
     split = records.read(text)
     assert leak in split.text
     assert set(scan(text)) == {p.ipp}
+
+
+def test_a_long_field_is_read_as_text(scan: Scan, patients: list[Person]) -> None:
+    """A notes column that holds a pasted list, a JSON document in a SQL column: a value too long
+    to be a field is read as free text, to its end, instead of being cut to its first thousand
+    characters. Its row's own identifier still counts, wherever the long values stand."""
+    row_owner, pasted = patients[61], patients[62]
+    notes = "Transmis par le service: " + "RAS. " * 300 + (
+        f"Rappeler {pasted.first_name} {pasted.last_name.upper()}, née le {fr_date(pasted.birth)}, au {pasted.phone}.")
+    text = ("nom;prenom;notes;compte_rendu;examen;suivi;avis;telephone\n"
+            f"{row_owner.last_name.upper()};{row_owner.first_name};{notes};{'normal. ' * 200};"
+            f"{'tension 12/8, pouls 72. ' * 40};{'glycémie 0,9 g/l. ' * 50};{'revu à J7, J14. ' * 60};"
+            f"{row_owner.phone}\n")
+    found = scan(text)
+    assert set(found) == {row_owner.ipp, pasted.ipp}
+    assert set(found[pasted.ipp]) >= {"phone", "first_name", "last_name"}
+    assert "phone" in found[row_owner.ipp]
