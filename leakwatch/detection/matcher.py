@@ -53,6 +53,8 @@ _NEWLINE = re.compile(r"\n")
 
 
 _FULL = frozenset({"date", "last_name", "first_name"})
+_USED = "\x00"
+"""Stands for a word already matched as one of the names: it is no other name."""
 _Window = tuple[str, int, int, list[str]]
 """A date candidate's ISO form, the window of words around it, and those words."""
 
@@ -370,8 +372,16 @@ class _DatasetScan:
         if len(targets) < 2:
             return False
         for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
-            if self._same_length_name(info, exact, words, targets[exact], typos=0):
-                return self._near_name(info, other, words, targets[other], self._labelled_names(lo))
+            span = self._same_length_name(info, exact, words, targets[exact], typos=0)
+            if span is not None:
+                # The other name is another word: "Bernard Sondéard" is no writing of Bernard
+                # Bernard, whose tail key ("ard", "ard") it shares.
+                i, j = span
+                rest = words[:i] + [_USED] * (j + 1 - i) + words[j + 1 :]
+                labelled = self._labelled_names(lo)
+                if words[i : j + 1] in labelled:
+                    labelled.remove(words[i : j + 1])
+                return self._near_name(info, other, rest, targets[other], labelled)
         return False
 
     def _labelled_names(self, lo: int) -> list[list[str]]:
@@ -387,26 +397,27 @@ class _DatasetScan:
         first or last: "Julien" near the record's "Julie" is another person's name, not a typo.
         Where fields name the names, a near spelling is a whole field's value: "Da Cxsta" is no
         spelling of "Costa"."""
-        if self._same_length_name(info, kind, words, target, typos=0):
+        if self._same_length_name(info, kind, words, target, typos=0) is not None:
             return True
 
         known = self.ds.knows_name
         floor = self.m.options.name_threshold
         if labelled:
             return any(len(value) <= MAX_SPAN_WORDS and (
-                self._same_length_name(info, kind, value, target, typos=1, skip=known, whole=True)
+                self._same_length_name(info, kind, value, target, typos=1, skip=known, whole=True) is not None
                 or self._best_similarity(info, kind, value, target, floor, skip=known, whole=True) > 0)
                 for value in labelled)
-        return (self._same_length_name(info, kind, words, target, typos=1, skip=known)
+        return (self._same_length_name(info, kind, words, target, typos=1, skip=known) is not None
                 or self._best_similarity(info, kind, words, target, floor, skip=known) > 0)
 
     def _same_length_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
-                          typos: int, skip: Callable[[str], bool] | None = None, whole: bool = False) -> bool:
-        """A phrase of the name's length written exactly (``typos=0``) or with one letter replaced
-        (``typos=1``: the differing bigrams are the one or two that hold that letter). A short name
-        with one wrong letter falls under the similarity threshold; this accepts that typo only.
-        A near phrase for which ``skip`` is true does not count; with ``whole``, only all the words
-        together are a phrase."""
+                          typos: int, skip: Callable[[str], bool] | None = None, whole: bool = False
+                          ) -> tuple[int, int] | None:
+        """The first and last word of a phrase of the name's length written exactly (``typos=0``) or
+        with one letter replaced (``typos=1``: the differing bigrams are the one or two that hold
+        that letter); None when there is none. A short name with one wrong letter falls under the
+        similarity threshold; this accepts that typo only. A near phrase for which ``skip`` is true
+        does not count; with ``whole``, only all the words together are a phrase."""
         for i in range(1 if whole else len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
@@ -418,11 +429,11 @@ class _DatasetScan:
                 seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
                 wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
                 if not wrong:
-                    return True
+                    return i, j
                 if (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1
                         and not (skip and skip(" ".join(words[i : j + 1])))):
-                    return True
-        return False
+                    return i, j
+        return None
 
     def _near(self, start: int, end: int) -> tuple[int, int, list[str]]:
         """The few words each side of a date, within its line: where a leak writes the names.

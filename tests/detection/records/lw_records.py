@@ -24,10 +24,12 @@ PHILIPPINE = Person("IPPPHILIPPINE", "264097512345649", "p.lemaitre@example.org"
                     "Philippine", "1964-09-07", "75009")
 PHILIPPE = Person("IPPPHILIPPE", "170016912345633", "philippe.roux@example.org", "0666667777", "Roux", "Philippe",
                   "1970-01-01", "69001")
-NEAR_NAMES = [JULIE, JULIEN, FONTAINE, COSTA, ROBIN_A, ROBIN_B, BRETON, PHILIPPINE, PHILIPPE]
+MARTIN = Person("IPPMARTIN", "149127511234562", "m.martin@example.org", "0677778888", "Martin", "Martin",
+                "1949-12-11", "75011")
+NEAR_NAMES = [JULIE, JULIEN, FONTAINE, COSTA, ROBIN_A, ROBIN_B, BRETON, PHILIPPINE, PHILIPPE, MARTIN]
 """Julie Vallet, and a Julien elsewhere in the dataset: "Julien" is a name the dataset knows; a
 last name of three words; a last name that a longer one holds ("Costa" in "Da Costa"); two
 records with the same names and birth date (homonyms, or one patient under two refs); a compound
-first name; Philippine, and a Philippe elsewhere."""
+first name; Philippine, and a Philippe elsewhere; Martin Martin, whose two names are one word."""
 
 Scan = Callable[[str], dict[str, tuple[str, ...]]]

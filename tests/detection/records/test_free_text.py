@@ -89,3 +89,15 @@ def test_a_long_field_is_read_as_text(scan: Scan, patients: list[Person]) -> Non
     assert set(found) == {row_owner.ipp, pasted.ipp}
     assert set(found[pasted.ipp]) >= {"phone", "first_name", "last_name"}
     assert "phone" in found[row_owner.ipp]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Martin MARCHAND, né le 11/12/1949, domicilié à Lyon.", False),
+    ("nom;prenom;ddn\nMARCHAND;Martin;11/12/1949\n", False),
+    ("MARTIN Martin, né le 11/12/1949, domicilié à Lyon.", True),
+    ("nom;prenom;ddn\nMARTIN;Martin;11/12/1949\n", True),
+])
+def test_one_word_is_never_both_names(text: str, found: bool, scan: Scan) -> None:
+    """Martin Martin, born 11/12/1949: a stranger named Martin Marchand, born that day, shares his
+    blocking key ("mar", "mar") and one of his names, written once: that is not both names."""
+    assert ("IPPMARTIN" in scan(text)) is found
