@@ -61,6 +61,20 @@ def sql_dump(people: list[Person], rng: random.Random) -> str:
     return (f"-- dump\n\nINSERT INTO `patients` ({', '.join(COLUMNS)}) VALUES\n" + ",\n".join(rows) + ";\n")
 
 
+def mysql_dump(people: list[Person], rng: random.Random) -> str:
+    """mysqldump's defaults: the columns named once, in CREATE TABLE; each INSERT line a few
+    hundred rows that name none."""
+    def q(v: str) -> str:
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    create = ("CREATE TABLE `patients` (\n  `id` int NOT NULL,\n" + "".join(f"  `{c}` varchar(255),\n" for c in COLUMNS)
+              + "  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n")
+    rows = [f"({i},{','.join(q(c) for c in _cells(p, rng))})" for i, p in enumerate(people)]
+    inserts = "".join(f"INSERT INTO `patients` VALUES {','.join(rows[i : i + 300])};\n"
+                      for i in range(0, len(rows), 300))
+    return (f"-- MySQL dump 10.13\n\nDROP TABLE IF EXISTS `patients`;\n{create}\n"
+            f"LOCK TABLES `patients` WRITE;\n{inserts}")
+
+
 def json_dump(people: list[Person], rng: random.Random) -> str:
     rows = [{"dossier": i, "patient": dict(zip(COLUMNS, _cells(p, rng), strict=True)), "meta": {"lit": i % 40}}
             for i, p in enumerate(people)]
@@ -75,7 +89,8 @@ def xml_dump(people: list[Person], rng: random.Random) -> str:
 
 
 FORMS: dict[str, tuple[str, Callable[[list[Person], random.Random], str]]] = {
-    "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "json": ("export.json", json_dump),
+    "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "mysql": ("mysqldump.sql", mysql_dump),
+    "json": ("export.json", json_dump),
     "xml": ("export.xml", xml_dump)}
 
 TRUTH = r"""

@@ -54,8 +54,9 @@ class Document:
     title: str | None = None
     records_only: bool = False
     head: str = ""
-    """The head of the table or SQL statement this document (a chunk of a long file) continues:
-    read before its text by the record matcher (``records.carry``), not part of the text."""
+    """What this document (a chunk of a long file) needs from the text before it: the dump's
+    ``CREATE TABLE`` statements, the header of the table or the head of the SQL statement it
+    continues. Read before its text by the record matcher (``records.carry``), not part of the text."""
     """The raw text beside an HTML page's visible text: parsing HTML can swallow what is not HTML
     (code with ``<``, an unclosed comment), so records are matched in both; terms only once."""
 

@@ -303,6 +303,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     decoder = codecs.getincrementaldecoder(detect_encoding(sample))(errors="replace")
     pending = ""
     first = True
+    before = carry.Carry(carried)
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
@@ -310,7 +311,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         if first and final:
             if text:
                 flat, lossless = flatten(text)
-                yield Document(target, flat, title, head=carry.head_for(carried, flat) if flat is text else "")
+                yield Document(target, flat, title, head=before.prefix(flat) if flat is text else "")
                 if not lossless:
                     yield Document(target, text, title, records_only=True)
             return
@@ -326,8 +327,8 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         cut = cut if cut > 0 else len(text)
         chunk = text[:cut]
         if chunk:
-            yield Document(target, chunk, title, head=carry.head_for(carried, chunk))
-            carried = carry.opening(chunk, carried)
+            yield Document(target, chunk, title, head=before.prefix(chunk))
+            before.after(chunk)
         pending = text[cut:]
         if final:
             return

@@ -147,13 +147,13 @@ def split(text: str, size: int = PART) -> list[str]:
     head."""
     parts = []
     start = 0
-    head: str | None = None
+    before = carry.Carry()
     while start < len(text):
         cut = carry.cut_point(text, start + size, start + size + size // 4)
         end = len(text) if cut == -1 else cut
         part = text[start:end]
-        parts.append(carry.head_for(head, part) + part)
-        head = carry.opening(part, head)
+        parts.append(before.prefix(part) + part)
+        before.after(part)
         start = end
     return parts
 

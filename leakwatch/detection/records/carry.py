@@ -6,7 +6,9 @@ list that labels its values, and with them every record whose names and birth da
 by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
 of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
 VALUES`` or its ``COPY t (cols) FROM stdin;``. A part that starts a new block (after a blank line,
-where the cutters prefer to cut) or a new statement carries nothing.
+where the cutters prefer to cut) or a new statement carries no head. A SQL dump names its columns
+once, in ``CREATE TABLE``, and inserts without naming them (mysqldump, ``pg_dump --inserts``): those
+statements seen so far (``schema``) are read before every later part that inserts.
 
 Only the record matcher reads the head: watch terms are matched in the text as written, once.
 """
@@ -26,6 +28,11 @@ _SQL_HEAD = re.compile(
     re.IGNORECASE,
 )
 _SQL_STARTS = ("INSERT", "insert", "Insert", "COPY", "copy", "Copy")
+_CREATE_STARTS = ("CREATE TABLE", "create table", "Create Table", "CREATE TEMPORARY TABLE", "create temporary table")
+MAX_CREATE = 16 * 1024
+"""A longer ``CREATE TABLE`` (to its ``;``) is not carried."""
+MAX_SCHEMA = 64 * 1024
+"""The ``CREATE TABLE`` statements carried: the latest that fit."""
 _CLOSING = re.compile(r"\n([ \t]*)(?:[}\]]|</[\w:.\-]+>)[ \t]*,?[ \t]*(?=\r?\n)")
 """A line that only closes a JSON object or array, or an XML element."""
 
@@ -91,3 +98,49 @@ def head_for(head: str | None, text: str) -> str:
         return head + "\n" if first.count("|") == head.count("|") else ""
     row = next(csv.reader([first], delimiter=delim), [])
     return head + "\n" if len(row) == len(fields) else ""
+
+
+def schema(text: str, carried: str) -> tuple[str, str]:
+    """The ``CREATE TABLE`` statements of ``carried`` and then of ``text`` (each starting a line,
+    ending at its ``;``), the latest within ``MAX_SCHEMA``: column names, no row. Also the
+    statement ``text`` ends in the middle of (a cut inside it), to be completed by the next piece."""
+    found: list[tuple[int, str]] = []
+    unfinished = ""
+    for word in _CREATE_STARTS:
+        i = text.find(word)
+        while i != -1:
+            if i == 0 or text[i - 1] == "\n":
+                end = text.find(";", i, i + MAX_CREATE)
+                if end != -1:
+                    found.append((i, text[i : end + 1] + "\n"))
+                elif len(text) - i < MAX_CREATE:
+                    unfinished = text[i:]
+            i = text.find(word, i + len(word))
+    if not found:
+        return carried, unfinished
+    statements = ([carried] if carried else []) + [s for _, s in sorted(found)]
+    while sum(map(len, statements)) > MAX_SCHEMA and len(statements) > 1:
+        statements.pop(0)
+    return ("".join(statements) if sum(map(len, statements)) <= MAX_SCHEMA else ""), unfinished
+
+
+class Carry:
+    """What the next piece of a long text needs from the pieces cut before it: the head of the
+    table or statement it may continue (``opening``) and the dump's ``CREATE TABLE`` statements."""
+
+    def __init__(self, head: str | None = None) -> None:
+        self.head = head
+        self.schema = ""
+        self.unfinished = ""
+        """The start of a ``CREATE TABLE`` the last piece was cut inside."""
+
+    def prefix(self, text: str) -> str:
+        """What to read before ``text``: the schema when it inserts, the start of a ``CREATE
+        TABLE`` it finishes, then the head it continues."""
+        tables = self.schema if self.schema and ("INSERT" in text or "insert" in text) else ""
+        return tables + self.unfinished + head_for(self.head, text)
+
+    def after(self, text: str) -> None:
+        """Take in ``text``, the piece just cut."""
+        self.head = opening(text, self.head)
+        self.schema, self.unfinished = schema(self.unfinished + text if self.unfinished else text, self.schema)
