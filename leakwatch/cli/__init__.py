@@ -96,8 +96,20 @@ def _busy(exc: Exception) -> str | None:
         return "database is busy: another process holds a lock on it; try again when it is done"
 
 
+def _unraisable(report: sys.UnraisableHookArgs) -> None:
+    """An exception Python can only report (raised in a finaliser, or in an exit hook: a process
+    pool's wake-up pipe closed under it after a SIGTERM): one line with its class, never the
+    traceback nor the message (which could quote a value)."""
+    if os.environ.get("LEAKWATCH_DEBUG"):
+        sys.__unraisablehook__(report)
+    elif sys.stderr is not None:  # plain write: at exit, rich can no longer import what it needs
+        sys.stderr.write(f"leakwatch: note: ignored {report.exc_type.__name__} while finishing "
+                         "(set LEAKWATCH_DEBUG=1 to see it)\n")
+
+
 def main() -> None:
     """Entry point: usage and input errors exit 2 with one line, never a traceback."""
+    sys.unraisablehook = _unraisable
     try:
         status = app(standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:

@@ -174,3 +174,17 @@ def test_log_lines_escape_control_characters() -> None:
     assert "\x1b" not in line and "\x07" not in line and "\n" not in line
     # logfmt quoting doubles the backslash of the escape: a logfmt reader gets \x1b back as text
     assert 'url="http://x/\\\\x1b]8;;http://evil\\\\x07a b"' in line
+
+
+def test_an_exception_python_can_only_report_at_exit_is_one_line_without_its_message(tmp_path: Path) -> None:
+    """After a SIGTERM, Python's exit hook can meet a process pool's wake-up pipe already closed and
+    print an OSError traceback after leakwatch's own last line. Such exceptions (raised in exit hooks
+    and finalisers) are one note, with the class only: a message could quote a value."""
+    script = ("import sys\nimport leakwatch.cli as cli\nsys.argv = ['leakwatch', '--help']\n"
+              "class Pool:\n    def __del__(self):\n        raise OSError('0612345678 Bad file descriptor')\n"
+              "pool = Pool()\ncli.main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "LEAKWATCH_DEBUG"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0
+    assert result.stderr == "leakwatch: note: ignored OSError while finishing (set LEAKWATCH_DEBUG=1 to see it)\n"
