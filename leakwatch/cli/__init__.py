@@ -109,7 +109,8 @@ def _unraisable(report: sys.UnraisableHookArgs) -> None:
 
 def main() -> None:
     """Entry point: usage and input errors exit 2 with one line, never a traceback."""
-    sys.unraisablehook = _unraisable
+    if sys.unraisablehook is sys.__unraisablehook__:  # not when a host (a test runner) has its own
+        sys.unraisablehook = _unraisable
     try:
         status = app(standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
