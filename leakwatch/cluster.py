@@ -129,6 +129,8 @@ class ScanPartRow(SQLModel, table=True):
     head_from: int = 0
     head_to: int = 0
     """Bytes of the header (or SQL statement head) the part continues, read before it; none when equal."""
+    tables: str = ""
+    """``from-to`` byte spans, comma-separated, of the ``CREATE TABLE`` statements read before the part."""
     state: str = Field(default="queued", index=True)
     """``queued`` (free, or leased by ``holder`` until ``lease_until``) or ``done``."""
     holder: str | None = None
@@ -269,7 +271,7 @@ class Member:
                 "  FOR UPDATE OF p SKIP LOCKED"
                 ") AS free, scan_job AS j WHERE p.job_id = free.job_id AND p.part_no = free.part_no "
                 "AND j.id = p.job_id RETURNING p.job_id, p.part_no, p.scan_from, p.byte_to, p.attempts, "
-                "j.source, j.item_key, j.path, j.name, j.parts, p.head_from, p.head_to"),
+                "j.source, j.item_key, j.path, j.name, j.parts, p.head_from, p.head_to, p.tables"),
                 {"me": self.id, "lease": self.conf.lease, "names": list(self.specs), "tries": MAX_ATTEMPTS}).first()
         if row is not None and row[4] == MAX_ATTEMPTS:
             log.warning("part_last_attempt", source=row[5], item=row[8], part=row[1], attempts=row[4],
@@ -288,14 +290,21 @@ class Member:
         """Scan one part's bytes (overlap included) through the one scanning path."""
         item = Item(source=part.source, key=part.item_key, content=b"", name=part.name)
         with open(part.path, "rb") as fh:
-            head = None
-            if part.head_to > part.head_from:  # decoded as the whole file is (offer)
+            carried = carry.Carry()
+            if part.head_to > part.head_from or part.tables:  # decoded as the whole file is (offer)
                 encoding = detect_encoding(fh.read(SAMPLE))
-                fh.seek(part.head_from)
-                head = fh.read(part.head_to - part.head_from).decode(encoding, errors="replace")
+
+                def read(a: int, b: int) -> str:
+                    fh.seek(a)
+                    return fh.read(b - a).decode(encoding, errors="replace")
+
+                if part.head_to > part.head_from:
+                    carried.head = read(part.head_from, part.head_to)
+                spans = [span.split("-") for span in part.tables.split(",") if span]
+                carried.schema = "".join(read(int(a), int(b)) + "\n" for a, b in spans)
             fh.seek(part.scan_from)
             return scan_stream(self.services, item, _Window(fh, part.byte_to - part.scan_from),
-                               part.byte_to - part.scan_from, head=head)
+                               part.byte_to - part.scan_from, carried=carried)
 
     def complete_part(self, part: Part, result: ScanResult, sink: SightingSink | None) -> bool:
         """Mark the part done with its findings; the instance marking the last part folds the item
@@ -360,6 +369,7 @@ class Part:
     parts: int
     head_from: int = 0
     head_to: int = 0
+    tables: str = ""
 
 
 class _Window(io.RawIOBase):
@@ -411,7 +421,7 @@ def offer(engine: Engine, settings: Settings, item: Item) -> bool:
         return False
     overlap = max(4 * settings.proximity, 4096)  # proximity counts characters, up to 4 bytes each
     parts = cut(path, size, conf.part_bytes, overlap)
-    heads = part_heads(path, [(a, b) for a, b, _ in parts], detect_encoding(sample))
+    carried = part_carry(path, [(a, b) for a, b, _ in parts], detect_encoding(sample))
     with engine.begin() as c:
         job_id = c.execute(text(
             "INSERT INTO scan_job (source, item_key, path, name, sha256, size, parts, queued_at) "
@@ -421,9 +431,11 @@ def offer(engine: Engine, settings: Settings, item: Item) -> bool:
         if job_id is None:
             return True  # queued meanwhile by another instance
         c.execute(text("INSERT INTO scan_part (job_id, part_no, byte_from, byte_to, scan_from, head_from, head_to, "
-                       "state, attempts, queued_at) VALUES (:j, :p, :a, :b, :f, :hf, :ht, 'queued', 0, now())"),
-                  [{"j": job_id, "p": n, "a": a, "b": b, "f": f, "hf": hf, "ht": ht}
-                   for n, ((a, b, f), (hf, ht)) in enumerate(zip(parts, heads, strict=True))])
+                       "tables, state, attempts, queued_at) "
+                       "VALUES (:j, :p, :a, :b, :f, :hf, :ht, :t, 'queued', 0, now())"),
+                  [{"j": job_id, "p": n, "a": a, "b": b, "f": f, "hf": hf, "ht": ht,
+                    "t": ",".join(f"{x}-{y}" for x, y in tables)}
+                   for n, ((a, b, f), ((hf, ht), tables)) in enumerate(zip(parts, carried, strict=True))])
     log.event("item_queued", source=item.source, item=item.name, bytes=size, parts=len(parts),
               note="shared out to every instance")
     return True
@@ -464,24 +476,44 @@ def cut(path: Path, size: int, part_bytes: int, overlap: int) -> list[tuple[int,
     return parts
 
 
-def part_heads(path: Path, bounds: list[tuple[int, int]], encoding: str) -> list[tuple[int, int]]:
-    """Per part, the byte span of the header row or SQL statement head it continues (``records.carry``),
-    (0, 0) for none: found in one pass over the file, a part at a time, so that a part deep in a
-    dump is read with its table's labels without reading back to its start."""
-    spans: list[tuple[int, int]] = []
-    carried: tuple[str, int, int] | None = None
+Span = tuple[int, int]
+
+
+def part_carry(path: Path, bounds: list[Span], encoding: str) -> list[tuple[Span, list[Span]]]:
+    """Per part, what it needs from the file before it (``records.carry``), as byte spans: the
+    header row or SQL statement head it continues ((0, 0) for none), and the ``CREATE TABLE``
+    statements seen so far. Found in one pass over the file, a part at a time, so that a part deep
+    in a dump is read with its table's labels without reading back to its start."""
+    out: list[tuple[Span, list[Span]]] = []
+    head: tuple[str, int, int] | None = None
+    tables: list[tuple[str, Span]] = []
+    unfinished: tuple[str, int] | None = None  # a CREATE TABLE cut by the part's end, and where it starts
+
+    def size(s: str) -> int:
+        return len(s.encode(encoding, errors="replace"))
+
     with path.open("rb") as fh:
         for start, end in bounds:
-            spans.append((carried[1], carried[2]) if carried else (0, 0))
+            out.append(((head[1], head[2]) if head else (0, 0), [span for _, span in tables]))
             fh.seek(start)
             part = fh.read(end - start).decode(encoding, errors="replace")
-            head = carry.opening(part, carried[0] if carried else None)
-            if head is None:
-                carried = None
-            elif carried is None or head is not carried[0]:
-                at = start + len(part[: part.rfind(head)].encode(encoding, errors="replace"))
-                carried = (head, at, at + len(head.encode(encoding, errors="replace")))
-    return spans
+            found = carry.opening(part, head[0] if head else None)
+            if found is None:
+                head = None
+            elif head is None or found is not head[0]:
+                at = start + size(part[: part.rfind(found)])
+                head = (found, at, at + size(found))
+            text, base = (unfinished[0] + part, unfinished[1]) if unfinished else (part, start)
+            spans, cut = carry.creates(text)
+            for i, j in spans:
+                a = base + size(text[:i])
+                tables.append((text[i:j] + "\n", (a, a + size(text[i:j]))))
+                if unfinished and i == 0:  # begun before the part, ended in it: read before it too
+                    out[-1][1].append(tables[-1][1])
+            kept = carry.latest([statement for statement, _ in tables])
+            tables = tables[len(tables) - len(kept):]
+            unfinished = (text[cut:], base + size(text[:cut])) if cut is not None else None
+    return out
 
 
 # ---- status ---------------------------------------------------------------------------------------

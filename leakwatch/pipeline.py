@@ -10,6 +10,7 @@ from typing import IO, Protocol
 from leakwatch.detection import parallel
 from leakwatch.detection.documents import Limits, documents, stream_documents
 from leakwatch.detection.matcher import TextMatcher
+from leakwatch.detection.records.carry import Carry
 from leakwatch.detection.terms import TermMatcher
 from leakwatch.models import CONFIDENCE_ORDER, Document, Finding, Item, ScanResult, Skipped
 from leakwatch.settings import Settings
@@ -47,11 +48,11 @@ def scan_item(services: Scanning, item: Item) -> ScanResult:
 
 
 def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
-                found: Callable[[int], None] | None = None, head: str | None = None) -> ScanResult:
+                found: Callable[[int], None] | None = None, carried: Carry | None = None) -> ScanResult:
     """Scan a file read in chunks (a local dump of any size); ``item.content`` stays empty.
     ``found`` is told the number of findings so far (before merging) as they come (a progress display);
-    ``head`` is the header the text continues when it is a part of a file cut elsewhere."""
-    docs = stream_documents(fh, item.target, limits(services.settings, item), size, item.title, head)
+    ``carried`` is what the text needs from the file when it is a part of a file cut elsewhere."""
+    docs = stream_documents(fh, item.target, limits(services.settings, item), size, item.title, carried)
     return scan_documents(services, item, docs, found)
 
 

@@ -56,10 +56,9 @@ def documents(content: bytes, target: str, limits: Limits, title: str | None = N
 
 
 def stream_documents(fh: IO[bytes], target: str, limits: Limits, size: int | None, title: str | None = None,
-                     carried: str | None = None) -> Iterator[Document | Skipped]:
+                     carried: carry.Carry | None = None) -> Iterator[Document | Skipped]:
     """Documents of a (possibly huge) file, read in chunks: memory stays bounded by ``CHUNK``.
-    ``carried``: the head of the table or statement the text continues (a part of a file cut
-    elsewhere, ``records.carry``)."""
+    ``carried``: what the text needs from the file it was cut from (``records.carry``)."""
     budget = _Budget(limits, size)
     yield from _expand(Input(fh), target, limits, budget, 0, title, size, carried)
 
@@ -155,7 +154,8 @@ def _seekable(fh: object) -> bool:
 
 
 def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int,
-            title: str | None, size: int | None, carried: str | None = None) -> Iterator[Document | Skipped]:
+            title: str | None, size: int | None, carried: carry.Carry | None = None
+            ) -> Iterator[Document | Skipped]:
     head = inp.head(archives.HEAD)
     kind = archives.sniff(head) or office.sniff(head)
     if kind is None:
@@ -294,7 +294,7 @@ def detect_encoding(sample: bytes) -> str:
 
 
 def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
-                    size: int | None, carried: str | None = None) -> Iterator[Document | Skipped]:
+                    size: int | None, carried: carry.Carry | None = None) -> Iterator[Document | Skipped]:
     """Decoded text in chunks cut at line ends; a small HTML or JSON file is flattened whole."""
     sample = fh.head(SAMPLE)
     if is_binary(sample[:8192]):
@@ -303,7 +303,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     decoder = codecs.getincrementaldecoder(detect_encoding(sample))(errors="replace")
     pending = ""
     first = True
-    before = carry.Carry(carried)
+    before = carried or carry.Carry()
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)

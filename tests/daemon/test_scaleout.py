@@ -359,6 +359,56 @@ def test_each_shared_part_is_read_with_the_header_it_continues(cli: Any, pg_url:
     svc.close()
 
 
+def test_each_shared_part_of_a_mysqldump_is_read_with_its_create_table(
+        cli: Any, pg_url: str, crowd: list[Person], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mysqldump names the columns once, in CREATE TABLE, and its INSERT lines name none: every
+    part after the first is read after that statement (its byte offsets are queued, not its text)."""
+    import hashlib
+
+    from leakwatch.app import build
+    from leakwatch.cluster import Member, offer
+    from leakwatch.models import Item
+    from leakwatch.sources.spec import parse_spec
+
+    import_on_postgresql(cli, pg_url, crowd, tmp_path, monkeypatch)
+    svc = build(database_url=pg_url, cluster={"split_bytes": 1024, "part_bytes": 16 * 1024})
+    planted = complete(crowd)[:60]
+
+    def q(value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    # As wide as real tables: without the column names, the first name is too far from the last.
+    ward = "'URG','2023-05-12','SAINT-DENIS','Cardiologie','Aile B','Externe','Douleur thoracique','Sortant'"
+    rows = [f"({n},{q(strip_accents(p.last_name).upper())},{ward},{q(p.first_name)},"
+            f"{q('RAS, ' * (3 + n % 20))},'{p.birth_date}')" for n, p in enumerate(planted)]
+    filler = ",".join(f"({1000 + n},'',{ward},'','dossier non rapproché','')" for n in range(30))
+    create = ("CREATE TABLE `patients` (\n  `id` int NOT NULL,\n  `nom` varchar(64),\n  `service` varchar(16),\n"
+              "  `date_visite` date,\n  `ville` varchar(64),\n  `unite` varchar(64),\n  `aile` varchar(16),\n"
+              "  `mode` varchar(16),\n  `motif` varchar(128),\n  `statut` varchar(16),\n  `prenom` varchar(64),\n"
+              "  `commentaire` text,\n  `date_naissance` date,\n  PRIMARY KEY (`id`)\n"
+              ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n")
+    dump = tmp_path / "dump.sql"
+    dump.write_text("-- MySQL dump 10.13\n\n" + create + "\nLOCK TABLES `patients` WRITE;\n"
+                    + "".join(f"INSERT INTO `patients` VALUES {filler},{row};\n" for row in rows), encoding="utf-8")
+    data = dump.read_bytes()
+    item = Item(source="drop", key="dump", content=b"", name="dump.sql",
+                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    assert offer(svc.engine, svc.settings, item)
+    queued = db(pg_url, "SELECT tables FROM scan_part ORDER BY part_no")
+    at = data.index(b"CREATE TABLE")
+    assert len(queued) > 5 and queued[0] == ("",)
+    assert set(queued[1:]) == {(f"{at}-{at + len(create.encode()) - 1}",)}, "offsets of the statement, no text"
+    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(tmp_path)}}, "test")
+    member = Member(svc, [spec])
+    found: set[str] = set()
+    while (part := member.claim_part()) is not None:
+        found |= {f.ref for f in member.scan_part(part).findings if f.ref}
+        db(pg_url, "UPDATE scan_part SET state = 'done' WHERE job_id = %s AND part_no = %s RETURNING job_id",
+           part.job_id, part.part_no)
+    assert found == {p.ipp for p in planted}
+    svc.close()
+
+
 def test_a_part_lost_five_times_is_stuck_not_retried_forever(pg_url: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Each taker killed mid-part (here: its lease left to lapse) five times: the part is given up,

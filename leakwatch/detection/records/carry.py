@@ -100,37 +100,53 @@ def head_for(head: str | None, text: str) -> str:
     return head + "\n" if len(row) == len(fields) else ""
 
 
-def schema(text: str, carried: str) -> tuple[str, str]:
-    """The ``CREATE TABLE`` statements of ``carried`` and then of ``text`` (each starting a line,
-    ending at its ``;``), the latest within ``MAX_SCHEMA``: column names, no row. Also the
-    statement ``text`` ends in the middle of (a cut inside it), to be completed by the next piece."""
-    found: list[tuple[int, str]] = []
-    unfinished = ""
+def creates(text: str) -> tuple[list[tuple[int, int]], int | None]:
+    """Where ``text``'s ``CREATE TABLE`` statements are (each starting a line, to its ``;``
+    included), in order; and where the one ``text`` ends in the middle of starts (a cut inside it),
+    or None."""
+    found: list[tuple[int, int]] = []
+    unfinished: int | None = None
     for word in _CREATE_STARTS:
         i = text.find(word)
         while i != -1:
             if i == 0 or text[i - 1] == "\n":
                 end = text.find(";", i, i + MAX_CREATE)
                 if end != -1:
-                    found.append((i, text[i : end + 1] + "\n"))
+                    found.append((i, end + 1))
                 elif len(text) - i < MAX_CREATE:
-                    unfinished = text[i:]
+                    unfinished = i if unfinished is None else max(unfinished, i)
             i = text.find(word, i + len(word))
-    if not found:
-        return carried, unfinished
-    statements = ([carried] if carried else []) + [s for _, s in sorted(found)]
-    while sum(map(len, statements)) > MAX_SCHEMA and len(statements) > 1:
-        statements.pop(0)
-    return ("".join(statements) if sum(map(len, statements)) <= MAX_SCHEMA else ""), unfinished
+    return sorted(found), unfinished
+
+
+def latest(statements: list[str]) -> list[str]:
+    """The latest statements that fit in ``MAX_SCHEMA``."""
+    size = sum(map(len, statements))
+    start = 0
+    while size > MAX_SCHEMA and start < len(statements):
+        size -= len(statements[start])
+        start += 1
+    return statements[start:]
+
+
+def schema(text: str, carried: str) -> tuple[str, str]:
+    """The ``CREATE TABLE`` statements of ``carried`` and then of ``text``, the latest within
+    ``MAX_SCHEMA``: column names, no row. Also the statement ``text`` ends in the middle of (a
+    cut inside it), to be completed by the next piece."""
+    spans, unfinished = creates(text)
+    tail = text[unfinished:] if unfinished is not None else ""
+    if not spans:
+        return carried, tail
+    return "".join(latest([carried] + [text[i:j] + "\n" for i, j in spans])), tail
 
 
 class Carry:
     """What the next piece of a long text needs from the pieces cut before it: the head of the
     table or statement it may continue (``opening``) and the dump's ``CREATE TABLE`` statements."""
 
-    def __init__(self, head: str | None = None) -> None:
+    def __init__(self, head: str | None = None, schema: str = "") -> None:
         self.head = head
-        self.schema = ""
+        self.schema = schema
         self.unfinished = ""
         """The start of a ``CREATE TABLE`` the last piece was cut inside."""
 
