@@ -320,17 +320,37 @@ params = {{ path = "{drop}", min_age = 0, done = "done" }}
     assert not [d.log_path.name for d in daemons if d is not victim and "level=error" in d.log()]
 
 
+def queue_and_scan_every_part(svc: Any, pg_url: str, dump: Path) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """Queue ``dump`` in parts as the drop folder does, then take and scan every part in this process:
+    the parts' queued carry (header and CREATE TABLE offsets) and the refs found."""
+    import hashlib
+
+    from leakwatch.cluster import Member, offer
+    from leakwatch.models import Item
+    from leakwatch.sources.spec import parse_spec
+
+    data = dump.read_bytes()
+    item = Item(source="drop", key=dump.name, content=b"", name=dump.name,
+                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+    assert offer(svc.engine, svc.settings, item)
+    queued = db(pg_url, "SELECT head_from, head_to, tables FROM scan_part ORDER BY part_no")
+    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(dump.parent)}},
+                      "test")
+    member = Member(svc, [spec])
+    found: set[str] = set()
+    while (part := member.claim_part()) is not None:
+        found |= {f.ref for f in member.scan_part(part).findings if f.ref}
+        db(pg_url, "UPDATE scan_part SET state = 'done' WHERE job_id = %s AND part_no = %s RETURNING job_id",
+           part.job_id, part.part_no)
+    return queued, found
+
+
 def test_each_shared_part_is_read_with_the_header_it_continues(cli: Any, pg_url: str, crowd: list[Person],
                                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A shared CSV export cut into 16 KB parts: names and birth date four columns apart and no
     identifier, so a part is matched only if it is read with the file's header. The queue holds
     where that header is written, not its text."""
-    import hashlib
-
     from leakwatch.app import build
-    from leakwatch.cluster import Member, offer
-    from leakwatch.models import Item
-    from leakwatch.sources.spec import parse_spec
 
     import_on_postgresql(cli, pg_url, crowd, tmp_path, monkeypatch)
     svc = build(database_url=pg_url, cluster={"split_bytes": 1024, "part_bytes": 16 * 1024})
@@ -341,20 +361,9 @@ def test_each_shared_part_is_read_with_the_header_it_continues(cli: Any, pg_url:
     filler = ";URG;12/05/2023;PARIS;;dossier non rapproché;\n" * 30
     dump = tmp_path / "export.csv"
     dump.write_text(header + "".join(filler + row for row in rows), encoding="utf-8")
-    data = dump.read_bytes()
-    item = Item(source="drop", key="export", content=b"", name="export.csv",
-                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    assert offer(svc.engine, svc.settings, item)
-    heads = db(pg_url, "SELECT head_from, head_to FROM scan_part ORDER BY part_no")
-    assert len(heads) > 5 and heads[0] == (0, 0)
-    assert set(heads[1:]) == {(0, len(header.encode()) - 1)}, "every later part points at the header line"
-    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(tmp_path)}}, "test")
-    member = Member(svc, [spec])
-    found: set[str] = set()
-    while (part := member.claim_part()) is not None:
-        found |= {f.ref for f in member.scan_part(part).findings if f.ref}
-        db(pg_url, "UPDATE scan_part SET state = 'done' WHERE job_id = %s AND part_no = %s RETURNING job_id",
-           part.job_id, part.part_no)
+    queued, found = queue_and_scan_every_part(svc, pg_url, dump)
+    assert len(queued) > 5 and queued[0] == (0, 0, "")
+    assert set(queued[1:]) == {(0, len(header.encode()) - 1, "")}, "every later part points at the header line"
     assert found == {p.ipp for p in planted}
     svc.close()
 
@@ -363,12 +372,7 @@ def test_each_shared_part_of_a_mysqldump_is_read_with_its_create_table(
         cli: Any, pg_url: str, crowd: list[Person], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """mysqldump names the columns once, in CREATE TABLE, and its INSERT lines name none: every
     part after the first is read after that statement (its byte offsets are queued, not its text)."""
-    import hashlib
-
     from leakwatch.app import build
-    from leakwatch.cluster import Member, offer
-    from leakwatch.models import Item
-    from leakwatch.sources.spec import parse_spec
 
     import_on_postgresql(cli, pg_url, crowd, tmp_path, monkeypatch)
     svc = build(database_url=pg_url, cluster={"split_bytes": 1024, "part_bytes": 16 * 1024})
@@ -390,21 +394,10 @@ def test_each_shared_part_of_a_mysqldump_is_read_with_its_create_table(
     dump = tmp_path / "dump.sql"
     dump.write_text("-- MySQL dump 10.13\n\n" + create + "\nLOCK TABLES `patients` WRITE;\n"
                     + "".join(f"INSERT INTO `patients` VALUES {filler},{row};\n" for row in rows), encoding="utf-8")
-    data = dump.read_bytes()
-    item = Item(source="drop", key="dump", content=b"", name="dump.sql",
-                meta={"path": str(dump), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    assert offer(svc.engine, svc.settings, item)
-    queued = db(pg_url, "SELECT tables FROM scan_part ORDER BY part_no")
-    at = data.index(b"CREATE TABLE")
-    assert len(queued) > 5 and queued[0] == ("",)
-    assert set(queued[1:]) == {(f"{at}-{at + len(create.encode()) - 1}",)}, "offsets of the statement, no text"
-    spec = parse_spec({"name": "drop", "driver": "folder", "enabled": True, "params": {"path": str(tmp_path)}}, "test")
-    member = Member(svc, [spec])
-    found: set[str] = set()
-    while (part := member.claim_part()) is not None:
-        found |= {f.ref for f in member.scan_part(part).findings if f.ref}
-        db(pg_url, "UPDATE scan_part SET state = 'done' WHERE job_id = %s AND part_no = %s RETURNING job_id",
-           part.job_id, part.part_no)
+    queued, found = queue_and_scan_every_part(svc, pg_url, dump)
+    at = dump.read_bytes().index(b"CREATE TABLE")
+    assert len(queued) > 5 and queued[0][2] == ""
+    assert {t for _, _, t in queued[1:]} == {f"{at}-{at + len(create.encode()) - 1}"}, "offsets, no text"
     assert found == {p.ipp for p in planted}
     svc.close()
 
