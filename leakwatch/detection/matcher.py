@@ -367,10 +367,16 @@ class _DatasetScan:
         accents), the other exactly, with one letter replaced, or within ``name_threshold``.
         The exact one is looked for first, hashing only phrases of the name's very length: most
         candidates sharing a blocking key by chance are dismissed at that cost."""
-        words = [w for w, _ in self._words_in(lo, hi)]
         targets = {k: split_qgrams(info.scoped[k]) for k in ("last_name", "first_name") if info.scoped.get(k)}
         if len(targets) < 2:
             return False
+        labelled = self._labelled_names(lo)
+        if self.lines is not None and self.lines.view(lo).named:
+            # A record whose fields name its names: no other field's word is one (a city, a ward,
+            # a doctor). Each field apart: no phrase runs from one field into the next.
+            words = [w for value in labelled for w in (*value, _USED)]
+        else:
+            words = [w for w, _ in self._words_in(lo, hi)]
         for exact, other in (("last_name", "first_name"), ("first_name", "last_name")):
             span = self._same_length_name(info, exact, words, targets[exact], typos=0)
             if span is not None:
@@ -378,7 +384,6 @@ class _DatasetScan:
                 # Bernard, whose tail key ("ard", "ard") it shares.
                 i, j = span
                 rest = words[:i] + [_USED] * (j + 1 - i) + words[j + 1 :]
-                labelled = self._labelled_names(lo)
                 if words[i : j + 1] in labelled:
                     labelled.remove(words[i : j + 1])
                 return self._near_name(info, other, rest, targets[other], labelled)
@@ -389,7 +394,8 @@ class _DatasetScan:
         if self.lines is None:
             return []
         pairs = self.lines.view(lo).pairs
-        return [value.split() for value in dict.fromkeys(v for pair in pairs for v in pair)]
+        lasts, firsts = dict.fromkeys(a for a, _ in pairs), dict.fromkeys(b for _, b in pairs)
+        return [value.split() for value in (*lasts, *firsts)]  # Martin Martin: "martin" twice
 
     def _near_name(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
                    labelled: list[list[str]]) -> bool:
