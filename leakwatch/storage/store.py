@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Column, LargeBinary, event, text
-from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
@@ -192,8 +191,8 @@ def records(engine: Engine, dataset_id: int, rec_nos: Iterable[int]) -> dict[int
     with engine.connect() as conn:
         for i in range(0, len(wanted), 500):
             batch = wanted[i : i + 500]
-            query = sa_select(*columns).where(RecordRow.dataset_id == dataset_id,  # type: ignore[arg-type]
-                                              RecordRow.rec_no.in_(batch))  # type: ignore[attr-defined]
+            query = select(*columns).where(RecordRow.dataset_id == dataset_id,
+                                           RecordRow.rec_no.in_(batch))  # type: ignore[attr-defined]
             out.update((rec_no, StoredRecord(ref, salt, scoped)) for rec_no, ref, salt, scoped in conn.execute(query))
     return out
 
