@@ -12,6 +12,7 @@ names (whole, however many words), or with no name label the short values of let
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from leakwatch.detection.normalise import InvalidValue, date_forms, name
@@ -49,6 +50,14 @@ def _normal(value: str) -> str | None:
     return normal
 
 
+_DIGIT_OR_AT = re.compile(r"[\d@]")
+
+
+def _no_identifier(value: str) -> bool:
+    """A value with no digit and no ``@``: it can hold no identifier (a city, a ward)."""
+    return _DIGIT_OR_AT.search(value) is None
+
+
 def _clean(value: str) -> str:
     return " ".join(value.split()) if ("  " in value or "\n" in value or "\t" in value or "\r" in value) else value
 
@@ -63,18 +72,28 @@ class View(NamedTuple):
     """The pairs come from fields labelled as names: they are the record's names, all of them."""
 
 
+@lru_cache(maxsize=4096)
+def _plan(names: tuple[str, ...]) -> tuple[tuple[str | None, ...], bool, bool]:
+    """Per field label of a record, its kind; whether the record has names, and a birth date. A
+    table's records share their labels: the plan is made once per table (once per set of columns
+    its rows fill)."""
+    kinds = tuple(labels.kind(label) if label else None for label in names)
+    return kinds, any(k in labels.NAME_KINDS for k in kinds), labels.BIRTH in kinds
+
+
 def render(record: Record) -> View:
     """The record's line and the (last, first) pairs of normal names to probe with."""
-    kind = labels.kind
-    kinds = [(kind(label) if label else None, _clean(value)) for label, value in record.fields]
-    has_names = any(k in labels.NAME_KINDS for k, _ in kinds)
-    has_birth = any(k == labels.BIRTH for k, _ in kinds)
+    names, values = zip(*record.fields, strict=True) if record.fields else ((), ())
+    kinds, has_names, has_birth = _plan(names)
+    whole = "\x1f".join(values)
+    if "  " in whole or "\n" in whole or "\t" in whole or "\r" in whole:
+        values = tuple(map(_clean, values))
     last: list[str] = []
     first: list[str] = []
     full: list[str] = []
     births: list[str] = []
     rest: list[str] = []
-    for k, value in kinds:
+    for k, value in zip(kinds, values, strict=True):
         if not value:
             continue
         if k == labels.LAST:
@@ -89,7 +108,7 @@ def render(record: Record) -> View:
             continue
         elif k in labels.VALUE_KINDS:
             rest.append(value)
-        elif (has_birth and _is_date(value)) or (has_names and not any(ch.isdigit() or ch == "@" for ch in value)):
+        elif (has_birth and _is_date(value)) or (has_names and _no_identifier(value)):
             continue
         else:
             rest.append(value)
