@@ -96,31 +96,15 @@ class Hasher:
         h.update(salt + value.encode())
         return h.digest()
 
-    def salted(self, kind: str, salt: bytes) -> hashlib._Hash:
-        """The q-gram state of one kind with a record's salt absorbed: ``gram_fp`` from it."""
+    def salted(self, kind: str, salt: bytes) -> hashlib.blake2b:
+        """The q-gram state of one kind with a record's salt absorbed: ``gram_fps`` from it."""
         h = self._gram[kind].copy()
         h.update(salt)
         return h
 
     def scoped_qgrams(self, kind: str, salt: bytes, normal_name: str) -> bytes:
-        """The record-scoped q-gram sequence of a normal name (the encoded name is sliced once
-        when it is ASCII: the same bytes as hashing each of ``qgrams``)."""
-        state = self._gram[kind].copy()
-        state.update(salt)
-        padded = f" {normal_name} "
-        out = []
-        if padded.isascii():
-            data = padded.encode()
-            for i in range(len(data) - 1):
-                h = state.copy()
-                h.update(data[i : i + 2])
-                out.append(h.digest())
-        else:
-            for gram in qgrams(normal_name):
-                h = state.copy()
-                h.update(gram.encode())
-                out.append(h.digest())
-        return b"".join(out)
+        """The record-scoped q-gram sequence of a normal name, packed."""
+        return b"".join(gram_fps(self.salted(kind, salt), normal_name))
 
     def record_scoped(self, salt: bytes, values: dict[str, str]) -> bytes:
         """The packed record-scoped forms of one record (the bytes of ``encode_scoped``): from normal
@@ -157,10 +141,23 @@ def _header(kind: str, length: int) -> bytes:
     return struct.pack("<BH", SCOPED_CODES[kind], length)
 
 
-def gram_fp(salted: hashlib._Hash, gram: str) -> bytes:
-    h = salted.copy()
-    h.update(gram.encode())
-    return h.digest()
+def gram_fps(salted: hashlib.blake2b, normal_name: str) -> list[bytes]:
+    """The keyed bigrams of a normal name (``qgrams``) from a salted state (``Hasher.salted``).
+    An ASCII name's bigrams are two bytes each: the encoded name is sliced, not each bigram encoded."""
+    copy = salted.copy
+    out = []
+    padded = f" {normal_name} ".encode()
+    if padded.isascii():
+        for i in range(len(padded) - 1):
+            h = copy()
+            h.update(padded[i : i + 2])
+            out.append(h.digest())
+    else:
+        for gram in qgrams(normal_name):
+            h = copy()
+            h.update(gram.encode())
+            out.append(h.digest())
+    return out
 
 
 @lru_cache(maxsize=100_000)
@@ -181,6 +178,19 @@ def block_keys(iso_date: str, last_name: str, first_name: str) -> tuple[str, str
     seldom meets a stranger; two keys so that one typo in a name still leaves one intact."""
     (last_head, last_tail), (first_head, first_tail) = name_affixes(last_name), name_affixes(first_name)
     return f"{iso_date}|<{last_head}|{first_head}", f"{iso_date}|>{last_tail}|{first_tail}"
+
+
+def window_keys(iso_date: str, names: list[str], reach: int) -> set[str]:
+    """The blocking values to probe for a date and the names written near it: each name with each
+    of the next ``reach`` ones, in either order (``block_keys`` of both orders: an export may swap
+    its name columns). Each name's affixes are taken once."""
+    affixes = [name_affixes(n) for n in names]
+    keys: set[str] = set()
+    for i, (head_a, tail_a) in enumerate(affixes):
+        for head_b, tail_b in affixes[i + 1 : i + 1 + reach]:
+            keys.update((f"{iso_date}|<{head_a}|{head_b}", f"{iso_date}|>{tail_a}|{tail_b}",
+                         f"{iso_date}|<{head_b}|{head_a}", f"{iso_date}|>{tail_b}|{tail_a}"))
+    return keys
 
 
 def merged_block_keys(iso_date: str, last_name: str, first_name: str) -> list[str]:

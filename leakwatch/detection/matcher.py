@@ -29,12 +29,12 @@ from leakwatch.detection.fingerprints import (
     DatasetIndex,
     Index,
     RecordInfo,
-    block_keys,
-    gram_fp,
+    gram_fps,
     merged_block_keys,
     split_qgrams,
+    window_keys,
 )
-from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode, qgrams
+from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode
 from leakwatch.detection.records import Record
 from leakwatch.detection.records.view import View, render
 from leakwatch.models import Finding
@@ -50,6 +50,10 @@ NEAR_WORDS = 5
 _ROW_BREAK = re.compile(r"\)\s*,\s*\(")
 _NEWLINE = re.compile(r"\n")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
+_IDLE_LINE = re.compile(r"^[^\d@\n]*\n", re.MULTILINE)
+"""A line with no digit and no ``@``: it holds no identifier and no date, and matching never looks
+past a line, so it can match nothing (most of a document's prose and code)."""
+_CANDIDATE = re.compile(r"[\d@]")
 
 
 _FULL = frozenset({"date", "last_name", "first_name"})
@@ -98,13 +102,17 @@ class TextMatcher:
         its own, whose values corroborate each other wherever they stood, and never another's."""
         if self.index.empty or not records:
             return []
-        views = [view for view in map(render, records) if view.line]
+        # A record whose line holds no digit and no "@" holds no identifier and no date: it can match
+        # nothing (a row of names and cities only).
+        views = [view for view in map(render, records) if _CANDIDATE.search(view.line)]
         return self.scan("\n".join(view.line for view in views), target, views)
 
     def scan(self, text: str, target: str, hints: list[View] | None = None) -> list[Finding]:
         """Match free text; with ``hints`` (one per line), each line is a record (``scan_records``)."""
         if self.index.empty or not text:
             return []
+        if hints is None:
+            text = _IDLE_LINE.sub("", text)
         kinds = self.index.kinds()
         candidates: dict[str, list[tuple[str, int, int]]] = {}
         nir = self.detectors["nir"]
@@ -226,7 +234,7 @@ class _DatasetScan:
         self.target = target
         self.words = words
         self._gram_cache: dict[tuple[int, str], dict[str, list[bytes]]] = {}
-        self._salted: dict[tuple[int, str], hashlib._Hash] = {}
+        self._salted: dict[tuple[int, str], hashlib.blake2b] = {}
 
     def run(self, candidates: dict[str, list[tuple[str, int, int]]],
             dates: list[tuple[str, int, int]]) -> list[Finding]:
@@ -248,8 +256,9 @@ class _DatasetScan:
             info = infos.get(rec)
             if info is None:
                 continue
-            for start, end in hit.spans:
-                lo, hi = self._window(start, end)
+            # A record's identifiers often share one window (a row's NIR, e-mail and phone; in record
+            # mode, always its line): each window is read once.
+            for lo, hi in dict.fromkeys(self._window(start, end) for start, end in hit.spans):
                 own = self._date_in_window(info, dates, date_starts, lo, hi)
                 if own is not None:
                     hit.corroborated.add("date")
@@ -304,15 +313,14 @@ class _DatasetScan:
             view = self.lines.view(lo) if self.lines is not None else None
             pairs: set[str] = set()
             if view is None or not view.named:
-                near = [w for w in words if len(w) > 1]
                 # Names stand next to each other, or one word apart (a middle name), in either order.
-                pairs = {key for i, a in enumerate(near) for b in near[i + 1 : i + 3]
-                         for key in (*block_keys(iso, a, b), *block_keys(iso, b, a))}
+                pairs = window_keys(iso, [w for w in words if len(w) > 1], reach=2)
             if view is not None:  # a record's names, however far apart they were written (when
                 # fields label them, those are the record's names: no other pair is probed)
-                pairs.update(key for a, b in view.pairs
-                             for key in (*block_keys(iso, a, b), *block_keys(iso, b, a),
-                                         *merged_block_keys(iso, a, b), *merged_block_keys(iso, b, a)))
+                for a, b in view.pairs:
+                    pairs |= window_keys(iso, [a, b], reach=1)
+                    pairs.update(merged_block_keys(iso, a, b))
+                    pairs.update(merged_block_keys(iso, b, a))
             keys.extend(pairs)
             spans.extend([(lo, hi)] * len(pairs))
         # Windows share keys (one date in several windows, a name on every row of a table): each
@@ -433,10 +441,12 @@ class _DatasetScan:
                 if length < len(target) or (whole and j != len(words) - 1):
                     continue
                 seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
-                wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
-                if not wrong:
+                if seq == target:
                     return i, j
-                if (typos and len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1
+                if not typos:
+                    continue
+                wrong = [n for n, (a, b) in enumerate(zip(seq, target, strict=True)) if a != b]
+                if (len(wrong) <= 2 and wrong[-1] - wrong[0] <= 1
                         and not (skip and skip(" ".join(words[i : j + 1])))):
                     return i, j
         return None
@@ -512,7 +522,10 @@ class _DatasetScan:
         return matched
 
     def _name_matches(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes]) -> bool:
-        return self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0
+        """The record's name written in the words, exactly or within ``name_threshold``. The exact
+        writing is looked for first: it hashes only phrases of the name's length."""
+        return (self._same_length_name(info, kind, words, target, typos=0) is not None
+                or self._best_similarity(info, kind, words, target, self.m.options.name_threshold) > 0)
 
     def _best_similarity(self, info: RecordInfo, kind: str, words: list[str], target: list[bytes],
                          floor: float, skip: Callable[[str], bool] | None = None, whole: bool = False) -> float:
@@ -577,8 +590,7 @@ class _DatasetScan:
             self._salted[key] = self.ds.hasher.salted(kind, info.salt)
         seq = cache.get(word)
         if seq is None:
-            state = self._salted[key]
-            seq = cache[word] = [gram_fp(state, g) for g in qgrams(word)]
+            seq = cache[word] = gram_fps(self._salted[key], word)
         return seq
 
 
