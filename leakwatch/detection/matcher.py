@@ -494,8 +494,12 @@ class _DatasetScan:
 
     def _names_in_window(self, info: RecordInfo, lo: int, hi: int) -> set[str]:
         matched: set[str] = set()
-        words = [w for w, _ in self._words_in(lo, hi)]
         scoped = info.scoped
+        named = self.lines is not None and self.lines.view(lo).named
+        line_words = [w for w, _ in self._words_in(lo, hi)] if not named or "city" in scoped else []
+        # A record whose fields name its names: those are its names (as ``_names_and_date`` reads
+        # them), each field apart; its line need not be read word by word for them.
+        words = [w for value in self._labelled_names(lo) for w in (*value, _USED)] if named else line_words
         for kind in ("last_name", "first_name"):
             target = scoped.get(kind)
             if target and self._name_matches(info, kind, words, split_qgrams(target)):
@@ -515,7 +519,7 @@ class _DatasetScan:
                     matched.add("postcode")
                     break
         if "city" in scoped:
-            for phrase in _phrases(words):
+            for phrase in _phrases(line_words):
                 if self.ds.hasher.scoped_exact("city", info.salt, phrase) == scoped["city"]:
                     matched.add("city")
                     break
