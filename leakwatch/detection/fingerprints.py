@@ -198,8 +198,10 @@ def merged_block_keys(iso_date: str, last_name: str, first_name: str) -> list[st
     "Jean-Pierre", "ERNSTXOTTO" with a typo on the hyphen): the stored head then came from a short
     first word (two letters), where the word as written gives three."""
     (last_head, _), (first_head, _) = name_affixes(last_name), name_affixes(first_name)
-    heads_last = {last_head, last_name[:2]} if " " not in last_name else {last_head}
-    heads_first = {first_head, first_name[:2]} if " " not in first_name else {first_head}
+    heads_last = (last_head, last_name[:2]) if " " not in last_name and len(last_head) == 3 else (last_head,)
+    heads_first = (first_head, first_name[:2]) if " " not in first_name and len(first_head) == 3 else (first_head,)
+    if len(heads_last) == len(heads_first) == 1:  # both heads are two letters already: nothing merged
+        return []
     return [f"{iso_date}|<{a}|{b}" for a in heads_last for b in heads_first if (a, b) != (last_head, first_head)]
 
 
@@ -263,7 +265,14 @@ class DatasetIndex:
         left = np.searchsorted(hashes, ordered, side="left")
         right = np.searchsorted(hashes, ordered, side="right")
         found = np.flatnonzero(right > left)
-        return {int(order[i]): recs[left[i]:right[i]].tolist() for i in found.tolist()}
+        if not len(found):
+            return {}
+        lo, hi = left[found], right[found]
+        out: dict[int, list[int]] = {}
+        # Most fingerprints are held by one record: its number is gathered with the others' at once.
+        for pos, a, b, first in zip(order[found].tolist(), lo.tolist(), hi.tolist(), recs[lo].tolist(), strict=True):
+            out[pos] = [first] if b - a == 1 else recs[a:b].tolist()
+        return out
 
     def known_names(self, phrases: list[str]) -> np.ndarray | None:
         """Per phrase, whether it is a name the dataset knows (``knows_name``), in one batch;

@@ -193,7 +193,8 @@ def records(engine: Engine, dataset_id: int, rec_nos: Iterable[int]) -> dict[int
             batch = wanted[i : i + 500]
             query = select(*columns).where(RecordRow.dataset_id == dataset_id,
                                            RecordRow.rec_no.in_(batch))  # type: ignore[attr-defined]
-            out.update((rec_no, StoredRecord(ref, salt, scoped)) for rec_no, ref, salt, scoped in conn.execute(query))
+            out.update((rec_no, StoredRecord(ref, salt, scoped))
+                       for rec_no, ref, salt, scoped in conn.execute(query).all())
     return out
 
 
