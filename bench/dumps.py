@@ -88,10 +88,20 @@ def xml_dump(people: list[Person], rng: random.Random) -> str:
     return "<?xml version='1.0' encoding='UTF-8'?>\n<patients>\n" + "\n".join(rows) + "\n</patients>\n"
 
 
+def export_dump(people: list[Person], rng: random.Random) -> str:
+    """The import's own CSV leaked whole: every row holds a NIR, an e-mail and a phone, each a hit."""
+    rows = [",".join(synthdata.FIELDS)] + [",".join(_csv_cell(c) for c in p.row) for p in people]
+    return "\n".join(rows) + "\n"
+
+
+def _csv_cell(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
+
+
 FORMS: dict[str, tuple[str, Callable[[list[Person], random.Random], str]]] = {
     "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "mysql": ("mysqldump.sql", mysql_dump),
     "json": ("export.json", json_dump),
-    "xml": ("export.xml", xml_dump)}
+    "xml": ("export.xml", xml_dump), "export": ("export-ids.csv", export_dump)}
 
 TRUTH = r"""
 import json, sys
@@ -110,7 +120,7 @@ def scan(env: dict[str, str], path: Path, workers: int | None) -> dict[str, obje
     before = os.times()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "leakwatch", "scan", str(path), "--json"], env=env,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=path.parent)
     wall = time.perf_counter() - t0
     after = os.times()
     if r.returncode not in (0, 1):
@@ -126,6 +136,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=60_000, help="rows of each dump (records, each once)")
     ap.add_argument("--forms", default=",".join(FORMS), help="among " + ", ".join(FORMS))
     ap.add_argument("--seed", type=int, default=20210)
+    ap.add_argument("--code", type=Path, default=ROOT,
+                    help="checkout whose leakwatch/ is measured (the code before a change, on the same data)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="leakwatch-dumps-"))
     os.chmod(tmp, 0o700)
@@ -140,16 +152,20 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     records = [people.draw("P") for _ in range(args.records)]
     synthdata.write_records_csv(tmp / "records.csv", records)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKWATCH_")}
-    env.update(LEAKWATCH_HOME=str(tmp / "home"), PYTHONHASHSEED="0")
+    # The measured code comes first on the path; the subprocesses run in the temporary directory,
+    # so that no leakwatch/ of the current directory shadows it.
+    code = tmp / "code"
+    shutil.copytree(args.code / "leakwatch", code / "leakwatch", ignore=shutil.ignore_patterns("__pycache__"))
+    env.update(LEAKWATCH_HOME=str(tmp / "home"), PYTHONHASHSEED="0", PYTHONPATH=str(code))
     lw = [sys.executable, "-m", "leakwatch"]
-    subprocess.run([*lw, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([*lw, "init"], env=env, check=True, capture_output=True, cwd=tmp)
     subprocess.run([*lw, "fingerprints", "import", str(tmp / "records.csv"), "--schema", str(SCHEMA)], env=env,
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, cwd=tmp)
     (tmp / "records.csv").unlink()
     rng = random.Random(args.seed + 1)
     rows = rng.sample(records, min(args.rows, len(records)))
     print(f"{args.records} records imported; each dump holds {len(rows)} of them, names and birth date apart, "
-          f"no identifier; {os.cpu_count()} cores")
+          f"no identifier (but in `export`: the import's own CSV); {os.cpu_count()} cores; code: {args.code}")
     print(f"{'form':5} {'MB':>6} {'truth':>7} | {'workers':>7} {'found':>7} {'lost':>5} {'extra':>5} "
           f"{'wall s':>7} {'CPU s':>7} {'MB/s':>6}")
     for form in args.forms.split(","):
@@ -158,7 +174,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         path.write_text(write(rows, random.Random(args.seed + 2)), encoding="utf-8")
         mb = path.stat().st_size / 1e6
         truth_run = subprocess.run([sys.executable, "-c", TRUTH, str(path)], env=env, capture_output=True,
-                                   text=True, check=True)
+                                   text=True, check=True, cwd=tmp)
         truth = set(json.loads(truth_run.stdout))
         for workers in (1, None):
             r = scan(env, path, workers)

@@ -19,7 +19,9 @@ from leakwatch.detection.records.base import make_record
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
 
-_PAIR = re.compile(r"""(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48})=("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
+# ``(?=[A-Za-z_])`` first: positions that cannot start a key are ruled out before the lookbehind.
+_PAIR = re.compile(r"""(?=[A-Za-z_])(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48})="""
+                   r"""("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
 _COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/\-]{0,59}?))"""
                     r"""\s*:(?:\s+(.*?)|)\s*$""")
 MAX_BLOCK_LINES = 400
