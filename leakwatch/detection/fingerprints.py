@@ -35,12 +35,16 @@ of a record's name that is itself a name the dataset holds, first or last, is ta
 person's name (Julien for Julie, Dias for Diaz, the last name Gillet for the first name Gilles), not
 for a typo."""
 SCOPED_CODES: dict[str, int] = {"last_name": 0, "first_name": 1, "first_initial": 2, "postcode": 3, "city": 4,
-                                 "date": 5}
+                                 "date": 5, "last_name_exact": 6, "first_name_exact": 7}
 """The code byte of each record-scoped kind in a stored record blob. Written in every database:
 a code never changes and is never reused; a new kind takes the next free number."""
 SCOPED_KINDS = tuple(SCOPED_CODES)
 _KIND_OF_CODE = {code: kind for kind, code in SCOPED_CODES.items()}
 NAME_KINDS = ("last_name", "first_name")
+EXACT_NAME = {"last_name": "last_name_exact", "first_name": "first_name_exact"}
+"""Per name kind, its whole normal name's exact record-scoped form: a name written exactly is
+confirmed with one hash, where its bigrams take one each (imports before December 2026 have none:
+their names are compared by bigrams alone)."""
 QGRAM_BYTES = 4
 EXACT_BYTES = 8
 
@@ -108,32 +112,28 @@ class Hasher:
 
     def record_scoped(self, salt: bytes, values: dict[str, str]) -> bytes:
         """The packed record-scoped forms of one record (the bytes of ``encode_scoped``): from normal
-        values by kind (names, ``postcode``, ``city``, ``date``), names as q-grams with the first
-        name's initial after it, every other kind exact, in the order of ``values``. Called once per
-        record by the importer: each (kind, length) header is packed once per process."""
+        values by kind (names, ``postcode``, ``city``, ``date``), names as q-grams followed by their
+        exact form (``EXACT_NAME``), the first name's initial after it, every other kind exact, in the
+        order of ``values``. Called once per record by the importer: each (kind, length) header is
+        packed once per process."""
         headers = self._headers
-        out = []
-        for kind, value in values.items():
-            if kind in NAME_KINDS:
-                blob = self.scoped_qgrams(kind, salt, value)
-            else:
-                h = self._exact[kind].copy()
-                h.update(salt + value.encode())
-                blob = h.digest()
+        out: list[bytes] = []
+
+        def add(kind: str, blob: bytes) -> None:
             header = headers.get((kind, len(blob)))
             if header is None:
                 header = headers[(kind, len(blob))] = _header(kind, len(blob))
             out.append(header)
             out.append(blob)
-            if kind == "first_name":
-                h = self._exact["first_initial"].copy()
-                h.update(salt + value[0].encode())
-                initial = h.digest()
-                header = headers.get(("first_initial", len(initial)))
-                if header is None:
-                    header = headers[("first_initial", len(initial))] = _header("first_initial", len(initial))
-                out.append(header)
-                out.append(initial)
+
+        for kind, value in values.items():
+            if kind in NAME_KINDS:
+                add(kind, self.scoped_qgrams(kind, salt, value))
+                add(EXACT_NAME[kind], self.scoped_exact(EXACT_NAME[kind], salt, value))
+                if kind == "first_name":
+                    add("first_initial", self.scoped_exact("first_initial", salt, value[0]))
+            else:
+                add(kind, self.scoped_exact(kind, salt, value))
         return b"".join(out)
 
 

@@ -26,6 +26,7 @@ from leakwatch.detection import records
 from leakwatch.detection.detectors import Detector, NirDetector
 from leakwatch.detection.fingerprints import (
     BLOCK_KIND,
+    EXACT_NAME,
     DatasetIndex,
     Index,
     RecordInfo,
@@ -431,14 +432,20 @@ class _DatasetScan:
         with one letter replaced (``typos=1``: the differing bigrams are the one or two that hold
         that letter); None when there is none. A short name with one wrong letter falls under the
         similarity threshold; this accepts that typo only. A near phrase for which ``skip`` is true
-        does not count; with ``whole``, only all the words together are a phrase."""
+        does not count; with ``whole``, only all the words together are a phrase. A name written
+        exactly is confirmed by its exact form when the record has one (one hash for the phrase)."""
+        exact = None if typos else info.scoped.get(EXACT_NAME[kind])
         for i in range(1 if whole else len(words)):
             length = 0
             for j in range(i, min(i + MAX_SPAN_WORDS, len(words))):
-                length += len(words[j]) + 1
+                length += len(words[j]) + 1  # the phrase's bigrams, padded: its length, plus one
                 if length > len(target):
                     break
                 if length < len(target) or (whole and j != len(words) - 1):
+                    continue
+                if exact is not None:
+                    if self.ds.hasher.scoped_exact(EXACT_NAME[kind], info.salt, " ".join(words[i : j + 1])) == exact:
+                        return i, j
                     continue
                 seq = [g for k in range(i, j + 1) for g in self._qgrams(info, kind, words[k])]
                 if seq == target:
