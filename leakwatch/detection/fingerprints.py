@@ -137,8 +137,12 @@ class Hasher:
         return b"".join(out)
 
 
+_PART_HEADER = struct.Struct("<BH")
+"""A packed part's header: its kind's code and its length."""
+
+
 def _header(kind: str, length: int) -> bytes:
-    return struct.pack("<BH", SCOPED_CODES[kind], length)
+    return _PART_HEADER.pack(SCOPED_CODES[kind], length)
 
 
 def gram_fps(salted: hashlib.blake2b, normal_name: str) -> list[bytes]:
@@ -212,11 +216,11 @@ def encode_scoped(parts: dict[str, bytes]) -> bytes:
 
 def decode_scoped(blob: bytes) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(blob):
-        code, length = struct.unpack_from("<BH", blob, pos)
+    pos, end, kinds, unpack = 0, len(blob), _KIND_OF_CODE, _PART_HEADER.unpack_from
+    while pos < end:
+        code, length = unpack(blob, pos)
         pos += 3
-        kind = _KIND_OF_CODE.get(code)
+        kind = kinds.get(code)
         if kind is not None:  # a kind of a later release: not compared by this one
             out[kind] = blob[pos : pos + length]
         pos += length
