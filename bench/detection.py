@@ -571,6 +571,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     scans["big"]["one_worker_wall_s"] = one.wall
     scans["big"]["one_worker_cpu_s"] = one.cpu
     scans["big"]["one_worker_load"] = one.load
+    # Per core: the matching done in one process, without its start and index load. The default
+    # run's CPU also counts the workers' own start (imports, index mapped), which a long scan pays once.
+    scans["big"]["one_worker_scan_only_cpu_mb_s"] = mb_s(text_bytes, one.cpu - scans["big"]["tiny_cpu_s"])
     figures["scan"] = scans
     if baseline:
         figures["baseline"] = baseline
@@ -673,8 +676,9 @@ def evaluate(f: dict[str, object]) -> list[dict[str, object]]:
         f"{big['scan_only_s'] / small['scan_only_s']:.2f}x", f"<= {TARGET_SCALING}x",  # type: ignore[index]
         big["scan_only_s"] / small["scan_only_s"] <= TARGET_SCALING)  # type: ignore[index]
     aho = f["aho"]["big"]  # type: ignore[index]
-    per_core = big["scan_only_cpu_mb_s"] / aho["scan_cpu_mb_s"]  # type: ignore[index]
-    add("scan excl. start+load per CPU-s vs prebuilt Aho-Corasick", f"{per_core:.2f}x", ">= 1.00x", per_core >= 1.0)
+    per_core = big["one_worker_scan_only_cpu_mb_s"] / aho["scan_cpu_mb_s"]  # type: ignore[index]
+    add("scan excl. start+load per CPU-s (one worker) vs prebuilt Aho-Corasick", f"{per_core:.3f}x", ">= 1.00x",
+        per_core >= 1.0)
     mem = big["index"]["bytes"] / aho["bytes"] if aho["bytes"] > 0 else 0.0  # type: ignore[index]
     add("index memory vs Aho-Corasick automaton", f"{mem:.2f}x", "<= 0.25x", mem <= 0.25)
     add("index ready", f"{big['index']['load_s']:.2f} s", "<= 5 s", big["index"]["load_s"] <= 5.0)  # type: ignore[index]
@@ -762,13 +766,17 @@ def print_report(f: dict[str, object]) -> None:
           f"LEAKWATCH_SCAN_WORKERS=1 ({big['one_worker_cpu_s']:.2f} CPU-s, load {big['one_worker_load']:.1f}) "
           f"vs {big['wall_s']:.2f} s with {f['machine']['cpus']} workers: "
           f"{big['one_worker_wall_s'] / big['wall_s']:.2f}x (wall times: meaningful on an idle machine only)")
+    print(f"  per core              {big['one_worker_scan_only_cpu_mb_s']:.2f} MB/CPU-s with LEAKWATCH_SCAN_WORKERS=1, "
+          f"excl. start+load (the default run's {big['scan_only_cpu_mb_s']:.2f} also counts the workers' start)")
     print("\n-- prebuilt Aho-Corasick automaton (pyahocorasick) over NIR, phone, e-mail as stored, same text")
     for key, label in (("big", "large"), ("small", "10k")):
         a, s = f["aho"][key], scan[key]  # type: ignore[index]
         print(f"  {label:5} {a['patterns']:>8} patterns: built in {a['build_s']:.1f} s ({a['build_cpu_s']:.1f} CPU-s), "
               f"{a['bytes'] / mib:.0f} MiB; scan {a['scan_cpu_s']:.2f} CPU-s = {a['scan_cpu_mb_s']:.2f} MB/CPU-s "
               f"({a['hits']} hits); leakwatch excl. start+load / automaton per CPU-s: "
-              f"{s['scan_only_cpu_mb_s'] / a['scan_cpu_mb_s']:.3f}x; index / automaton memory "
+              f"{s['scan_only_cpu_mb_s'] / a['scan_cpu_mb_s']:.3f}x"
+              + (f" (one worker: {s['one_worker_scan_only_cpu_mb_s'] / a['scan_cpu_mb_s']:.3f}x)"
+                 if "one_worker_scan_only_cpu_mb_s" in s else "") + "; index / automaton memory "
               f"{s['index']['bytes'] / a['bytes']:.2f}x")
     for key, label in (("big", f"{d['records']} records"), ("small", "10k records")):
         qq = q[key]
