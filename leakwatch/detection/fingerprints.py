@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -231,9 +232,9 @@ def split_qgrams(seq: bytes) -> list[bytes]:
     return [seq[i : i + QGRAM_BYTES] for i in range(0, len(seq), QGRAM_BYTES)]
 
 
-@dataclass(frozen=True)
-class RecordInfo:
-    """What the scanner may know of one record once an identifier or date pointed at it."""
+class RecordInfo(NamedTuple):
+    """What the scanner may know of one record once an identifier or date pointed at it (a tuple:
+    a dump of the organisation's own records makes one per row)."""
 
     rec_no: int
     ref: str
