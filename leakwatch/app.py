@@ -101,11 +101,14 @@ class Services:
 
         return term_matcher(self.settings, self.engine)
 
-    def scan_pool(self) -> Pool | None:
-        """The worker processes that match large documents, started on first use; None on one core."""
+    def scan_pool(self, start: bool = True) -> Pool | None:
+        """The worker processes that match large documents, started on first use; None on one core,
+        or when they are not running and ``start`` is false."""
         from leakwatch.detection import parallel
 
         if self._pool is None:
+            if not start:
+                return None
             workers = parallel.workers_for(self.settings)
             if workers <= 1:
                 return None

@@ -29,7 +29,7 @@ class Scanning(Protocol):
     @property
     def term_matcher(self) -> TermMatcher: ...
 
-    def scan_pool(self) -> parallel.Pool | None: ...
+    def scan_pool(self, start: bool = True) -> parallel.Pool | None: ...
 
 
 def limits(settings: Settings, item: Item | None = None) -> Limits:
@@ -44,7 +44,7 @@ def limits(settings: Settings, item: Item | None = None) -> Limits:
 def scan_item(services: Scanning, item: Item) -> ScanResult:
     """Scan one item held in memory: no I/O but the fingerprint index's record look-ups."""
     docs = documents(item.content, item.target, limits(services.settings, item), item.title)
-    return scan_documents(services, item, docs)
+    return scan_documents(services, item, docs, expected=len(item.content))
 
 
 def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
@@ -53,11 +53,14 @@ def scan_stream(services: Scanning, item: Item, fh: IO[bytes], size: int | None,
     ``found`` is told the number of findings so far (before merging) as they come (a progress display);
     ``carried`` is what the text needs from the file when it is a part of a file cut elsewhere."""
     docs = stream_documents(fh, item.target, limits(services.settings, item), size, item.title, carried)
-    return scan_documents(services, item, docs, found)
+    return scan_documents(services, item, docs, found, expected=size)
 
 
 def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Skipped],
-                   progress: Callable[[int], None] | None = None) -> ScanResult:
+                   progress: Callable[[int], None] | None = None, expected: int | None = None) -> ScanResult:
+    """Match the documents of one item. ``expected`` is the item's size when known: the worker
+    processes start for an item of ``scan_parallel_from`` bytes or more (or once that much text
+    has been read), and take its documents over two parts."""
     result = ScanResult(item)
     m = services.matcher
     terms = services.term_matcher
@@ -74,7 +77,9 @@ def scan_documents(services: Scanning, item: Item, docs: Iterable[Document | Ski
             targets.add(doc.target)
             result.documents += 1
         result.bytes_scanned += len(doc.text)
-        workers = services.scan_pool() if len(doc.text) >= 2 * parallel.PART and not m.index.empty else None
+        start = max(expected or 0, result.bytes_scanned) >= services.settings.scan_parallel_from
+        large = len(doc.text) >= 2 * parallel.PART and not m.index.empty
+        workers = services.scan_pool(start) if large else None
         if workers is None:
             _collect(m.scan_document(doc.head + doc.text, doc.target), found, result)
         else:

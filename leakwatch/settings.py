@@ -140,6 +140,11 @@ class Settings(BaseSettings):
 
     scan_workers: int = 0
     """Processes that match large documents (several MB) in parallel; 0 is one per core, 1 none."""
+    scan_parallel_from: int = Field(8 * 1024 * 1024, ge=0)
+    """Bytes of an item (a file, a download) from which its scan starts the worker processes; a
+    smaller one is matched in this process, since starting them (a second or more each: imports,
+    the index mapped, their caches warmed) costs more than they save on it. Workers already
+    running take any document over 2 MB."""
     max_item_bytes: int = 50 * 1024 * 1024
     max_expanded_bytes: int = 1024 * 1024 * 1024
     max_expansion_ratio: int = 200

@@ -325,6 +325,7 @@ def test_a_large_dump_is_matched_on_every_core_without_loss(imported: Cli, crowd
     big.write_text("".join(chunks))
     assert big.stat().st_size > 2 * 1024 * 1024
     imported.env["LEAKWATCH_SCAN_WORKERS"] = "2"
+    imported.env["LEAKWATCH_SCAN_PARALLEL_FROM"] = "0"  # these 2+ MB files are matched by the workers
     result = imported("scan", str(big), "--json", check=1)
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     refs = [r["ref"] for d in docs for r in d["records"]]
@@ -347,6 +348,7 @@ def test_a_large_export_keeps_its_header_in_every_part(imported: Cli, crowd: lis
     export.write_text(header + "".join(rows), encoding="utf-8")
     assert len(export.read_text(encoding="utf-8")) > 2 * 1024 * 1024
     imported.env["LEAKWATCH_SCAN_WORKERS"] = "2"
+    imported.env["LEAKWATCH_SCAN_PARALLEL_FROM"] = "0"  # these 2+ MB files are matched by the workers
     reported = found(scan_json(imported, str(export)))
     assert set(reported) == {p.ipp for p in planted}
     assert {fields == {"date", "first_name", "last_name"} for _, fields in reported.values()} == {True}
