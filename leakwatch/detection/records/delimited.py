@@ -53,7 +53,10 @@ def table_header(line: str) -> tuple[str, list[str]] | None:
     stripped = line.strip()
     if len(stripped) > 4000:
         return None
-    for delim in sorted((d for d in DELIMITERS if d in stripped), key=stripped.count, reverse=True):
+    present = [d for d in DELIMITERS if d in stripped]
+    if len(present) > 1:
+        present.sort(key=stripped.count, reverse=True)
+    for delim in present:
         parts = _pipe_fields(stripped) if delim == "|" else stripped.split(delim)
         named = [p for p in parts if p.strip()]
         if len(named) < 2 or not all(_is_label(p) for p in named):

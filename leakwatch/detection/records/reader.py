@@ -8,6 +8,7 @@ from leakwatch.detection.records import delimited, jsonrec, keyvalue, markup, sq
 from leakwatch.detection.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
+_INDENT = re.compile(r"[ \t\r\ufeff]*")
 _SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)
 
 
@@ -40,9 +41,7 @@ class Reader(Cursor):
 
     def _try(self, pos: int, end: int) -> int | None:
         text = self.text
-        start = pos
-        while start < end and text[start] in " \t\r\ufeff":
-            start += 1
+        start = _INDENT.match(text, pos, end).end()  # type: ignore[union-attr]  # it matches the empty string
         if start >= end or text[start] == "\n":
             return None
         c = text[start]
