@@ -67,15 +67,21 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         spans = [span for span in spans if span[0] < runaway]
     header: list[str] | None = None
     rows = 0
+    # What lies in a row outside its cells (a table opened by a tag written in code, whose "rows"
+    # run through other text to a real table further on) is no cell: it stays text, never dropped.
+    outside = [(m.end(), tags[0].start())]
     for _, cells_from, row_end in spans:
         chunk = text[cells_from:row_end]
         kinds, cells = [], []
         starts = list(_CELL.finditer(chunk))
+        read_to = 0
         for i, cm in enumerate(starts):
             limit = starts[i + 1].start() if i + 1 < len(starts) else len(chunk)
             cell_end = _CELL_END.search(chunk, cm.end(), limit)
             cells.append(_cell_text(chunk[cm.end() : cell_end.start() if cell_end else limit]))
             kinds.append(cm.group(1).lower())
+            read_to = cell_end.end() if cell_end else limit
+        outside.append((cells_from + read_to, row_end))
         if not cells:
             continue
         if header is None and rows == 0 and (all(k == "h" for k in kinds) or all(_is_label(c) for c in cells if c)):
@@ -87,6 +93,9 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
     if header is None and rows == 0:
         return None
     r.keep(pos, m.start())
+    for a, b in outside:
+        if _TAG.sub("", text[a:b]).strip():
+            r.keep(a, b)
     if runaway is not None:
         line_start = text.rfind("\n", 0, runaway) + 1
         return line_start if line_start > pos else None

@@ -74,6 +74,26 @@ def test_text_after_a_stray_table_tag_in_code_is_read_as_text(scan: Scan, patien
     assert set(scan(text)) == {p.ipp}
 
 
+def test_text_between_stray_rows_and_a_real_table_is_read_as_text(scan: Scan, patients: list[Person]) -> None:
+    """Code that writes ``'<table>'`` and ``'<tr>'``, then a few KB of other text (a JSON export,
+    logs), then a real HTML table: the stray table ran to the real one's ``</table>``, every 'row'
+    under 64 KB, and what lay between two rows outside any cell was dropped: neither record nor
+    text (five planted patients of a 400 MB bench text were lost this way)."""
+    code = ("def formatyear(self):\n    a('<table border=\"0\" class=\"%s\">' % self.css)\n"
+            "    a('<tr><th colspan=\"3\">%s</th></tr>' % year)\n    a('<tr>')\n    a('<td>')\n"
+            "    a(self.formatmonth(m))\n    a('</td>')\n")
+    p = patients[63]
+    export = "[\n" + "".join(
+        f'{{"patient": {{"name": "{q.first_name} {q.last_name}", "ssn": "{q.nir}", "dob": "{q.birth_date}"}}}},\n'
+        for q in patients[:1]) + f'{{"patient": {{"name": "{p.first_name} {p.last_name}", "ssn": "{p.nir}"}}}}\n]\n'
+    logs = "".join(f"2024-02-21T22:36:0{n % 10}.630Z INFO http: GET /api/v1/orders/{n} 200\n" for n in range(300))
+    table = ("<table>\n<tr><th>nom</th><th>ville</th></tr>\n<tr><td>Girard</td><td>Paris</td></tr>\n</table>\n")
+    text = code + "\n" + logs + export + logs + table
+    split = records.read(text)
+    assert p.nir in split.text
+    assert p.ipp in scan(text)
+
+
 def test_a_long_field_is_read_as_text(scan: Scan, patients: list[Person]) -> None:
     """A notes column that holds a pasted list, a JSON document in a SQL column: a value too long
     to be a field is read as free text, to its end, instead of being cut to its first thousand
