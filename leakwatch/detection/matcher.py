@@ -37,7 +37,7 @@ from leakwatch.detection.fingerprints import (
 )
 from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode
 from leakwatch.detection.records import Record
-from leakwatch.detection.records.view import View, render
+from leakwatch.detection.records.view import CANDIDATE, View, render
 from leakwatch.models import Finding
 
 _WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?:['’\-][^\W\d_]+)*(?![^\W_])")
@@ -52,9 +52,8 @@ _ROW_BREAK = re.compile(r"\)\s*,\s*\(")
 _NEWLINE = re.compile(r"\n")
 """Between two rows of a SQL INSERT written on one line: a date never corroborates across it."""
 _IDLE_LINE = re.compile(r"^[^\d@\n]*\n", re.MULTILINE)
-"""A line with no digit and no ``@``: it holds no identifier and no date, and matching never looks
-past a line, so it can match nothing (most of a document's prose and code)."""
-_CANDIDATE = re.compile(r"[\d@]")
+"""A line with no digit and no ``@`` (``view.CANDIDATE``): it holds no identifier and no date, and
+matching never looks past a line, so it can match nothing (most of a document's prose and code)."""
 
 
 _FULL = frozenset({"date", "last_name", "first_name"})
@@ -105,7 +104,7 @@ class TextMatcher:
             return []
         # A record whose line holds no digit and no "@" holds no identifier and no date: it can match
         # nothing (a row of names and cities only).
-        views = [view for view in map(render, records) if _CANDIDATE.search(view.line)]
+        views = [view for view in map(render, records) if CANDIDATE.search(view.line)]
         return self.scan("\n".join(view.line for view in views), target, views)
 
     def scan(self, text: str, target: str, hints: list[View] | None = None) -> list[Finding]:

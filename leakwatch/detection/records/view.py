@@ -50,12 +50,14 @@ def _normal(value: str) -> str | None:
     return normal
 
 
-_DIGIT_OR_AT = re.compile(r"[\d@]")
+CANDIDATE = re.compile(r"[\d@]")
+"""A digit or an ``@``: every identifier and every date holds one. A value, a record's line or a
+line of text without any can match nothing."""
 
 
 def _no_identifier(value: str) -> bool:
     """A value with no digit and no ``@``: it can hold no identifier (a city, a ward)."""
-    return _DIGIT_OR_AT.search(value) is None
+    return CANDIDATE.search(value) is None
 
 
 def _clean(value: str) -> str:
