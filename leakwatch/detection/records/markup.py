@@ -67,15 +67,17 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         spans = [span for span in spans if span[0] < runaway]
     header: list[str] | None = None
     rows = 0
-    # What lies in a row outside its cells (a table opened by a tag written in code, whose "rows"
-    # run through other text to a real table further on) is no cell: it stays text, never dropped.
+    # What lies in a row outside its cells, before, between or after them (a table opened by a tag
+    # written in code, whose "rows" run through other text to a real table further on), is no cell:
+    # it stays text, never dropped.
     outside = [(m.end(), tags[0].start())]
     for _, cells_from, row_end in spans:
         chunk = text[cells_from:row_end]
         kinds, cells = [], []
         starts = list(_CELL.finditer(chunk))
-        read_to = 0
+        read_to = 0  # in the chunk: where the last cell read ended
         for i, cm in enumerate(starts):
+            outside.append((cells_from + read_to, cells_from + cm.start()))
             limit = starts[i + 1].start() if i + 1 < len(starts) else len(chunk)
             cell_end = _CELL_END.search(chunk, cm.end(), limit)
             cells.append(_cell_text(chunk[cm.end() : cell_end.start() if cell_end else limit]))
@@ -94,7 +96,7 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         return None
     r.keep(pos, m.start())
     for a, b in outside:
-        if _TAG.sub("", text[a:b]).strip():
+        if b > a and _TAG.sub("", text[a:b]).strip():
             r.keep(a, b)
     if runaway is not None:
         line_start = text.rfind("\n", 0, runaway) + 1

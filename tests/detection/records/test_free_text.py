@@ -92,6 +92,12 @@ def test_text_between_stray_rows_and_a_real_table_is_read_as_text(scan: Scan, pa
     split = records.read(text)
     assert p.nir in split.text
     assert p.ipp in scan(text)
+    # The same text before a stray row's first cell, or between two of its cells.
+    for before, after in (("    a('<tr>')\n", "    a('<td>%s</td>' % day)\n"),
+                          ("    a('<tr><td>%s</td>' % day)\n", "    a('<td>%s</td>' % name)\n")):
+        text = ("    a('<table>')\n" + before + logs + export + logs + after + "    a('</table>')\n")
+        assert p.nir in records.read(text).text
+        assert p.ipp in scan(text)
 
 
 def test_a_long_field_is_read_as_text(scan: Scan, patients: list[Person]) -> None:
