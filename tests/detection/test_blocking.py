@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakwatch.detection.fingerprints import block_keys
+from leakwatch.detection.fingerprints import block_keys, window_keys
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 WORD = st.text(LETTERS, min_size=4, max_size=14)
@@ -28,3 +28,12 @@ def test_one_replaced_letter_leaves_one_key_intact(last: str, first: str, data: 
 @given(last=NAME, first=NAME)
 def test_another_birth_date_shares_no_key(last: str, first: str) -> None:
     assert not set(block_keys("1965-03-12", last, first)) & set(block_keys("1965-03-13", last, first))
+
+
+@given(names=st.lists(NAME, min_size=2, max_size=6), reach=st.integers(1, 2))
+def test_the_scan_probes_the_keys_the_import_stored(names: list[str], reach: int) -> None:
+    """``window_keys`` (the scan's probes) writes the keys itself, for speed: they must be the
+    ``block_keys`` (what the import stored) of every pair within reach, in either order."""
+    stored = {key for i, a in enumerate(names) for b in names[i + 1 : i + 1 + reach]
+              for key in (*block_keys("1965-03-12", a, b), *block_keys("1965-03-12", b, a))}
+    assert window_keys("1965-03-12", names, reach) == stored
