@@ -1,11 +1,12 @@
 """What a part cut from a long document needs from the text before it, to be read as it was written.
 
 A large dump is matched in parts: 8 MB documents as it is read, 1 MB parts on the scan workers. A
-part cut inside a CSV table or a multi-row SQL ``INSERT`` would lose the header row or the column
-list that labels its values, and with them every record whose names and birth date are not side
+part cut inside a CSV table, a multi-row SQL ``INSERT`` or an HTML table would lose the header row
+or the column list that labels its values (an HTML table's rows, their ``<table>`` too: read as
+text, one cell per line), and with them every record whose names and birth date are not side
 by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
 of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
-VALUES`` or its ``COPY t (cols) FROM stdin;``. A part that starts a new block (after a blank line,
+VALUES``, its ``COPY t (cols) FROM stdin;`` or its ``<table>`` tag and ``<th>`` row. A part that starts a new block (after a blank line,
 where the cutters prefer to cut) or a new statement carries no head. A SQL dump names its columns
 once, in ``CREATE TABLE``, and inserts without naming them (mysqldump, ``pg_dump --inserts``): those
 statements seen so far (``schema``) are read before every later part that inserts.
@@ -19,6 +20,7 @@ import csv
 import re
 
 from leakwatch.detection.records.delimited import table_header
+from leakwatch.detection.records.markup import table_opening
 
 MAX_HEAD = 4000
 """A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
@@ -33,6 +35,7 @@ MAX_CREATE = 16 * 1024
 """A longer ``CREATE TABLE`` (to its ``;``) is not carried."""
 MAX_SCHEMA = 64 * 1024
 """The ``CREATE TABLE`` statements carried: the latest that fit."""
+_TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
 _CLOSING = re.compile(r"\n([ \t]*)(?:[}\]]|</[\w:.\-]+>)[ \t]*,?[ \t]*(?=\r?\n)")
 """A line that only closes a JSON object or array, or an XML element."""
 
@@ -62,7 +65,13 @@ def opening(text: str, carried: str | None) -> str | None:
     """The head the text after ``text`` may continue: in the block (lines between blank lines)
     ``text`` ends in, the last SQL statement head, else the block's first line when it is a table
     header. ``carried`` is the head ``text`` itself continued: it holds while ``text`` has no blank
-    line. None when there is none."""
+    line. An HTML table goes on to its ``</table>``, blank lines or not: when ``text`` ends inside
+    one, its ``<table>`` tag and header row. None when there is none."""
+    html = table_opening(text, MAX_HEAD)
+    if html is not None:
+        return text[html[0] : html[1]]
+    if carried is not None and _is_html(carried) and _TABLE_CLOSE.search(text) is None:
+        return carried
     blanks = [i + len(sep) for sep in ("\n\n", "\n\r\n") if (i := text.rfind(sep)) != -1]
     block = max(blanks, default=0)
     continued = not blanks and not text.startswith(("\n", "\r\n"))  # the part began in a block
@@ -80,8 +89,17 @@ def opening(text: str, carried: str | None) -> str | None:
     return line if line and table_header(line) is not None else None
 
 
+def _is_html(head: str) -> bool:
+    return head[:6].lower() == "<table"
+
+
 def head_for(head: str | None, text: str) -> str:
     """``head`` and a line end when ``text`` continues the table or statement it opens, else ''."""
+    if head and _is_html(head):
+        first = text.lstrip()[:3].lower()
+        if first == "</t" and text.lstrip()[:8].lower() == "</table>":
+            return ""
+        return head + ("\n<tr>\n" if first in ("<td", "<th") else "\n")
     if not head or text.startswith(("\n", "\r\n")):
         return ""
     end = text.find("\n", 0, MAX_HEAD * 16)

@@ -45,6 +45,34 @@ HTML_TAGS = frozenset(
 _XML_NAME = re.compile(r"<(?:\?xml\b|([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)[\s>/])")
 
 
+_TABLE_TAG = re.compile(r"<(/?)table\b[^>]*>", re.IGNORECASE)
+
+
+def table_opening(text: str, limit: int) -> tuple[int, int] | None:
+    """Where the HTML table ``text`` ends inside of (no ``</table>`` after its ``<table>``) opens: its
+    ``<table>`` tag and, when its first row is a header row, that row too, as long as that fits in
+    ``limit`` characters (a part cut from the table is read after it: ``records.carry``). None when
+    ``text`` ends inside no table."""
+    last = None
+    for tag in _TABLE_TAG.finditer(text):
+        last = tag
+    if last is None or last.group(1):
+        return None
+    first = _ROW.search(text, last.end(), last.end() + limit)
+    if first is None:
+        return last.start(), last.end()
+    second = _ROW.search(text, first.end(), last.start() + limit)
+    end = second.start() if second is not None else len(text)
+    row = text[first.end() : end]
+    cells = [(cm.group(1).lower(), cm.end()) for cm in _CELL.finditer(row)]
+    if end - last.start() > limit or not cells:
+        return last.start(), last.end()
+    texts = [_cell_text(row[at : (m.start() if (m := _CELL_END.search(row, at)) else len(row))]) for _, at in cells]
+    if all(kind == "h" for kind, _ in cells) or all(_is_label(c) for c in texts if c):
+        return last.start(), end
+    return last.start(), last.end()
+
+
 def _cell_text(markup: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
 

@@ -82,8 +82,17 @@ def xml_elements(people: list[Person]) -> str:
     return "<?xml version='1.0'?>\n<patients>\n" + "\n".join(rows) + "\n</patients>\n"
 
 
-FORMS = {"json": json_pretty, "xml": xml_elements, "csv": csv_table, "tsv": lambda ps: csv_table(ps, "\t"),
-         "pipe": pipe_table, "sql": sql_insert, "copy": sql_copy, "mysqldump": mysqldump}
+def html_table(people: list[Person]) -> str:
+    """A web page's export: a header row of ``<th>``, then one cell per line, no blank line."""
+    head = "<table class=\"export\">\n  <tr>" + "".join(f"<th>{k}</th>" for k in LABELS) + "</tr>\n"
+    rows = ["  <tr>\n" + "".join(f"    <td>{escape(v)}</td>\n" for v in _cells(p, i)) + "  </tr>\n"
+            for i, p in enumerate(people)]
+    return "<html><body>\n" + head + "".join(rows) + "</table>\n</body></html>\n"
+
+
+FORMS = {"json": json_pretty, "html": html_table, "xml": xml_elements, "csv": csv_table,
+         "tsv": lambda ps: csv_table(ps, "\t"), "pipe": pipe_table, "sql": sql_insert, "copy": sql_copy,
+         "mysqldump": mysqldump}
 
 
 def read_parts(parts: list[str]) -> list[records.Record]:
@@ -101,7 +110,7 @@ def test_every_row_of_a_cut_table_is_read_once_with_its_labels(form: str, size: 
     """A row of a table is a line; a pretty-printed record spans lines and is cut after it ends
     when a quarter part holds its end (parts are 1 MB, records a few hundred bytes)."""
     text = FORMS[form](patients[:60])
-    parts = split(text, size * 8 if form in ("json", "xml") else size)
+    parts = split(text, size * 8 if form in ("json", "xml") else size * 4 if form == "html" else size)
     assert len(parts) > 1
     surnames = {p.last_name.upper() for p in patients[:60]}
     read = [rec for rec in read_parts(parts) if any(value in surnames for _, value in rec.fields)]
@@ -160,5 +169,23 @@ def test_names_and_birth_dates_apart_are_matched_in_every_chunk(monkeypatch: pyt
     text = ";".join(LABELS) + "\n" + "\n".join(";".join(r) for r in rows) + "\n"
     assert len(text) > 4 * 1024
     found = scan(text, "export.csv")
+    assert set(found) == {p.ipp for p in people}
+    assert all(set(fields) == {"date", "first_name", "last_name"} for fields in found.values())
+
+
+def test_an_html_table_read_in_chunks_keeps_its_header(monkeypatch: pytest.MonkeyPatch, scan: Scan,
+                                                       patients: list[Person]) -> None:
+    """A web export of one cell per line, no blank line, larger than a chunk: every chunk after the
+    first continues the table, and its rows are read with the ``<th>`` labels the first one held
+    (before, they were text: one value per line, names never beside a birth date, all lost)."""
+    monkeypatch.setattr(documents, "CHUNK", 2048)
+    people = [p for p in patients if p.birth_date][:60]
+    text = html_table(people)
+    data = text.encode()
+    docs = [d for d in documents.stream_documents(io.BytesIO(data), "export.html", Limits(), len(data))
+            if isinstance(d, Document)]
+    assert len(docs) > 3 and "".join(d.text for d in docs) == text
+    assert all(d.head.startswith('<table class="export">') for d in docs[1:])
+    found = scan(text, "export.html")
     assert set(found) == {p.ipp for p in people}
     assert all(set(fields) == {"date", "first_name", "last_name"} for fields in found.values())
