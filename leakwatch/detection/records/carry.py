@@ -6,8 +6,9 @@ or the column list that labels its values (an HTML table's rows, their ``<table>
 text, one cell per line), and with them every record whose names and birth date are not side
 by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
 of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
-VALUES``, its ``COPY t (cols) FROM stdin;`` or its ``<table>`` tag and ``<th>`` row. A part that starts a new block (after a blank line,
-where the cutters prefer to cut) or a new statement carries no head. A SQL dump names its columns
+VALUES``, its ``COPY t (cols) FROM stdin;`` or its ``<table>`` tag and ``<th>`` row. A part that
+starts a new block (after a blank line, where the cutters prefer to cut; an HTML table goes on to
+its ``</table>``) or a new statement carries no head. A SQL dump names its columns
 once, in ``CREATE TABLE``, and inserts without naming them (mysqldump, ``pg_dump --inserts``): those
 statements seen so far (``schema``) are read before every later part that inserts.
 
