@@ -255,6 +255,19 @@ class DatasetIndex:
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _engine: Engine | None = None
     _cache: dict[int, RecordInfo] = field(default_factory=dict)
+    _holders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def holds(self, kind: str, rec_no: int) -> bool:
+        """Whether the record has a value of this global kind (a NIR...): read off the index's record
+        numbers, one flag per record made once per process."""
+        flags = self._holders.get(kind)
+        if flags is None:
+            arrays = self.arrays.get(kind)
+            recs = arrays[1] if arrays is not None else np.zeros(0, dtype=np.int64)
+            flags = np.zeros(int(recs.max()) + 1 if len(recs) else 0, dtype=bool)
+            flags[recs] = True
+            self._holders[kind] = flags
+        return rec_no < len(flags) and bool(flags[rec_no])
 
     def hits(self, kind: str, fps: np.ndarray) -> dict[int, list[int]]:
         """The fingerprints held, by their position in ``fps``: the record numbers that hold each.

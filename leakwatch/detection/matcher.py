@@ -269,7 +269,8 @@ class _DatasetScan:
         # to, is that record's: another record's names and birth date (a homonym, a near name, the
         # same patient under a second ref) do not make it theirs.
         explained = {start for hit in hits.values() if hit.corroborated >= _FULL for start in hit.dates}
-        findings.extend(self._name_date_matches([d for d in dates if d[1] not in explained], set(hits)))
+        findings.extend(self._name_date_matches([d for d in dates if d[1] not in explained], set(hits),
+                                                candidates.get("nir", [])))
         return findings
 
     def _date_in_window(self, info: RecordInfo, dates: list[tuple[str, int, int]], date_starts: list[int],
@@ -295,9 +296,13 @@ class _DatasetScan:
         return Finding(type=kind, target=self.target, dataset=self.ds.name, ref=info.ref, fields=fields,
                        confidence=confidence, label=self.ds.label)  # type: ignore[arg-type]
 
-    def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int]) -> list[Finding]:
+    def _name_date_matches(self, dates: list[tuple[str, int, int]], known: set[int],
+                           nirs: list[tuple[str, int, int]]) -> list[Finding]:
         """Last name + first name + birth date with no identifier. The blocking key (the date and a few
-        letters of each name) narrows 1.4 million records to about one; only those are compared."""
+        letters of each name) narrows 1.4 million records to about one; only those are compared.
+        A record whose row holds a valid NIR that is not the record's own (it would have hit it,
+        and the record would be ``known``) is another person with the same names and birth date:
+        a homonym, not reported."""
         ds = self.ds
         if not {"last_name", "first_name", "date"} <= ds.kinds or BLOCK_KIND not in ds.arrays or not dates:
             return []
@@ -337,9 +342,24 @@ class _DatasetScan:
         found: dict[int, RecordInfo] = {}
         for rec, lo, hi in candidates:
             info = infos.get(rec)
-            if info is not None and rec not in found and self._names_and_date(info, lo, hi):
+            if (info is not None and rec not in found and self._names_and_date(info, lo, hi)
+                    and not self._other_nir(rec, lo, hi, nirs)):
                 found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
+
+    def _other_nir(self, rec: int, lo: int, hi: int, nirs: list[tuple[str, int, int]]) -> bool:
+        """In record mode, whether the record ``lo`` starts (one row of a dump) holds a valid NIR
+        while the dataset's record has one: then it is another person's (it missed that record).
+        A temporary number (NIA, 7 or 8) proves nothing: it is replaced by the NIR. Free text is
+        left alone: a NIR near a date there may be the next person's."""
+        if self.lines is None or not nirs or "nir" not in self.ds.kinds or not self.ds.holds("nir", rec):
+            return False
+        i = bisect.bisect_left(nirs, lo, key=lambda cand: cand[1])
+        while i < len(nirs) and nirs[i][1] < hi:
+            if nirs[i][0][0] in "12":
+                return True
+            i += 1
+        return False
 
     def _with_known_name(self, windows: list[_Window]) -> list[_Window]:
         """The windows in which some run of 1 to 3 words is a name the dataset knows (as

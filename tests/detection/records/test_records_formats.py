@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from lw_formats import FORMATS, Row, xlsx_bytes
 from lw_records import BRETON, COSTA, JULIE, ROBIN_A, ROBIN_B, Scan
+from stdnum.fr import nir as stdnum_nir
 from synth import OVERSEAS_MOBILE, PHONE_PLACEHOLDERS, Person, fr_date, strip_accents, typo, usable_phone
 
 from leakwatch import pipeline
@@ -22,6 +23,13 @@ def row(p: Person, **override: str) -> Row:
             "first": p.first_name, "visit": "2023-11-14", "dob": fr_date(p.birth)}
     base.update(override)
     return {k: v for k, v in base.items() if v}
+
+
+def other_nir(p: Person, nia: bool = False) -> str:
+    """A valid number of someone born the same month, not ``p``'s (nor any record's: the body is
+    drawn from the tail of the register)."""
+    body = f"{'8' if nia else p.nir[0]}{p.nir[1:5]}99{987 if nia else 986}{p.nir[10:13]}"
+    return body + stdnum_nir.calc_check_digits(body)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,10 @@ CASES = [
          lambda c: [row(ROBIN_A, nir=ROBIN_A.nir)], lambda c: {ROBIN_A.ipp: NAMES_DATE | {"nir"}}),
     Case("names and a birth date alone cannot tell homonym records apart",
          lambda c: [row(ROBIN_A)], lambda c: {ROBIN_A.ipp: NAMES_DATE, ROBIN_B.ipp: NAMES_DATE}),
+    Case("a homonym whose row holds a NIR that is not the record's is another person",
+         lambda c: [row(c[12], nir=other_nir(c[12])), row(ROBIN_A, nir=other_nir(ROBIN_A))], lambda c: {}),
+    Case("a temporary number (NIA) contradicts no NIR",
+         lambda c: [row(c[13], nir=other_nir(c[13], nia=True))], lambda c: {c[13].ipp: NAMES_DATE}),
     Case("a compound first name written as one word",
          lambda c: [row(BRETON, first="ERNSTOTTO")], lambda c: {BRETON.ipp: NAMES_DATE}),
     Case("a compound first name with a typo on its hyphen",
@@ -85,6 +97,18 @@ def test_case_table(fmt: str, case: Case, scan: Scan, patients: list[Person]) ->
     assert set(found) == set(expected), (fmt, case.name, sorted(found))
     for ref, kinds in expected.items():
         assert kinds <= set(found[ref]), (fmt, case.name, found[ref])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "sql_postgres", "xml"])
+def test_a_record_without_a_nir_is_contradicted_by_none(fmt: str, scan: Scan, crowd: list[Person],
+                                                       patients: list[Person]) -> None:
+    """The export had no NIR for this patient (a placeholder): a NIR in the leak's row cannot say
+    it is someone else, so the names and birth date stand."""
+    p = next(p for p in crowd if not stdnum_nir.is_valid(p.nir) and len(p.nir) != 13 and p.birth_date
+             and p not in patients and p.last_name and p.first_name)
+    stranger = patients[14]
+    found = scan(FORMATS[fmt]([row(p, nir=other_nir(stranger))]))
+    assert found.keys() == {p.ipp} and set(found[p.ipp]) >= NAMES_DATE
 
 
 def test_a_paste_mixes_formats_and_prose(scan: Scan, patients: list[Person]) -> None:
