@@ -30,6 +30,7 @@ from leakwatch.cli import (
     terms,
 )
 from leakwatch.cli.common import err
+from leakwatch.cli.helptext import reflow_app
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
 from leakwatch.storage import busy
@@ -81,6 +82,7 @@ app.add_typer(canary.app, name="canary")
 app.add_typer(key.app, name="key")
 app.add_typer(db.app, name="db")
 audit.register(app)
+reflow_app(app)
 
 
 def _busy(exc: Exception) -> str | None:
