@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from leakwatch import keys
+from leakwatch import keys, log
 from leakwatch.settings import Settings, load_settings
 from leakwatch.storage import dbschema, store
 from leakwatch.storage.store import DatasetRow
 
 if TYPE_CHECKING:  # imported where first used: a command pays only for what it uses
+    from leakwatch.datasets.forms import Missing
     from leakwatch.detection.fingerprints import Index
     from leakwatch.detection.matcher import TextMatcher
     from leakwatch.detection.parallel import Pool
@@ -43,6 +44,9 @@ class Services:
     content_inflight: dict[str, list[Any]] = field(default_factory=dict)
     """Content hashes being scanned by this process's runners: one scan per content (``runner``)."""
     _pool: Pool | None = None
+    outdated: dict[str, list[Missing]] = field(default_factory=dict)
+    """Per dataset an older release imported, the stored forms it lacks (``datasets.forms``), as
+    of the index's load."""
 
     @cached_property
     def key_path(self) -> Path:
@@ -82,9 +86,16 @@ class Services:
         if self.watch_stamp is None:
             self.watch_stamp = watch_stamp(self.engine)
         self.verify_key()
+        from leakwatch.datasets import forms
         from leakwatch.detection.fingerprints import load_index
 
-        return load_index(self.engine, self.keyring, self.settings.home / "index")
+        index = load_index(self.engine, self.keyring, self.settings.home / "index")
+        self.outdated = {row.name: found for row in store.datasets(self.engine)
+                         if (found := forms.missing(self.engine, row))}
+        for name, found in self.outdated.items():  # an older release's import: matched with what it has, and said
+            log.warning("dataset_outdated", dataset=name, missing=",".join(m.form for m in found),
+                        action="re-import it (leakwatch fingerprints import)")
+        return index
 
     @cached_property
     def matcher(self) -> TextMatcher:

@@ -252,6 +252,7 @@ def scan(
     Exit status: 0 nothing found, 1 something found, 2 a target named here could not be read
     (the others are still scanned and reported).
     """
+    from leakwatch.datasets import forms
     from leakwatch.datasets.keycheck import unchecked_note
 
     svc = services()
@@ -260,6 +261,9 @@ def scan(
                   "only watch terms are checked")
     elif note := unchecked_note(svc.engine):
         err.print(f"leakwatch: note: {printable(note)}")
+    for name, found in svc.outdated.items():
+        if any(m.blind for m in found):
+            err.print(f"leakwatch: note: {printable(name)}: {printable(forms.advice(found))}", markup=False)
     walk = _paths(targets)
     for message in walk.errors:
         err.print(f"leakwatch: error: {printable(message)}")

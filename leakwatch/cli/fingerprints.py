@@ -101,8 +101,10 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
     The key column says whether the key file read holds that version with the same key
     (``ok``), a different key (``WRONG KEY``), not that version (``missing``), or whether the
-    dataset predates key checks (``unchecked``: re-import it)."""
-    from leakwatch.datasets import keycheck
+    dataset predates key checks (``unchecked``: re-import it). The forms column says
+    ``current``, or which stored forms an older release did not write (without name + date
+    keys, names and a birth date with no identifier are never matched): re-import it."""
+    from leakwatch.datasets import forms, keycheck
     from leakwatch.errors import LeakwatchError
     from leakwatch.storage import store
 
@@ -114,20 +116,27 @@ def list_(as_json: bool = JSON_OPTION) -> None:
                   bad[r.name].read_id is None else "WRONG KEY" if r.name in bad else "ok" for r in rows}
     except LeakwatchError:
         status = {r.name: "no key file" for r in rows}
+    lacking = {r.name: forms.missing(svc.engine, r) for r in rows}
     if as_json:
         for r in rows:
             print_json({"dataset": r.name, "purpose": r.purpose, "label": r.label, "records": r.record_count,
                         "skipped": r.skipped_rows, "kinds": r.kind_list, "imported_at": r.imported_at.isoformat(),
-                        "key_version": r.key_version, "key_id": r.key_id, "key": status[r.name]})
+                        "key_version": r.key_version, "key_id": r.key_id, "key": status[r.name],
+                        "missing_forms": [m.form for m in lacking[r.name]]})
         return
     table = Table()
-    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)", "key"):
+    for column in ("dataset", "purpose", "records", "kinds", "imported (UTC)", "key", "forms"):
         table.add_column(column)
     for r in rows:
         table.add_row(printable(r.name), r.purpose + (f" ({printable(r.label)})" if r.label else ""),
                       str(r.record_count), ", ".join(r.kind_list), r.imported_at.strftime("%Y-%m-%d %H:%M"),
-                      f"v{r.key_version} {status[r.name]}")
+                      f"v{r.key_version} {status[r.name]}",
+                      "re-import: no " + ", no ".join(m.form for m in lacking[r.name]) if lacking[r.name]
+                      else "current")
     out.print(table)
+    for r in rows:
+        if any(m.blind for m in lacking[r.name]):
+            err.print(f"leakwatch: note: {printable(r.name)}: {forms.advice(lacking[r.name])}", markup=False)
 
 
 @app.command("delete")
