@@ -493,7 +493,11 @@ class _DatasetScan:
         positions = [pos for w, pos in words if len(w) > 2]
         first = bisect.bisect_left(positions, start)
         first_after = bisect.bisect_left(positions, end, first)
-        near_lo = positions[max(0, first - NEAR_WORDS)] if first else start
+        # From the line's start when fewer words stand before the date, else from just after the
+        # word before the farthest one: a name's short words ("DA SILVA", "LE GALL", "LI Wei") stay
+        # in with it, wherever the window begins.
+        back = first - NEAR_WORDS
+        near_lo = lo if back <= 0 else positions[back - 1] + 1
         near_hi = positions[first_after + NEAR_WORDS] if first_after + NEAR_WORDS < len(positions) else hi
         return near_lo, near_hi, [w for w, pos in words if near_lo <= pos < near_hi]
 

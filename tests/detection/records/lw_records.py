@@ -26,10 +26,12 @@ PHILIPPE = Person("IPPPHILIPPE", "170016912345633", "philippe.roux@example.org",
                   "1970-01-01", "69001")
 MARTIN = Person("IPPMARTIN", "149127511234562", "m.martin@example.org", "0677778888", "Martin", "Martin",
                 "1949-12-11", "75011")
-NEAR_NAMES = [JULIE, JULIEN, FONTAINE, COSTA, ROBIN_A, ROBIN_B, BRETON, PHILIPPINE, PHILIPPE, MARTIN]
+LI = Person("IPPLI", "188057512345623", "wei.li@example.org", "0688889999", "Li", "Wei", "1988-05-17", "75013")
+NEAR_NAMES = [JULIE, JULIEN, FONTAINE, COSTA, ROBIN_A, ROBIN_B, BRETON, PHILIPPINE, PHILIPPE, MARTIN, LI]
 """Julie Vallet, and a Julien elsewhere in the dataset: "Julien" is a name the dataset knows; a
 last name of three words; a last name that a longer one holds ("Costa" in "Da Costa"); two
 records with the same names and birth date (homonyms, or one patient under two refs); a compound
-first name; Philippine, and a Philippe elsewhere; Martin Martin, whose two names are one word."""
+first name; Philippine, and a Philippe elsewhere; Martin Martin, whose two names are one word; Li
+Wei, a last name of two letters."""
 
 Scan = Callable[[str], dict[str, tuple[str, ...]]]

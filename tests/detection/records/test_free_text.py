@@ -4,7 +4,7 @@ date, nothing across records, nothing from a stranger who shares a name and the 
 from __future__ import annotations
 
 import pytest
-from lw_records import FONTAINE, JULIE, PHILIPPINE, Scan
+from lw_records import FONTAINE, JULIE, LI, PHILIPPINE, Scan
 from synth import Person, fr_date, long_date, strip_accents, typo
 
 from leakwatch.detection import records
@@ -32,6 +32,18 @@ def test_a_three_word_last_name_after_the_first_name(scan: Scan) -> None:
     """'né le', 'de la' do not push the first name out of the date's reach."""
     found = scan("Héloïse de la Fontaine, née le 21 juin 1958, a été admise aux urgences.\n")
     assert set(found) == {FONTAINE.ipp}
+
+
+@pytest.mark.parametrize("line", [
+    "DE LA FONTAINE Héloïse 21/06/1958",
+    "LI Wei 17/05/1988",
+    "Dossier LI Wei suivi par les équipes 17/05/1988",
+    "un deux trois quatre cinq six sept DE LA FONTAINE Héloïse 21/06/1958",
+])
+def test_a_last_name_of_short_words_first_in_the_window(line: str, scan: Scan) -> None:
+    """A name's short words ("DE LA", "LI"; "DA SILVA", "LE GALL") are in the date's window with the
+    rest of the name, at the line's start or where the window's five words before the date begin."""
+    assert set(scan(line + "\n")) in ({FONTAINE.ipp}, {LI.ipp})
 
 
 def test_an_initial_corroborates_an_identifier(scan: Scan, patients: list[Person]) -> None:
