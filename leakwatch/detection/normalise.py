@@ -59,15 +59,20 @@ _PLACEHOLDERS = frozenset({
 _PLACEHOLDER_STARTS = frozenset({p[0] for p in _PLACEHOLDERS} | {p[0].upper() for p in _PLACEHOLDERS} | {"0"})
 
 
-def is_placeholder(value: str) -> bool:
+_NAMES_TOO = frozenset({"sans", "na", "nan", "nil"})
+"""Placeholders that are people's names too (Sans, a French surname; Na, a Korean one; Nan; Nil, a
+Catalan first name): in a name's column, the name."""
+
+
+def is_placeholder(value: str, name: bool = False) -> bool:
     """Whether a field holds no value, only a way of saying so: empty, ``NULL``, ``N/A``, ``-``,
     ``inconnu``, a number of zeros (``00 00 00 00 00``, ``00/00/0000``)... Such a field is missing,
-    not invalid, in every kind."""
+    not invalid, in every kind. With ``name`` (a name's column), a word that is also a name is not."""
     first = value[:1]
     if len(value) > 40 or (first.isalnum() and first not in _PLACEHOLDER_STARTS):
         return False
     v = value.strip().strip("\"'").strip().casefold()
-    if not v or v in _PLACEHOLDERS or not any(ch.isalnum() for ch in v):
+    if not v or (v in _PLACEHOLDERS and not (name and v in _NAMES_TOO)) or not any(ch.isalnum() for ch in v):
         return True
     if not v.isascii() or v[0] not in "0x":
         return False  # every placeholder left begins with a zero or an x

@@ -201,3 +201,22 @@ def test_unallocated_numbers_keyless_nirs_and_nias_match_as_written(cli: Cli, tm
                     f"{b.first_name} {b.last_name} NIR {b.nir[0]} {b.nir[1:3]} {b.nir[3:5]} {b.nir[5:7]} "
                     f"{b.nir[7:10]} {b.nir[10:13]} {b.nir[13:]}\n\nassuré {nia}\n", encoding="utf-8")
     assert scan(cli, leak) == {a.ipp: "high", b.ipp: "high"}
+
+
+def test_a_name_that_is_also_a_placeholder_word_is_kept_in_a_name_column(cli: Cli, tmp_path: Path) -> None:
+    """"Sans" means "without" and is a French surname; "Na" is a Korean one and "Nil" a Catalan first
+    name: in a name's column they are the names, and the person is found by names and birth date.
+    "NULL" and "inconnu" there are still missing (a name that says none)."""
+    cli("init", check=0)
+    a, b, c, d = complete(people(40, seed=31))[:4]
+    rows = [[a.ipp, "", "", "", "Sans", "Luc", "14/11/1999", a.postcode],
+            [b.ipp, "", "", "", "NA", "Mi-rae", "1984-02-29", b.postcode],
+            [c.ipp, "", "", "", "Puig", "Nil", "03/07/2001", c.postcode],
+            [d.ipp, d.nir, "", "", "NULL", "inconnu", d.birth_written, d.postcode]]
+    report = import_json(cli, write_csv(tmp_path / "export.csv", rows))
+    assert report["records"] == 4
+    assert column(report, "last_name")["missing"] == 1 and column(report, "first_name")["missing"] == 1
+    leak = tmp_path / "leak.csv"
+    leak.write_text("nom;prenom;date_naissance;ville\nSANS;Luc;14/11/1999;Albi\nNa;Mi-rae;29/02/1984;Paris\n"
+                    "PUIG;Nil;2001-07-03;Girona\n", encoding="utf-8")
+    assert scan(cli, leak) == {a.ipp: "medium", b.ipp: "medium", c.ipp: "medium"}

@@ -232,6 +232,12 @@ def test_values_are_not_placeholders(value: str) -> None:
     assert not normalise.is_placeholder(value)
 
 
+@pytest.mark.parametrize("value", ["Sans", "SANS", "Na", "Nan", "Nil"])
+def test_a_placeholder_word_that_is_a_name_is_a_name_in_a_name_column(value: str) -> None:
+    assert normalise.is_placeholder(value) and not normalise.is_placeholder(value, name=True)
+    assert all(normalise.is_placeholder(v, name=True) for v in ("NULL", "inconnu", "N/A", "xxx", "-", ""))
+
+
 @given(nirs(), SEPARATORS)
 def test_a_nir_without_its_key_matches_the_fifteen_digit_form(nir: str, sep: str) -> None:
     body = nir[:13]
