@@ -84,8 +84,12 @@ def kind(label: str) -> str | None:
         return EXACT[normal]
     tokens = normal.split("_")
     words = set(tokens)
-    if tokens[-1] in EXACT and len(tokens) > 1 and not (words & _QUALIFIERS):
-        return EXACT[tokens[-1]]
+    if len(tokens) > 1 and not (words & _QUALIFIERS):
+        # The longest known suffix: ``patient.last_name`` is a last name, not a ``name``.
+        for k in range(1, len(tokens)):
+            suffix = "_".join(tokens[k:])
+            if suffix in EXACT:
+                return EXACT[suffix]
     if words & _QUALIFIERS:
         return None
     if "name" in words:

@@ -9,11 +9,12 @@ from leakwatch.detection.records.view import render
 
 TABLE = {
     labels.LAST: ["nom", "NOM", "last_name", "lastName", "surname", "family_name", "Nom de famille", "nom_naissance",
-                  "patient.nom", "LAST-NAME"],
-    labels.FIRST: ["prenom", "Prénom", "PRENOM", "first_name", "firstName", "given_name", "Given Name"],
+                  "patient.nom", "LAST-NAME", "patient.last_name", "patient.lastName", "data.patient.family_name"],
+    labels.FIRST: ["prenom", "Prénom", "PRENOM", "first_name", "firstName", "given_name", "Given Name",
+                   "patient.first_name", "patient.firstName"],
     labels.FULL: ["name", "patient.name", "nom_complet"],
     labels.BIRTH: ["date_naissance", "Date de naissance", "dob", "DOB", "birth_date", "birthdate", "ddn",
-                   "dateNaissance", "Né(e) le", "date_of_birth"],
+                   "dateNaissance", "Né(e) le", "date_of_birth", "patient.date_of_birth"],
     labels.OTHER_DATE: ["date_visite", "visit_date", "created_at", "ts", "timestamp", "date_rdv", "updated"],
     "phone": ["tel", "Tél", "phone", "mobile", "portable", "telephone"],
     "email": ["mail", "email", "e-mail", "courriel"],
@@ -21,7 +22,7 @@ TABLE = {
     "postcode": ["cp", "code_postal", "zip", "Code postal"],
     "city": ["ville", "city", "commune"],
     None: ["id", "service", "nom_medecin", "medecin.nom", "username", "user.name", "file_name", "ville.nom",
-           "comment", "x"],
+           "comment", "x", "user.last_name", "medecin.first_name"],
 }
 
 
