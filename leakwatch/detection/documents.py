@@ -335,6 +335,10 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
 
 
 _HTML_HINT = re.compile(r"<(?:!doctype html|html|body|table|div|p|tr)\b", re.IGNORECASE)
+_HTML_END = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+"""A page ends so. A paste that only begins with markup (an HTML table, then dumps and prose) is
+not a page: parsed as one, it would be matched twice (its visible text, and as written, since
+parsing can swallow what is not HTML), for nothing the record reader does not read already."""
 
 
 def flatten(text: str) -> tuple[str, bool]:
@@ -346,7 +350,7 @@ def flatten(text: str) -> tuple[str, bool]:
             flat = _flatten_json(text)
             if flat is not None:
                 return flat, True
-        if _HTML_HINT.search(head):
+        if _HTML_HINT.search(head) and _HTML_END.search(text, max(0, len(text) - 65536)):
             return html_text(text), False
     return text, True
 

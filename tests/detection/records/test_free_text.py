@@ -139,3 +139,27 @@ def test_one_word_is_never_both_names(text: str, found: bool, scan: Scan) -> Non
     """Martin Martin, born 11/12/1949: a stranger named Martin Marchand, born that day, shares his
     blocking key ("mar", "mar") and one of his names, written once: that is not both names."""
     assert ("IPPMARTIN" in scan(text)) is found
+
+
+def test_a_paste_that_begins_with_markup_is_read_once_as_written(scan: Scan, patients: list[Person]) -> None:
+    """An HTML page (it ends with ``</html>``) is read twice, as its visible text and as written
+    (parsing can swallow what is no markup); a paste that only begins with an HTML table and goes
+    on with prose and dumps is no page: read once, as written (parsed as a page, it cost twice)."""
+    from leakwatch.detection import documents
+    from leakwatch.detection.limits import Limits
+    from leakwatch.models import Document
+
+    a, b = patients[70:72]
+    table = (f"<html><body><table><tr><th>nom</th><th>prenom</th><th>ddn</th></tr>\n"
+             f"<tr><td>{a.last_name}</td><td>{a.first_name}</td><td>{fr_date(a.birth)}</td></tr>\n</table>\n")
+    rest = f"\nTrouvé sur le forum :\n{b.last_name.upper()} {b.first_name} {fr_date(b.birth)}\n"
+
+    def docs(text: str) -> list[Document]:
+        found = documents.documents(text.encode(), "paste.txt", Limits(), "paste")
+        return [d for d in found if isinstance(d, Document)]
+
+    page = table + rest + "</body></html>\n"
+    assert [d.records_only for d in docs(page)] == [False, True]
+    paste = table + rest
+    assert [(d.text, d.records_only) for d in docs(paste)] == [(paste, False)]
+    assert set(scan(page)) == set(scan(paste)) == {a.ipp, b.ipp}
