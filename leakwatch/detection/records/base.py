@@ -3,6 +3,7 @@ read a document with (kept apart from ``reader``, which imports every format rea
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -62,6 +63,8 @@ class Cursor:
         """Values too long to be fields, given back to the free text."""
         self.skip_to = 0
         """Lines before this position were found to be text by a reader that looked ahead."""
+        self.memo: dict[str, tuple[int, re.Match[str] | None]] = {}
+        """A reader's searches ahead, remembered (``markup._next``)."""
 
     def line_end(self, pos: int) -> int:
         """The position after the line that ``pos`` is in (after its newline)."""

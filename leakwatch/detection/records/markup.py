@@ -21,7 +21,6 @@ from leakwatch.detection.records.delimited import _is_label
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
 
-MAX_TABLE = 8 * 1024 * 1024
 MAX_ROW = 64 * 1024
 """Characters from a ``<tr`` to the next (or to the table's end): a longer 'row' is text after a stray
 ``<tr`` or ``<table`` (in code, in an e-mail), and the table ends before it: read as a row, the
@@ -77,19 +76,44 @@ def _cell_text(markup: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
 
 
+def _next(r: Cursor, key: str, pattern: re.Pattern[str], pos: int) -> re.Match[str] | None:
+    """``pattern.search(r.text, pos)``, remembered for the document: a text of many unclosed
+    ``<table>`` tags asks again from each one, and each search must not run to its end again
+    (40,000 such lines took 10 s, quadratic)."""
+    cached = r.memo.get(key)
+    if cached is not None:
+        since, found = cached
+        if since <= pos and (found is None or found.start() >= pos):
+            return found
+    found = pattern.search(r.text, pos)
+    r.memo[key] = (pos, found)
+    return found
+
+
 def read_table(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     m = _TABLE_START.search(text, pos, end)
     if m is None:
         return None
-    close = _TABLE_END.search(text, m.end(), min(len(text), m.end() + MAX_TABLE))
-    stop = close.end() if close else min(len(text), m.end() + MAX_TABLE)
-    tags = list(_ROW.finditer(text, m.end(), stop))
-    if not tags or tags[0].start() - m.end() > MAX_ROW:
+    close = _next(r, "table_end", _TABLE_END, m.end())
+    stop = close.end() if close else len(text)  # unclosed: it runs to the document's end, however long
+    first = _next(r, "row", _ROW, m.end())
+    if first is None or first.start() >= stop or first.start() - m.end() > MAX_ROW:
         return None
+    # Rows are taken up to the first that runs away: the work is what the table holds, not what
+    # the document holds after it.
+    tags = [first]
+    runaway: int | None = None
+    for tag in _ROW.finditer(text, first.end(), stop):
+        if tag.start() - tags[-1].start() > MAX_ROW:
+            runaway = tags[-1].start()
+            break
+        tags.append(tag)
+    else:
+        if stop - tags[-1].start() > MAX_ROW:
+            runaway = tags[-1].start()
     spans = [(tag.start(), tag.end(), nxt) for tag, nxt in zip(tags, [*(t.start() for t in tags[1:]), stop],
                                                                  strict=True)]
-    runaway = next((start for start, _, nxt in spans if nxt - start > MAX_ROW), None)
     if runaway is not None:  # the table ends before that row; the rest is text
         stop, close = runaway, None
         spans = [span for span in spans if span[0] < runaway]
