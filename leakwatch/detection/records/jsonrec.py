@@ -19,6 +19,36 @@ if TYPE_CHECKING:
 _decoder = json.JSONDecoder()
 _WS = " \t\r\n"
 MAX_DEPTH = 64
+WINDOW = 4096
+"""Characters a value is first decoded from; four times more while it may run past them."""
+
+
+class _Invalid(ValueError):
+    """Not JSON from there; ``pos``: where, in the document."""
+
+    def __init__(self, pos: int) -> None:
+        super().__init__(pos)
+        self.pos = pos
+
+
+def _decode(text: str, pos: int) -> tuple[object, int]:
+    """``raw_decode(text, pos)``, reading a window that grows only while the value may run past it.
+    The decoder's error counts the lines from the start of the string it was given: given the whole
+    document, each failed attempt cost the document's length (2 MB of unclosed '{' lines: 5 min)."""
+    size = WINDOW
+    while True:
+        chunk = text[pos : pos + size]
+        try:
+            value, stop = _decoder.raw_decode(chunk)
+        except RecursionError:  # nested deeper than a record ever is: what it read is spent
+            raise _Invalid(pos + len(chunk)) from None
+        except json.JSONDecodeError as exc:
+            cut = exc.pos >= len(chunk) - 16 or exc.msg.startswith("Unterminated string")
+            if pos + size >= len(text) or not cut:  # the parser failed before the window's end
+                raise _Invalid(pos + exc.pos) from None
+            size *= 4
+            continue
+        return value, pos + stop
 
 
 def read(r: Cursor, start: int, end: int) -> int | None:
@@ -32,7 +62,7 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     if follow not in ('"', "\n", "}", "]", "{", "[") and not number:
         return None
     try:
-        value, stop = _decoder.raw_decode(text, start)
+        value, stop = _decode(text, start)
     except (ValueError, RecursionError) as exc:
         if text[start] == "[" and follow in "{[\n":
             return _array_prefix(r, start, getattr(exc, "pos", start))
@@ -62,7 +92,7 @@ def _array_prefix(r: Cursor, start: int, failed_at: int) -> int | None:
         if pos >= len(text) or text[pos] == "]":
             break
         try:
-            value, pos = _decoder.raw_decode(text, pos)
+            value, pos = _decode(text, pos)
         except (ValueError, RecursionError):
             break
         _records(r, value)
