@@ -88,6 +88,15 @@ def xml_dump(people: list[Person], rng: random.Random) -> str:
     return "<?xml version='1.0' encoding='UTF-8'?>\n<patients>\n" + "\n".join(rows) + "\n</patients>\n"
 
 
+def html_dump(people: list[Person], rng: random.Random) -> str:
+    """A web application's export page: a ``<th>`` header row, then one cell per line, no blank line."""
+    head = "  <tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>\n"
+    rows = ["  <tr>\n" + "".join(f"    <td>{escape(v)}</td>\n" for v in _cells(p, rng)) + "  </tr>\n"
+            for p in people]
+    return ("<!DOCTYPE html>\n<html><head><title>Export</title></head><body>\n<table class=\"grid\">\n"
+            + head + "".join(rows) + "</table>\n</body></html>\n")
+
+
 def export_dump(people: list[Person], rng: random.Random) -> str:
     """The import's own CSV leaked whole: every row holds a NIR, an e-mail and a phone, each a hit."""
     rows = [",".join(synthdata.FIELDS)] + [",".join(_csv_cell(c) for c in p.row) for p in people]
@@ -100,8 +109,8 @@ def _csv_cell(value: str) -> str:
 
 FORMS: dict[str, tuple[str, Callable[[list[Person], random.Random], str]]] = {
     "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "mysql": ("mysqldump.sql", mysql_dump),
-    "json": ("export.json", json_dump),
-    "xml": ("export.xml", xml_dump), "export": ("export-ids.csv", export_dump)}
+    "json": ("export.json", json_dump), "xml": ("export.xml", xml_dump), "html": ("export.html", html_dump),
+    "export": ("export-ids.csv", export_dump)}
 
 TRUTH = r"""
 import json, sys
