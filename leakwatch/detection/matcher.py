@@ -191,11 +191,20 @@ class _Words:
         return out
 
     def between(self, lo: int, hi: int) -> list[tuple[str, int]]:
-        text = self.text
-        line_start = text.rfind("\n", 0, lo) + 1
-        line_end = text.find("\n", lo)
-        line_end = len(text) if line_end == -1 else line_end
-        if hi > line_end or line_end - line_start > self.LONG_LINE:
+        text, long = self.text, self.LONG_LINE
+        # The line's ends are looked for within LONG_LINE only: on a line of megabytes (a minified
+        # dump, a SQL INSERT on one line), looking for them from each date ran through the whole
+        # line each time (quadratic).
+        before = text.rfind("\n", max(0, lo - long), lo)
+        if before == -1 and lo > long:
+            return self._tokenise(lo, hi)
+        line_start = before + 1
+        line_end = text.find("\n", lo, line_start + long + 1)
+        if line_end == -1:
+            if line_start + long + 1 < len(text):
+                return self._tokenise(lo, hi)
+            line_end = len(text)
+        if hi > line_end or line_end - line_start > long:
             return self._tokenise(lo, hi)
         cached = self._lines.get(line_start)
         if cached is None:

@@ -168,3 +168,33 @@ def test_record_readers_take_about_linear_time_on_adversarial_text(name: str) ->
     spent = time.monotonic() - started
     assert spent < BOUND, f"{name}: {spent:.1f}s"
     assert len(split.text) + sum(len(v) for r in split.records for _, v in r.fields) > 0
+
+
+class _Counting(str):
+    """A text that counts the characters its ``find`` and ``rfind`` run through."""
+
+    scanned = 0
+
+    def find(self, sub: str, start: int | None = 0, end: int | None = None) -> int:  # type: ignore[override]
+        start, end = start or 0, len(self) if end is None else end
+        _Counting.scanned += max(0, end - start)
+        return str.find(self, sub, start, end)
+
+    def rfind(self, sub: str, start: int | None = 0, end: int | None = None) -> int:  # type: ignore[override]
+        start, end = start or 0, len(self) if end is None else end
+        _Counting.scanned += max(0, end - start)
+        return str.rfind(self, sub, start, end)
+
+
+def test_words_near_a_date_on_a_line_of_megabytes_cost_a_window_not_the_line() -> None:
+    """A minified dump or a SQL INSERT on one line: each date's words were read after finding the
+    line's ends, from the date through the whole line (2 MB of dates on one line: 10 s, quadratic)."""
+    from leakwatch.detection.matcher import _Words
+
+    line = _Counting("12/03/1965 Jean DUPONT " * 40_000)  # 920 KB, no line end
+    words = _Words(line, [], {})
+    _Counting.scanned = 0
+    positions = range(0, len(line) - 200, len(line) // 100)
+    for lo in positions:
+        assert [w for w, _ in words.between(lo, lo + 120)]
+    assert _Counting.scanned <= 3 * _Words.LONG_LINE * len(positions)
