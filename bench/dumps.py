@@ -116,7 +116,7 @@ TRUTH = r"""
 import json, sys
 from leakwatch.app import build
 svc = build()
-text = open(sys.argv[1], encoding="utf-8").read()
+text = open(sys.argv[1], encoding=sys.argv[2], errors="replace").read()
 found, _ = svc.matcher.scan_document(text, "whole")
 print(json.dumps(sorted({f.ref for f in found if f.ref})))
 """
@@ -145,6 +145,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=60_000, help="rows of each dump (records, each once)")
     ap.add_argument("--forms", default=",".join(FORMS), help="among " + ", ".join(FORMS))
     ap.add_argument("--seed", type=int, default=20210)
+    ap.add_argument("--crlf", action="store_true", help="write every dump with Windows line ends (CRLF)")
+    ap.add_argument("--encoding", default="utf-8",
+                    help="of every dump: utf-8, cp1252 (a Windows export), utf-16 (Excel's 'Unicode text')...")
     ap.add_argument("--code", type=Path, default=ROOT,
                     help="checkout whose leakwatch/ is measured (the code before a change, on the same data)")
     args = ap.parse_args()
@@ -180,10 +183,11 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     for form in args.forms.split(","):
         name, write = FORMS[form]
         path = tmp / name
-        path.write_text(write(rows, random.Random(args.seed + 2)), encoding="utf-8")
+        path.write_text(write(rows, random.Random(args.seed + 2)), encoding=args.encoding, errors="replace",
+                        newline="\r\n" if args.crlf else None)
         mb = path.stat().st_size / 1e6
-        truth_run = subprocess.run([sys.executable, "-c", TRUTH, str(path)], env=env, capture_output=True,
-                                   text=True, check=True, cwd=tmp)
+        truth_run = subprocess.run([sys.executable, "-c", TRUTH, str(path), args.encoding], env=env,
+                                   capture_output=True, text=True, check=True, cwd=tmp)
         truth = set(json.loads(truth_run.stdout))
         for workers in (1, None):
             r = scan(env, path, workers)
