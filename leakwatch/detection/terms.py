@@ -18,6 +18,7 @@ A finding never holds the matched text: e-mail addresses at a watched domain are
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import itertools
@@ -27,6 +28,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -86,9 +88,28 @@ _TAIL = re.compile(r"[a-z0-9@.\-]+$")
 
 # ---- normalising -----------------------------------------------------------------------------
 
-def fold_text(text: str) -> str:
+@cache
+def _confusables() -> dict[int, str]:
+    """Letters and digits of other scripts drawn like an ASCII one (Cyrillic а and е, Greek ο...),
+    each to that one: a ``str.translate`` table from Unicode's confusables (TR39), as
+    confusable-homoglyphs ships them."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[int, str] = {}
+    for char, glyphs in confusables_data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_ = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum()]
+        if ascii_:
+            table[ord(char)] = ascii_[0].lower()
+    return table
+
+
+def fold_text(text: str, confusables: bool = True) -> str:
     """The form every text is matched in: HTML entities decoded, accents stripped, lower case,
-    defanged domains and addresses refanged (``aphp[.]fr``, ``x(at)y``, ``hxxps://``)."""
+    letters of other scripts drawn like Latin ones read as those (``Hôpitаl`` with a Cyrillic
+    ``а``: a name disguised to slip past keyword filters), defanged domains and addresses
+    refanged (``aphp[.]fr``, ``x(at)y``, ``hxxps://``)."""
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     if not text.isascii():
@@ -96,6 +117,8 @@ def fold_text(text: str) -> str:
             if char in text:
                 text = text.replace(char, plain)
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+        if confusables and not text.isascii():
+            text = text.translate(_confusables())
     text = _refang(text.casefold())
     if "hxxp" in text or "h**p" in text:
         text = _REFANG_SCHEME.sub(lambda m: f"http{m.group(1)}://", text)
@@ -301,10 +324,15 @@ class TermMatcher:
         if not self.terms or not text:
             return []
         norm = fold_text(text)
+        plain = fold_text(text, confusables=False) if self.domains and not text.isascii() else norm
         hits: dict[tuple[int, How], list[float]] = defaultdict(list)
         lookalikes: dict[int, set[str]] = defaultdict(set)
         if self.domains:
-            self._hosts(norm, hits, lookalikes)
+            # Host names as written: a watched domain spelt with another script's letters (аphp.fr,
+            # or its xn-- form) is another domain drawn like it, a look-alike, never a mention.
+            self._hosts(plain, hits, lookalikes)
+            if norm is not plain:
+                self._homographs(plain, hits, lookalikes)
         for i, pattern, bounds in self.exact:
             for m in pattern.finditer(norm):
                 parts = [len(p) for p in TOKEN.findall(m.group())]
@@ -325,16 +353,33 @@ class TermMatcher:
 
     def _hosts(self, norm: str, hits: dict[tuple[int, How], list[float]], lookalikes: dict[int, set[str]]) -> None:
         for (at, host), n in Counter(_HOST.findall(norm)).items():
+            drawn = _skeleton(_unpunycode(host)) if "xn--" in host else host
             for i, term in self.domains:
-                found = _domain_match(host, term.compact)
+                found = _domain_match(drawn, term.compact)
                 if found is None:
                     continue
                 how, score = found
+                if drawn != host:  # an internationalised name drawn like the watched one
+                    how = "lookalike"
                 if how == "mention" and at:
                     how = "email"
                 elif how == "lookalike":
                     lookalikes[i].add(host)
                 hits[i, how].extend([score] * n)
+
+    def _homographs(self, plain: str, hits: dict[tuple[int, How], list[float]],
+                    lookalikes: dict[int, set[str]]) -> None:
+        """Host names written with letters of other scripts, read as the Latin ones they are drawn
+        like: each a look-alike of the watched domain it then reads as, named in its xn-- form."""
+        for host, n in Counter(m for m in _IDN_HOST.findall(plain) if not m.isascii()).items():
+            drawn = _skeleton(host)
+            if not drawn.isascii() or not _DOMAIN.match(drawn):
+                continue
+            for i, term in self.domains:
+                found = _domain_match(drawn, term.compact)
+                if found is not None:
+                    lookalikes[i].add(_punycode(host))
+                    hits[i, "lookalike"].extend([found[1]] * n)
 
     # -- names and keywords --
 
@@ -499,6 +544,32 @@ def _min_prefix(compact: str) -> int:
 
 MAX_HOSTS = 20
 """Look-alike hosts named per finding; a document listing more says how many in ``count``."""
+
+
+_IDN_HOST = re.compile(r"(?<![\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})(?![\w-])")
+"""A host name in any script (``аphp.fr``); only those with a letter outside ASCII are read by it."""
+
+
+def _skeleton(host: str) -> str:
+    """``host`` with each letter of another script drawn like a Latin one read as that one."""
+    return host.translate(_confusables())
+
+
+def _punycode(host: str) -> str:
+    """The xn-- form of a host name: plain ASCII, safe to show and to look up."""
+    return ".".join(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                    for label in host.split("."))
+
+
+def _unpunycode(host: str) -> str:
+    """A host name with its xn-- labels decoded (those that do not decode are left as they are)."""
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError):
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
 
 
 def _defanged(hosts: set[str]) -> tuple[str, ...]:

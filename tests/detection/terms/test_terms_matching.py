@@ -67,6 +67,13 @@ def found(text: str, m: TermMatcher | None = None) -> dict[tuple[str, str], Find
     ("Assistance Publique Hôpitaux de P…", "Assistance Publique - Hôpitaux de Paris", "truncated"),
     ("aphp.f...", "aphp.fr", "truncated"),
     ("Assistance Publique &amp; H&ocirc;pitaux de Paris", "Assistance Publique - Hôpitaux de Paris", "mention"),
+    # Letters of other scripts drawn like Latin ones (Cyrillic а, е, Р, Н): a name disguised to slip
+    # past keyword filters is the name; a domain so spelt is another domain, a look-alike.
+    ("Hôpitаl Européеn Georges-Pompidou", "Hôpital Européen Georges-Pompidou", "mention"),
+    ("АР-НР", "AP-HP", "mention"),
+    ("connectez-vous sur аphp.fr", "aphp.fr", "lookalike"),
+    ("https://login.аphp.fr/sso", "aphp.fr", "lookalike"),
+    ("xn--php-5cd.fr", "aphp.fr", "lookalike"),
 ])
 def test_variants_match(text: str, term: str, how: str) -> None:
     hit = found(text).get((term, how))
@@ -88,6 +95,18 @@ def test_variants_match(text: str, term: str, how: str) -> None:
 ])
 def test_near_misses_stay_quiet(text: str) -> None:
     assert found(text) == {}
+
+
+def test_a_homograph_domain_is_a_lookalike_named_in_its_xn_form() -> None:
+    """аphp.fr (a Cyrillic а) is not aphp.fr: never a mention, and the host is shown as it resolves,
+    in plain ASCII, defanged."""
+    hits = found("Votre dossier : https://аphp.fr/patient et xn--php-5cd.fr", matcher([("aphp.fr", "domain")]))
+    assert set(hits) == {("aphp.fr", "lookalike")}
+    assert hits["aphp.fr", "lookalike"].hosts == ("xn--php-5cd[.]fr",) and hits["aphp.fr", "lookalike"].count == 2
+
+
+def test_text_in_other_scripts_stays_quiet() -> None:
+    assert found("Россия и Греция: Αθήνα, Москва. Больница №1, почта: info@mail.ru") == {}
 
 
 def test_a_watched_domain_is_not_its_own_lookalike() -> None:
