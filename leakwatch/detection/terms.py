@@ -105,11 +105,26 @@ def _confusables() -> dict[int, str]:
     return table
 
 
+@cache
+def _confusable_chars() -> frozenset[str]:
+    """The letters ``_confusables`` reads: most texts hold none once their accents are stripped."""
+    return frozenset(map(chr, _confusables()))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def fold_text(text: str, confusables: bool = True) -> str:
     """The form every text is matched in: HTML entities decoded, accents stripped, lower case,
     letters of other scripts drawn like Latin ones read as those (``Hôpitаl`` with a Cyrillic
     ``а``: a name disguised to slip past keyword filters), defanged domains and addresses
     refanged (``aphp[.]fr``, ``x(at)y``, ``hxxps://``)."""
+    return _fold(text, confusables)[0]
+
+
+def _fold(text: str, confusables: bool) -> tuple[str, bool]:
+    """``fold_text``, and whether letters of other scripts were read as Latin ones."""
+    disguised = False
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     if not text.isascii():
@@ -117,12 +132,13 @@ def fold_text(text: str, confusables: bool = True) -> str:
             if char in text:
                 text = text.replace(char, plain)
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-        if confusables and not text.isascii():
+        if confusables and not text.isascii() and set("".join(_NON_ASCII.findall(text))) & _confusable_chars():
             text = text.translate(_confusables())
+            disguised = True
     text = _refang(text.casefold())
     if "hxxp" in text or "h**p" in text:
         text = _REFANG_SCHEME.sub(lambda m: f"http{m.group(1)}://", text)
-    return text
+    return text, disguised
 
 
 def _refang(text: str) -> str:
@@ -323,8 +339,8 @@ class TermMatcher:
         mentions and the best score. ``where`` is ``text`` or ``title``."""
         if not self.terms or not text:
             return []
-        norm = fold_text(text)
-        plain = fold_text(text, confusables=False) if self.domains and not text.isascii() else norm
+        norm, disguised = _fold(text, True)
+        plain = fold_text(text, confusables=False) if self.domains and disguised else norm
         hits: dict[tuple[int, How], list[float]] = defaultdict(list)
         lookalikes: dict[int, set[str]] = defaultdict(set)
         if self.domains:
