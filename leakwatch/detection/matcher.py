@@ -322,7 +322,7 @@ class _DatasetScan:
         # is a name the dataset knows. A date with none near it is dismissed before any blocking key.
         windows = self._with_known_name(windows)
         keys: list[str] = []
-        spans: list[tuple[int, int]] = []
+        spans: list[tuple[str, int, int]] = []
         for iso, lo, hi, words in windows:
             view = self.lines.view(lo) if self.lines is not None else None
             pairs: set[str] = set()
@@ -336,36 +336,39 @@ class _DatasetScan:
                     pairs.update(merged_block_keys(iso, a, b))
                     pairs.update(merged_block_keys(iso, b, a))
             keys.extend(pairs)
-            spans.extend([(lo, hi)] * len(pairs))
+            spans.extend([(iso, lo, hi)] * len(pairs))
         # Windows share keys (one date in several windows, a name on every row of a table): each
         # key is hashed and looked up once.
         distinct = list(dict.fromkeys(keys))
         held = ds.hits(BLOCK_KIND, ds.hasher.global_fps(BLOCK_KIND, distinct))
         blocks = {distinct[i]: recs for i, recs in held.items() if len(recs) <= MAX_BLOCK}
-        candidates: list[tuple[int, int, int]] = []
-        for key, (lo, hi) in zip(keys, spans, strict=True):
+        candidates: list[tuple[int, str, int, int]] = []
+        for key, (iso, lo, hi) in zip(keys, spans, strict=True):
             recs = blocks.get(key)
             if recs:
-                candidates.extend((rec, lo, hi) for rec in recs if rec not in known)
-        infos = ds.records(rec for rec, _, _ in candidates)
+                candidates.extend((rec, iso, lo, hi) for rec in recs if rec not in known)
+        infos = ds.records(rec for rec, _, _, _ in candidates)
         found: dict[int, RecordInfo] = {}
-        for rec, lo, hi in candidates:
+        for rec, iso, lo, hi in candidates:
             info = infos.get(rec)
             if (info is not None and rec not in found and self._names_and_date(info, lo, hi)
-                    and not self._other_nir(rec, lo, hi, nirs)):
+                    and not self._other_nir(rec, iso, lo, hi, nirs)):
                 found[rec] = info
         return [self._make(info, ("date", "first_name", "last_name"), "medium") for info in found.values()]
 
-    def _other_nir(self, rec: int, lo: int, hi: int, nirs: list[tuple[str, int, int]]) -> bool:
-        """In record mode, whether the record ``lo`` starts (one row of a dump) holds a valid NIR
-        while the dataset's record has one: then it is another person's (it missed that record).
-        A temporary number (NIA, 7 or 8) proves nothing: it is replaced by the NIR. Free text is
-        left alone: a NIR near a date there may be the next person's."""
+    def _other_nir(self, rec: int, iso: str, lo: int, hi: int, nirs: list[tuple[str, int, int]]) -> bool:
+        """In record mode, whether the record ``lo`` starts (one row of a dump) holds a valid NIR of
+        someone born in the month of ``iso`` (the birth date matched) while the dataset's record has
+        one: then it is another person's own number (it missed that record). A NIR of someone born
+        another month may be the insured parent's a child is covered under; a temporary number
+        (NIA, 7 or 8) is replaced by the NIR: neither proves anything. Free text is left alone: a
+        NIR near a date there may be the next person's."""
         if self.lines is None or not nirs or "nir" not in self.ds.kinds or not self.ds.holds("nir", rec):
             return False
         i = bisect.bisect_left(nirs, lo, key=lambda cand: cand[1])
         while i < len(nirs) and nirs[i][1] < hi:
-            if nirs[i][0][0] in "12":
+            value = nirs[i][0]
+            if value[0] in "12" and value[1:3] == iso[2:4] and value[3:5] == iso[5:7]:
                 return True
             i += 1
         return False

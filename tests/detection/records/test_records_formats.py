@@ -25,10 +25,11 @@ def row(p: Person, **override: str) -> Row:
     return {k: v for k, v in base.items() if v}
 
 
-def other_nir(p: Person, nia: bool = False) -> str:
-    """A valid number of someone born the same month, not ``p``'s (nor any record's: the body is
-    drawn from the tail of the register)."""
-    body = f"{'8' if nia else p.nir[0]}{p.nir[1:5]}99{987 if nia else 986}{p.nir[10:13]}"
+def other_nir(p: Person, nia: bool = False, years: int = 0) -> str:
+    """A valid number of someone born the same month (``years`` earlier), not ``p``'s (nor any
+    record's: the body is drawn from the tail of the register)."""
+    born = f"{(int(p.nir[1:3]) - years) % 100:02d}{p.nir[3:5]}"
+    body = f"{'8' if nia else p.nir[0]}{born}99{987 if nia else 986}{p.nir[10:13]}"
     return body + stdnum_nir.calc_check_digits(body)
 
 
@@ -75,6 +76,8 @@ CASES = [
          lambda c: [row(c[12], nir=other_nir(c[12])), row(ROBIN_A, nir=other_nir(ROBIN_A))], lambda c: {}),
     Case("a temporary number (NIA) contradicts no NIR",
          lambda c: [row(c[13], nir=other_nir(c[13], nia=True))], lambda c: {c[13].ipp: NAMES_DATE}),
+    Case("a child's row with the NIR of the parent it is covered under (born another year) is the child",
+         lambda c: [row(c[15], nir=other_nir(c[15], years=30))], lambda c: {c[15].ipp: NAMES_DATE}),
     Case("a compound first name written as one word",
          lambda c: [row(BRETON, first="ERNSTOTTO")], lambda c: {BRETON.ipp: NAMES_DATE}),
     Case("a compound first name with a typo on its hyphen",
