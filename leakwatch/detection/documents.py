@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -342,52 +341,16 @@ parsing can swallow what is not HTML), for nothing the record reader does not re
 
 
 def flatten(text: str) -> tuple[str, bool]:
-    """HTML and JSON to one line per row or object, so that a record's fields share a line.
-    Also says whether nothing can have been lost: JSON keeps every value, HTML parsing may not."""
+    """An HTML page's visible text, table rows as one line each; also says whether nothing can have
+    been lost (never, for a page: parsing HTML can swallow what is not HTML). JSON is left as it is:
+    the record reader reads each object whole, nested objects' values with it (``records.jsonrec``),
+    where flattening put each nested object on a line of its own (a MongoDB export's birth date,
+    ``{"$date": ...}``, apart from the names it belongs with)."""
     head = text[:4096].lstrip()
-    if len(text) <= MAX_STRUCTURED:
-        if head[:1] in "[{":
-            flat = _flatten_json(text)
-            if flat is not None:
-                return flat, True
-        if _HTML_HINT.search(head) and _HTML_END.search(text, max(0, len(text) - 65536)):
-            return html_text(text), False
+    if (len(text) <= MAX_STRUCTURED and _HTML_HINT.search(head)
+            and _HTML_END.search(text, max(0, len(text) - 65536))):
+        return html_text(text), False
     return text, True
-
-
-def _flatten_json(text: str) -> str | None:
-    try:
-        values = [json.loads(text)]
-    except ValueError:
-        try:
-            values = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError:
-            return None
-    except RecursionError:
-        return None
-    lines: list[str] = []
-    for value in values:
-        _json_lines(value, lines)
-    return "\n".join(lines)
-
-
-def _json_lines(value: object, lines: list[str]) -> None:
-    """Each innermost object or array of scalars becomes one line of its values."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            scalars = [f"{k}: {v}" for k, v in node.items() if not isinstance(v, dict | list)]
-            if scalars:
-                lines.append(" | ".join(scalars))
-            stack.extend(reversed([v for v in node.values() if isinstance(v, dict | list)]))
-        elif isinstance(node, list):
-            scalars = [str(v) for v in node if not isinstance(v, dict | list)]
-            if scalars:
-                lines.append(" | ".join(scalars))
-            stack.extend(reversed([v for v in node if isinstance(v, dict | list)]))
-        elif node is not None:
-            lines.append(str(node))
 
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section",

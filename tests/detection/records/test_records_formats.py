@@ -201,3 +201,21 @@ def test_dirty_exports_overseas_mobiles_and_placeholders(scan: Scan, crowd: list
         assert set(found) == {overseas.ipp, placeholder.ipp}, (fmt, sorted(found))
         assert set(found[overseas.ipp]) == {"phone"}
         assert set(found[placeholder.ipp]) >= NAMES_DATE
+
+
+def test_a_small_json_export_is_read_object_by_object(scan: Scan, patients: list[Person]) -> None:
+    """A JSON file read whole (8 MB or less) was flattened, each nested object on a line of its own:
+    a MongoDB export's birth date (``{"$date": ...}``) or a name object stood apart from the rest of
+    its record and nothing matched. The record reader reads each object whole."""
+    import json
+
+    a, b = patients[80:82]
+    mongo = "".join(json.dumps(doc) + "\n" for doc in [
+        {"_id": {"$oid": "5f1d7f0a"}, "lastName": a.last_name, "firstName": a.first_name,
+         "birthDate": {"$date": f"{a.birth_date}T00:00:00.000Z"}, "ward": "URG"},
+        {"_id": {"$oid": "5f1d7f0b"}, "lastName": "Zzyzx", "firstName": "Quentin",
+         "birthDate": {"$date": "1990-01-01T00:00:00.000Z"}}])
+    api = json.dumps([{"id": 7, "name": {"first": b.first_name, "last": b.last_name},
+                       "meta": {"visit": "2023-11-14"}, "dob": fr_date(b.birth)}], indent=2)
+    assert set(scan(mongo, "users.json")) == {a.ipp}
+    assert set(scan(api, "patients.json")) == {b.ipp}
