@@ -31,6 +31,7 @@ _COPY = re.compile(r"COPY\s+(?:ONLY\s+)?(?P<table>[\w.\"`]+)\s*(?:\((?P<cols>[^)
 _COPY_ESCAPE = re.compile(r"\\(.)")
 _SKIP_DEFS = {"PRIMARY", "KEY", "UNIQUE", "CONSTRAINT", "INDEX", "FOREIGN", "CHECK", "FULLTEXT", "SPATIAL",
               "EXCLUDE", "LIKE"}
+_INSERT_MODIFIERS = {"INTO", "IGNORE", "LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "OR", "REPLACE", "TOP"}
 MAX_ROW = 2000
 """Values in one row: a longer 'row' is no row."""
 
@@ -97,7 +98,8 @@ def _insert(r: Cursor, start: int) -> int | None:
     words = []
     table = None
     cols: list[str] | None = None
-    while True:  # INSERT [LOW_PRIORITY|IGNORE] INTO name [(cols)] VALUES
+    dotted = False
+    while True:  # INSERT [LOW_PRIORITY|IGNORE] [INTO] [schema.]name [(cols)] VALUES
         t = tok.next()
         if t is None or len(words) > 8:
             return None
@@ -109,9 +111,15 @@ def _insert(r: Cursor, start: int) -> int | None:
             if cols is None:
                 return None
             continue
+        if value == "." and table is not None and cols is None:  # [dbo].[Patients]: the name is the last
+            dotted = True
+            continue
         if kind in ("word", "quoted"):
-            if words and words[-1].upper() == "INTO":
+            # SQL Server's scripts write no INTO: ``INSERT [dbo].[Patients] ([Nom], ...) VALUES``.
+            if dotted or (words and words[-1].upper() == "INTO") or (
+                    table is None and len(words) == 1 and value.upper() not in _INSERT_MODIFIERS):
                 table = _table_name(value)
+            dotted = False
             words.append(value)
             continue
         return None
