@@ -62,6 +62,10 @@ def test_email_cases(text: str, expected: list[str]) -> None:
     ("le 12 mars 1965", ["1965-03-12"]),
     ("le 1er mars 1965", ["1965-03-01"]),
     ("2024-01-01 12:00:01 INFO", []),                # a timestamp is no birth date
+    ("2024-01-01T00:00:01Z INFO", []),
+    ("('Da Silva','Maryse','1947-01-28 00:00:00')", ["1947-01-28"]),  # a date a database stored as a datetime
+    ('"$date": "1947-01-28T00:00:00.000Z"', ["1947-01-28"]),
+    ("28/01/1947 00:00", ["1947-01-28"]),
     ("version 1.2.3", []),
     ("31/02/1965", []),
 ])

@@ -11,8 +11,14 @@ from leakwatch.detection.normalise import MONTHS, plausible_dates
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 
+_MIDNIGHT = r"00:00(?::00(?:[.,]0+)?)?(?:Z|[+\-]00:?00)?(?![\d:.,])"
+"""A time of exactly midnight: a date stored as a datetime (``1947-01-28 00:00:00``, as databases
+dump a birth date column), not an event's timestamp."""
+
+
 class DateDetector:
-    """Yields each plausible birth date (ISO) of a written date; timestamps with a time are skipped."""
+    """Yields each plausible birth date (ISO) of a written date; timestamps with a time are skipped,
+    but for midnight exactly (a date stored as a datetime)."""
 
     kind = "date"
     # ``(?=\d)`` first: a date starts with a digit, and ``re`` rules out other positions with one
@@ -22,7 +28,7 @@ class DateDetector:
         r"(?P<y1>(?:19|20)\d\d)[\-/.](?P<m1>[01]?\d)[\-/.](?P<d1>[0-3]?\d)"
         r"|(?P<d2>[0-3]?\d)(?P<s2>[/.\-])(?P<m2>[01]?\d)(?P=s2)(?P<y2>(?:19|20)\d\d|\d\d)"
         r"|(?P<d3>[0-3]?\d)(?:er)?\s+(?P<m3>" + _MONTH_NAMES + r")\.?\s+(?P<y3>(?:19|20)\d\d|\d\d)"
-        r")(?![\w/]|[.\-]\d|[ T]\d\d?:\d\d)",
+        r")(?=[ T]" + _MIDNIGHT + r"|(?![\w/]|[.\-]\d|[ T]\d\d?:\d\d))",
         re.IGNORECASE,
     )
 

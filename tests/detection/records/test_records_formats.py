@@ -219,3 +219,18 @@ def test_a_small_json_export_is_read_object_by_object(scan: Scan, patients: list
                        "meta": {"visit": "2023-11-14"}, "dob": fr_date(b.birth)}], indent=2)
     assert set(scan(mongo, "users.json")) == {a.ipp}
     assert set(scan(api, "patients.json")) == {b.ipp}
+
+
+def test_sql_server_scripts_and_datetimes_at_midnight(scan: Scan, patients: list[Person]) -> None:
+    """SQL Server's "Generate Scripts" write no INTO, bracket their names, quote N'...' and CAST
+    their dates; a dump's INSERT without a column list, and no CREATE TABLE in the paste, stores a
+    birth date as a datetime at midnight: both are read."""
+    a, b = patients[84:86]
+    ssms = ("SET IDENTITY_INSERT [dbo].[Patients] ON\nGO\n"
+            f"INSERT [dbo].[Patients] ([Id], [Nom], [Prenom], [Service], [DateNaissance]) VALUES (1, "
+            f"N'{a.last_name.upper()}', N'{a.first_name}', N'URG', "
+            f"CAST(N'{a.birth_date}T00:00:00.000' AS DateTime))\nGO\n")
+    bare = (f"INSERT INTO `patients` VALUES (1,'{b.last_name}','{b.first_name}','{b.birth_date} 00:00:00',"
+            "'2023-11-14 10:12:00'),(2,'Zzyzx','Quentin','1990-01-01 00:00:00','2023-11-14 10:13:00');\n")
+    assert set(scan(ssms, "export.sql")) == {a.ipp}
+    assert set(scan(bare, "dump.sql")) == {b.ipp}
