@@ -151,6 +151,8 @@ RECORD_ADVERSARIAL = {
     "XML attributes": '<p a="1" b="2">\n',
     "headers then a broken quote": "nom;prenom;ddn\n\"\n",
     "comments": "<!--\n",
+    "vCards never ended": "BEGIN:VCARD\n",
+    "vCard properties": "BEGIN:VCARD\nN:a;b\n",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from leakwatch.detection.records import delimited, jsonrec, keyvalue, markup, sql
+from leakwatch.detection.records import delimited, jsonrec, keyvalue, markup, sql, vcard
 from leakwatch.detection.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
@@ -53,6 +53,10 @@ class Reader(Cursor):
             new = markup.read_table(self, pos, end) if _TABLE.search(text, start, end) else None
             if new is None and c == "<":
                 new = markup.read_xml(self, start, end)
+            if new is not None:
+                return new
+        if c in "Bb" and text.startswith(("BEGIN:VCARD", "begin:vcard", "BEGIN:vcard"), start):
+            new = vcard.read(self, start, end)
             if new is not None:
                 return new
         if c in "IiCc" and _SQL_START.match(text, start):

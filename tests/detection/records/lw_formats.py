@@ -119,11 +119,23 @@ def colon_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
                      for r in rows)
 
 
+def vcard_text(rows: list[Row]) -> str:
+    """An address book's export: N is ``last;first;;;``, the other fields as properties."""
+    props = {"id": "UID", "city": "X-CITY", "ward": "X-WARD", "visit": "X-VISIT-DATE", "dob": "BDAY",
+             "email": "EMAIL;TYPE=INTERNET", "nir": "X-NIR", "phone": "TEL;TYPE=CELL"}
+    cards = []
+    for r in rows:
+        lines = ["BEGIN:VCARD", "VERSION:3.0", f"N:{r.get('last', '')};{r.get('first', '')};;;"]
+        lines += [f"{props[k]}:{r[k]}" for k in _cols(rows) if k in r and k in props]
+        cards.append("\r\n".join([*lines, "END:VCARD"]) + "\r\n")
+    return "".join(cards)
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
     "sql_copy": sql_copy_text, "html": html_text, "xml": xml_text, "xml_attributes": xml_attributes_text,
-    "colon": colon_text,
+    "colon": colon_text, "vcard": vcard_text,
 }
 
 
