@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import make_record
 
 if TYPE_CHECKING:
@@ -125,9 +126,33 @@ def _records(r: Cursor, value: object) -> None:
                 r.add(make_record([(key, " ; ".join(scalars))], "json"))
             stack.extend((v, "", depth + 1) for v in reversed(node) if isinstance(v, dict | list))
         elif isinstance(node, dict):
+            columns = _by_column(node)
+            if columns is not None:  # pandas' to_json(): {"nom": {"0": ...}, "prenom": {"0": ...}}
+                for row in columns:
+                    r.add(make_record(row, "json"))
+                continue
             pairs: list[tuple[str, str]] = []
             _flatten(node, key, pairs, stack, depth)
             r.add(make_record(pairs, "json"))
+
+
+def _by_column(node: dict[str, object]) -> list[list[tuple[str, str]]] | None:
+    """The rows of a table written column by column (pandas' default ``to_json``): each value an
+    object of scalars under the same row keys (``"0"``, ``"1"``...), the keys naming columns one of
+    which is a known label. None for any other object."""
+    columns = list(node.items())
+    if len(columns) < 2 or not all(isinstance(v, dict) and v for _, v in columns):
+        return None
+    rows = list(columns[0][1])  # type: ignore[arg-type]
+    if not all(str(i).isdigit() for i in rows) or not any(labels.kind(str(k)) for k, _ in columns):
+        return None
+    if any(list(v) != rows for _, v in columns):  # type: ignore[call-overload]
+        return None
+    out = []
+    for i in rows:
+        row = [(str(k), s) for k, v in columns if (s := _scalar(v[i])) is not None]  # type: ignore[index]
+        out.append(row)
+    return out
 
 
 def _flatten(node: dict[str, object], parent: str, pairs: list[tuple[str, str]],

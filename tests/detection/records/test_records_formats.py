@@ -234,3 +234,15 @@ def test_sql_server_scripts_and_datetimes_at_midnight(scan: Scan, patients: list
             "'2023-11-14 10:12:00'),(2,'Zzyzx','Quentin','1990-01-01 00:00:00','2023-11-14 10:13:00');\n")
     assert set(scan(ssms, "export.sql")) == {a.ipp}
     assert set(scan(bare, "dump.sql")) == {b.ipp}
+
+
+def test_a_table_written_column_by_column_is_read_row_by_row(scan: Scan, patients: list[Person]) -> None:
+    """pandas' default ``DataFrame.to_json()``: each column an object of its values by row index.
+    Each row is a record; a column is never one (its values are several people's)."""
+    import json
+
+    a, b, c = patients[86:89]
+    table = {"nom": [a.last_name, "Zzyzx", b.last_name], "prenom": [a.first_name, "Quentin", c.first_name],
+             "ddn": [a.birth_date, "1990-01-01", b.birth_date], "service": ["URG", "URG", "CARDIO"]}
+    text = json.dumps({col: {str(i): v for i, v in enumerate(values)} for col, values in table.items()})
+    assert set(scan(text, "export.json")) == {a.ipp}  # b's last name and date with c's first name: nobody
