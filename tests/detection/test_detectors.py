@@ -35,6 +35,9 @@ def test_nir_cases(text: str, expected: list[str]) -> None:
     ("+33 (0)6 12 34 56 78", ["+33612345678"]),
     ("0033 6 12 34 56 78", ["+33612345678"]),
     ("+33612345678", ["+33612345678"]),
+    ("Tél. (+33) 6 12 34 56 78", ["+33612345678"]),   # the country code in brackets, as forms print it
+    ("(+262) 692 12 34 56", ["+262692123456"]),
+    ("(+33 6 12 34 56 78", ["+33612345678"]),        # an unclosed bracket: the number after it
     ("ref 330612345678901", []),                     # inside a longer digit run
     ("id=40612345678", []),
     ("0612345678123", []),
@@ -50,6 +53,13 @@ def test_phone_cases(text: str, expected: list[str]) -> None:
     ("xjean.dupont@example.fr", ["xjean.dupont@example.fr"]),   # never the tail of a longer address
     ("jean.dupont@example.fr.evil.example", ["jean.dupont@example.fr.evil.example"]),
     ("user@localhost", []),
+    # written to slip past scrapers, as pastes do
+    ("jean.dupont [at] example [dot] fr", ["jean.dupont@example.fr"]),
+    ("jean.dupont(at)example.fr", ["jean.dupont@example.fr"]),
+    ("jean.dupont {@} example{.}fr", ["jean.dupont@example.fr"]),
+    ("écrire à jean.dupont @ example.fr", ["jean.dupont@example.fr"]),
+    ("meet me at home dot com", []),
+    ("@ example.fr and [at] nothing", []),
 ])
 def test_email_cases(text: str, expected: list[str]) -> None:
     assert values("email", text) == expected

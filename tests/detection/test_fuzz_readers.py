@@ -36,6 +36,9 @@ ADVERSARIAL = {
     "a million dots": "." * 1_000_000,
     "e-mail like runs": "a.b-c_d" * 300_000 + "@",
     "IBAN-like runs": "FR76 " * 400_000,
+    "obfuscated at signs": "a [at] " * 300_000,
+    "spaced at signs": "x @ y " * 330_000,
+    "bracketed country codes": "(+33) " * 330_000,
 }
 
 

@@ -56,9 +56,11 @@ class PhoneDetector:
 
     kind = "phone"
     _pattern = re.compile(
-        r"(?=[+0(])(?<![\w+.\-])(?=((?:\+|00)\d{1,3}[ .\-]?(?:\(0\)[ .\-]?)?\d(?:[ .\-]?\d){6,12}"
+        r"(?=[+0(])(?<![\w+.\-])(?=((?:\+|00|\(\+)\d{1,3}\)?[ .\-]?(?:\(0\)[ .\-]?)?\d(?:[ .\-]?\d){6,12}"
         r"|\(?0\d\)?(?:[ .\-]?\d){6,11})(?![\w]|[.\-]\d))"
     )
+    _paren_code = re.compile(r"^\((\+\d{1,3})\)")
+    """``(+33) 6 12 34 56 78``: the country code in brackets, as French forms print it."""
 
     def __init__(self, region: str = "FR") -> None:
         self.region = region
@@ -68,7 +70,12 @@ class PhoneDetector:
         for m in self._pattern.finditer(text):
             if m.start(1) < last_end:
                 continue
-            value = normalise.phone_candidate(m.group(1), self.region)
+            raw = m.group(1)
+            if raw.startswith("(+"):
+                if ")" not in raw[:6]:
+                    continue
+                raw = self._paren_code.sub(r"\1", raw)
+            value = normalise.phone_candidate(raw, self.region)
             if value:
                 last_end = m.end(1)
                 yield value, m.start(1), m.end(1)
@@ -99,6 +106,27 @@ class EmailDetector:
                 if value:
                     yield value, start, right.end()
             pos = text.find("@", pos + 1)
+        yield from self._obfuscated(text)
+
+    _at = re.compile(r"\s*[\[({]\s*(?:at|@)\s*[\])}]\s*|\s+@\s+", re.IGNORECASE)
+    _dot = re.compile(r"\s*[\[({]\s*(?:dot|\.)\s*[\])}]\s*", re.IGNORECASE)
+    _obfuscated_domain = re.compile(r"(?:[\w\-]{1,63}(?:\s*[\[({]\s*(?:dot|\.)\s*[\])}]\s*|\.))+[^\W\d_]{2,63}"
+                                    r"(?![\w\-]|\.[\w\-])", re.IGNORECASE)
+
+    def _obfuscated(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """Addresses written to slip past scrapers: ``jean.dupont [at] example [dot] org``,
+        ``jean.dupont(at)example.org``, ``jean.dupont @ example.org``."""
+        for m in self._at.finditer(text):
+            left = self._local_reversed.match(text[max(0, m.start() - 64):m.start()][::-1])
+            right = self._obfuscated_domain.match(text, m.end()) if left else None
+            if not (left and right):
+                continue
+            local = left.group()[::-1].lstrip(".'")
+            try:
+                value = normalise.email(f"{local}@{self._dot.sub('.', right.group())}")
+            except InvalidValue:
+                continue
+            yield value, m.start() - len(local), right.end()
 
 
 class IbanDetector:
