@@ -406,7 +406,10 @@ def plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.
 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{2}|\d{4})$")
-_TEXT = re.compile(r"^(\d{1,2})(?:er)?\s+([^\W\d_]+)\.?\s+(\d{2}|\d{4})$")
+_TEXT = re.compile(r"^(\d{1,2})(?:er|st|nd|rd|th)?[\s\-]+([^\W\d_]+)\.?[\s\-]+(\d{2}|\d{4})$", re.IGNORECASE)
+"""``12 mars 1965``, ``12-MAR-65`` (Oracle's default), ``12th March 1965``."""
+_TEXT_MDY = re.compile(r"^([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$", re.IGNORECASE)
+"""``March 12, 1965``: the English order, month first."""
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 
@@ -432,12 +435,18 @@ def date_forms(text: str) -> list[str]:
     if m := _ISO.match(text):
         return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False)
     if m := _DMY.match(text):
-        return plausible_dates(int(m[3]), int(m[2]), int(m[1]), len(m[3]) == 2)
+        day, month = int(m[1]), int(m[2])
+        if month > 12 >= day:  # 03/28/1965: no month 28, the American order
+            day, month = month, day
+        return plausible_dates(int(m[3]), month, day, len(m[3]) == 2)
     if m := _TEXT.match(text):
         month = MONTHS.get(m[2].lower())
         if month:
             return plausible_dates(int(m[3]), month, int(m[1]), len(m[3]) == 2)
         return []
+    if m := _TEXT_MDY.match(text):
+        month = MONTHS.get(m[1].lower())
+        return plausible_dates(int(m[3]), month, int(m[2]), False) if month else []
     if m := _COMPACT.match(text):
         return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False)
     return []

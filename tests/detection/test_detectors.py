@@ -76,6 +76,14 @@ def test_email_cases(text: str, expected: list[str]) -> None:
     ("('Da Silva','Maryse','1947-01-28 00:00:00')", ["1947-01-28"]),  # a date a database stored as a datetime
     ('"$date": "1947-01-28T00:00:00.000Z"', ["1947-01-28"]),
     ("28/01/1947 00:00", ["1947-01-28"]),
+    ("DATE_NAISS 28-JAN-47", ["1947-01-28"]),                # Oracle's default date format
+    ("né le 28-janv-1947", ["1947-01-28"]),
+    ("born January 28, 1947", ["1947-01-28"]),               # the English order, month first
+    ("DOB: Jan. 28 1947", ["1947-01-28"]),
+    ("born 28th January 1947", ["1947-01-28"]),
+    ("DOB 01/28/1947", ["1947-01-28"]),                      # no month 28: the American order
+    ("page 12 1999", []),
+    ("March 14, 1966 10:15", []),
     ("version 1.2.3", []),
     ("31/02/1965", []),
 ])

@@ -91,6 +91,17 @@ def test_every_date_spelling_has_one_normal_form(d: dt.date) -> None:
         assert normalise.date(written) == d.isoformat()
     # Two-digit years give both centuries, kept when plausible as a birth date.
     assert d.isoformat() in normalise.date_forms(d.strftime("%d.%m.%y"))
+    # Exports in English and Oracle's: month first, ordinals, DD-MON-YY, the American order when
+    # the day cannot be a month.
+    english = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December"][d.month - 1]
+    suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
+    for written in (f"{english} {d.day}, {d.year}", f"{english[:3]}. {d.day} {d.year}",
+                    f"{d.day}{suffix} {english} {d.year}", f"{d.day:02d}-{english[:3].upper()}-{d.year}"):
+        assert normalise.date(written) == d.isoformat(), written
+    assert d.isoformat() in normalise.date_forms(f"{d.day:02d}-{english[:3].upper()}-{d.year % 100:02d}")
+    if d.day > 12:
+        assert normalise.date(d.strftime("%m/%d/%Y")) == d.isoformat()
 
 
 def test_impossible_dates_are_refused() -> None:
