@@ -508,8 +508,11 @@ def _vary(p: Person, rng: random.Random) -> tuple[str, str]:
 def _record_fields(p: Person, rng: random.Random, with_id: bool) -> str:
     """A row as fields by meaning (JSON), rendered by its block (``_labelled``)."""
     last, first = _vary(p, rng)
+    born = dt.date.fromisoformat(p.birth_date)
     dob = rng.choice([p.birth_date, fr_date(p), p.birth_date, f"{p.birth_date[8:10]}-{p.birth_date[5:7]}-"
-                      f"{p.birth_date[:4]}"])
+                      f"{p.birth_date[:4]}", f"{p.birth_date} 00:00:00",            # a DATETIME column
+                      born.strftime("%d-%b-%y").upper(),                             # Oracle's default
+                      f"{born.strftime('%B')} {born.day}, {born.year}"])             # English, month first
     visit = dt.date.fromordinal(rng.randint(dt.date(2010, 1, 1).toordinal(), dt.date(2024, 12, 31).toordinal()))
     row: dict[str, str] = {"id": f"D{rng.randrange(10**7):07d}", "last": last, "city": rng.choice(CITIES),
                            "service": rng.choice(SERVICES), "first": first, "visit": visit.isoformat(),
@@ -595,6 +598,37 @@ def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
                            for d in data)
             return (f"<h2>Export</h2>\n<table class=\"grid\">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}"
                     "</tbody>\n</table>\n")
+        if style == "mssql":  # SQL Server's "Generate Scripts": no INTO, brackets, N'', CAST
+            names = ", ".join(f"[{_ident(labels[k])}]" for k in cols)
+
+            def nlit(k: str, v: str) -> str:
+                if not v:
+                    return "NULL"
+                if k in ("dob", "visit") and v[:4].isdigit() and v[4:5] == "-":
+                    return f"CAST(N'{v[:10]}T00:00:00.000' AS DateTime)"
+                return "N'" + v.replace("'", "''") + "'"
+
+            return "".join(f"INSERT [dbo].[Patients] ({names}) VALUES ("
+                           + ", ".join(nlit(k, d.get(k, "")) for k in cols) + ")\nGO\n" for d in data)
+        if style == "mongo":  # mongoexport: one document a line, dates as {"$date": ...}
+            out = []
+            for d in data:
+                doc: dict[str, object] = {"_id": {"$oid": f"{rng.randrange(16**24):024x}"}}
+                for k in cols:
+                    if k not in d or k == "id":
+                        continue
+                    v = d[k]
+                    doc[_ident(labels[k])] = {"$date": f"{v[:10]}T00:00:00.000Z"} if (
+                        k in ("dob", "visit") and v[:4].isdigit() and v[4:5] == "-") else v
+                out.append(json.dumps(doc, ensure_ascii=False))
+            return "\n".join(out) + "\n"
+        if style == "vcard":  # an address book's export: N is last;first, BDAY the birth date
+            props = {"city": "X-CITY", "service": "X-WARD", "visit": "X-VISIT", "dob": "BDAY", "id": "UID",
+                     "email": "EMAIL;TYPE=INTERNET", "nir": "X-NIR", "phone": "TEL;TYPE=CELL"}
+            return "".join("BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                           + f"N:{d['last']};{d['first']};;;\r\nFN:{d['first']} {d['last']}\r\n"
+                           + "".join(f"{props[k]}:{d[k]}\r\n" for k in cols if k in d and k in props)
+                           + "END:VCARD\r\n" for d in data)
         # xml
         body = "".join(f'  <patient id="{d["id"]}">\n'
                        + "".join(f"    <{_ident(labels[k])}>{escape(d[k])}</{_ident(labels[k])}>\n"
@@ -613,6 +647,9 @@ LABELLED_STYLES = {
     "csv_far": ("CSV with a header, any delimiter and quoting, names and birth date far apart", "csv"),
     "html_header": ("HTML table with a header row, one cell per line", "html"),
     "xml": ("XML elements, one per record", "xml"),
+    "mssql": ("SQL Server's scripts: INSERT [dbo].[T] ([cols]) VALUES (N'..', CAST(.. AS DateTime)), GO", "mssql"),
+    "mongo": ("mongoexport JSON lines: an $oid, dates as {\"$date\": ...}", "mongo"),
+    "vcard": ("vCard: N as last;first, BDAY, properties by name", "vcard"),
 }
 for _name, (_describe, _style) in LABELLED_STYLES.items():
     for _suffix, _with_id in (("_nd", False), ("_id", True)):
