@@ -17,7 +17,7 @@ from typing import IO
 
 from charset_normalizer import from_bytes
 
-from leakwatch.detection import archives, office
+from leakwatch.detection import archives, normalise, office
 from leakwatch.detection.archives import LimitExceeded
 from leakwatch.detection.limits import Limits
 from leakwatch.detection.records import carry
@@ -306,7 +306,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
-        text = pending + decoder.decode(raw, final=final)
+        text = normalise.repair_mojibake(pending + decoder.decode(raw, final=final))
         if first and final:
             if text:
                 flat, lossless = flatten(text)

@@ -334,6 +334,22 @@ def text_id(value: str) -> str:
     return compact
 
 
+_MOJIBAKE = re.compile("[\u00c3\u00c2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+                       "\u02dc\u2013-\u203a\u20ac\u2122]")
+"""UTF-8 read as Latin-1 or Windows-1252 and saved again: ``Ã©`` for ``é``, ``Ã§`` for ``ç``."""
+
+
+def repair_mojibake(text: str) -> str:
+    """``JÃ©rÃ´me`` -> ``Jérôme``: an export that went through a wrong encoding once writes every
+    accented name so, and then no name with an accent matched. Repaired by ftfy, only in a text
+    that shows the pattern (ftfy reads 5 MB in 0.8 s; the check, in milliseconds)."""
+    if text.isascii() or _MOJIBAKE.search(text) is None:
+        return text
+    import ftfy
+
+    return ftfy.fix_encoding(text)
+
+
 _PLAIN_NAME = re.compile(r"[A-Za-z]+(?:[\-'][A-Za-z]+)*")
 """A name in ASCII letters, hyphens and apostrophes: normalised without Unicode tables (the same result)."""
 
@@ -342,6 +358,8 @@ def name(value: str) -> str:
     """NFKD, accents stripped, lower case, hyphens and apostrophes to spaces, spaces collapsed."""
     if _PLAIN_NAME.fullmatch(value):
         return value.lower().replace("-", " ").replace("'", " ")
+    if "\u00c3" in value or "\u00c2" in value:  # an export's mojibake: the import's and the leak's alike
+        value = repair_mojibake(value)
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = stripped.casefold().replace("ß", "ss")

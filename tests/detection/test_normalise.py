@@ -277,3 +277,19 @@ def test_names_with_particles_apostrophes_hyphens_and_two_parts(name: str) -> No
     value = normalise.name(name)
     assert value and value == normalise.name(name.upper())
     assert "-" not in value and "'" not in value and "’" not in value
+
+
+def test_a_name_through_a_wrong_encoding_is_repaired(crowd) -> None:  # type: ignore[no-untyped-def]
+    """UTF-8 read as Windows-1252 or Latin-1 and saved again (JÃ©rÃ´me for Jérôme), as an export
+    that went through one wrong conversion writes every accented name: the same normal form, for the
+    import and the leak alike. Portuguese names that hold a real Ã stay as they are."""
+    accented = {n for p in crowd for n in (p.last_name, p.first_name) if n and not n.isascii()}
+    assert len(accented) > 20
+    for written in accented:
+        for codec in ("cp1252", "latin-1"):
+            try:
+                mojibake = written.encode("utf-8").decode(codec)
+            except UnicodeDecodeError:
+                continue
+            assert normalise.name(mojibake) == normalise.name(written), (written, mojibake)
+    assert normalise.repair_mojibake("JOÃO CONCEIÇÃO, SÃO PAULO") == "JOÃO CONCEIÇÃO, SÃO PAULO"

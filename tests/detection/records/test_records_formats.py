@@ -246,3 +246,16 @@ def test_a_table_written_column_by_column_is_read_row_by_row(scan: Scan, patient
              "ddn": [a.birth_date, "1990-01-01", b.birth_date], "service": ["URG", "URG", "CARDIO"]}
     text = json.dumps({col: {str(i): v for i, v in enumerate(values)} for col, values in table.items()})
     assert set(scan(text, "export.json")) == {a.ipp}  # b's last name and date with c's first name: nobody
+
+
+def test_a_dump_that_went_through_a_wrong_encoding_is_read_as_it_was_meant(scan: Scan, crowd: list[Person],
+                                                                           patients: list[Person]) -> None:
+    """Every accented name of the dump written JÃ©rÃ´me for Jérôme (UTF-8 read as Windows-1252 and
+    saved again): before, a name with two accents never matched; the text is repaired first."""
+    people = [p for p in patients if not (p.last_name + p.first_name).isascii() and p.birth_date][:6]
+    assert len(people) >= 4
+    text = "nom;prenom;ddn\n" + "".join(f"{p.last_name};{p.first_name};{fr_date(p.birth)}\n" for p in people)
+    mojibake = text.encode("utf-8").decode("cp1252", errors="replace")
+    assert mojibake != text
+    found = scan(mojibake, "export.csv")
+    assert set(found) == {p.ipp for p in people}
