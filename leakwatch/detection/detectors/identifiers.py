@@ -108,7 +108,9 @@ class EmailDetector:
             pos = text.find("@", pos + 1)
         yield from self._obfuscated(text)
 
-    _at = re.compile(r"\s*[\[({]\s*(?:at|@)\s*[\])}]\s*|\s+@\s+", re.IGNORECASE)
+    _at = re.compile(r"[\[({]\s*(?:at|@)\s*[\])}]|@(?=\s)", re.IGNORECASE)
+    """``[at]``, ``(at)``, ``{@}``, or an ``@`` with spaces around it: found from its first
+    character (a pattern that may start with spaces is tried at every position of the text)."""
     _dot = re.compile(r"\s*[\[({]\s*(?:dot|\.)\s*[\])}]\s*", re.IGNORECASE)
     _obfuscated_domain = re.compile(r"(?:[\w\-]{1,63}(?:\s*[\[({]\s*(?:dot|\.)\s*[\])}]\s*|\.))+[^\W\d_]{2,63}"
                                     r"(?![\w\-]|\.[\w\-])", re.IGNORECASE)
@@ -117,8 +119,16 @@ class EmailDetector:
         """Addresses written to slip past scrapers: ``jean.dupont [at] example [dot] org``,
         ``jean.dupont(at)example.org``, ``jean.dupont @ example.org``."""
         for m in self._at.finditer(text):
-            left = self._local_reversed.match(text[max(0, m.start() - 64):m.start()][::-1])
-            right = self._obfuscated_domain.match(text, m.end()) if left else None
+            lo = max(0, m.start() - 72)
+            before = text[lo:m.start()]
+            kept = before.rstrip(" \t")
+            if m.group() == "@" and len(kept) == len(before):
+                continue  # an address as written: the loop above read it
+            left = self._local_reversed.match(kept[-64:][::-1])
+            after = m.end()
+            while after < len(text) and text[after] in " \t":
+                after += 1
+            right = self._obfuscated_domain.match(text, after) if left else None
             if not (left and right):
                 continue
             local = left.group()[::-1].lstrip(".'")
@@ -126,7 +136,7 @@ class EmailDetector:
                 value = normalise.email(f"{local}@{self._dot.sub('.', right.group())}")
             except InvalidValue:
                 continue
-            yield value, m.start() - len(local), right.end()
+            yield value, lo + len(kept) - len(local), right.end()
 
 
 class IbanDetector:
