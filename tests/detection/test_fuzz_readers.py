@@ -156,6 +156,8 @@ RECORD_ADVERSARIAL = {
     "comments": "<!--\n",
     "vCards never ended": "BEGIN:VCARD\n",
     "vCard properties": "BEGIN:VCARD\nN:a;b\n",
+    "HL7 segments": "PID|1||x^^^A~y^^^B||a^b^c||19470128|||||^^c^^1\n",
+    "HL7 segments on one line": "\rPID|||" + "|" * 30,
 }
 
 

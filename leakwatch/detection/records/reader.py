@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from leakwatch.detection.records import delimited, jsonrec, keyvalue, markup, sql, vcard
+from leakwatch.detection.records import delimited, hl7, jsonrec, keyvalue, markup, sql, vcard
 from leakwatch.detection.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
@@ -53,6 +53,10 @@ class Reader(Cursor):
             new = markup.read_table(self, pos, end) if _TABLE.search(text, start, end) else None
             if new is None and c == "<":
                 new = markup.read_xml(self, start, end)
+            if new is not None:
+                return new
+        if (c == "P" and text.startswith("PID|", start)) or text.find("\rPID|", start, end) != -1:
+            new = hl7.read(self, start, end)
             if new is not None:
                 return new
         if c in "Bb" and text.startswith(("BEGIN:VCARD", "begin:vcard", "BEGIN:vcard"), start):

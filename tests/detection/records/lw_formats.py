@@ -131,11 +131,30 @@ def vcard_text(rows: list[Row]) -> str:
     return "".join(cards)
 
 
+def hl7_text(rows: list[Row]) -> str:
+    """HL7 v2 admissions as an integration engine logs them: MSH, PID (names ``last^first``, birth
+    date ``YYYYMMDD``, NIR as an INS in PID-3, phone in PID-13), PV1 with the visit date."""
+    def compact(written: str) -> str:
+        day, month, year = written.split("/") if "/" in written else (written[8:10], written[5:7], written[:4])
+        return f"{year}{month}{day}"
+
+    out = []
+    for i, r in enumerate(rows):
+        ids = f"{r.get('id', 'D0')}^^^HOSP^PI" + (f"~{r['nir']}^^^ASIP-SANTE-INS-NIR^INS" if "nir" in r else "")
+        contact = r.get("phone", "") + (f"^NET^Internet^{r['email']}" if "email" in r else "")
+        pid = ["PID", "1", "", ids, "", f"{r.get('last', '')}^{r.get('first', '')}", "",
+               compact(r["dob"]) if "dob" in r else "", "U", "", "", f"^^{r.get('city', '')}", "", contact]
+        visit = compact(r["visit"]) if "visit" in r else ""
+        out.append(f"MSH|^~\\&|SIH|HOSP|EAI|HOSP|{visit}1015||ADT^A01|M{i:05d}|P|2.5\r" + "|".join(pid)
+                   + f"\rPV1|1|I|{r.get('ward', '')}|||||||||||||||||||||||||||||||||||||||||{visit}\r\n")
+    return "".join(out)
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
     "sql_copy": sql_copy_text, "html": html_text, "xml": xml_text, "xml_attributes": xml_attributes_text,
-    "colon": colon_text, "vcard": vcard_text,
+    "colon": colon_text, "vcard": vcard_text, "hl7": hl7_text,
 }
 
 
