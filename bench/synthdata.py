@@ -516,7 +516,7 @@ def _record_fields(p: Person, rng: random.Random, with_id: bool) -> str:
     visit = dt.date.fromordinal(rng.randint(dt.date(2010, 1, 1).toordinal(), dt.date(2024, 12, 31).toordinal()))
     row: dict[str, str] = {"id": f"D{rng.randrange(10**7):07d}", "last": last, "city": rng.choice(CITIES),
                            "service": rng.choice(SERVICES), "first": first, "visit": visit.isoformat(),
-                           "dob": dob}
+                           "dob": dob, "born": p.birth_date}  # born: the date as HL7 writes it, YYYYMMDD
     if with_id:
         kind = rng.choice(["email", "nir", "phone"])
         row[kind] = {"email": p.email, "nir": rng.choice([p.nir, grouped_nir(p.nir)]),
@@ -629,6 +629,18 @@ def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
                            + f"N:{d['last']};{d['first']};;;\r\nFN:{d['first']} {d['last']}\r\n"
                            + "".join(f"{props[k]}:{d[k]}\r\n" for k in cols if k in d and k in props)
                            + "END:VCARD\r\n" for d in data)
+        if style == "hl7":  # HL7 v2 admissions as an integration engine logs them
+            out = []
+            for d in data:
+                ids = d["id"] + "^^^HOSP^PI" + (f"~{d['nir']}^^^ASIP-SANTE-INS-NIR^INS" if "nir" in d else "")
+                contact = d.get("phone", "") + (f"^NET^Internet^{d['email']}" if "email" in d else "")
+                born = d["born"].replace("-", "")
+                pid = ["PID", "1", "", ids, "", f"{d['last']}^{d['first']}", "", born, "U", "", "", f"^^{d['city']}",
+                       "", contact]
+                visit = d["visit"].replace("-", "")
+                out.append(f"MSH|^~\\&|SIH|HOSP|EAI|HOSP|{visit}101500||ADT^A01|M{rng.randrange(10**6):06d}|P|2.5\r"
+                           + "|".join(pid) + f"\rPV1|1|I|{d['service']}\r")
+            return "\n".join(out) + "\n"
         # xml
         body = "".join(f'  <patient id="{d["id"]}">\n'
                        + "".join(f"    <{_ident(labels[k])}>{escape(d[k])}</{_ident(labels[k])}>\n"
@@ -650,6 +662,7 @@ LABELLED_STYLES = {
     "mssql": ("SQL Server's scripts: INSERT [dbo].[T] ([cols]) VALUES (N'..', CAST(.. AS DateTime)), GO", "mssql"),
     "mongo": ("mongoexport JSON lines: an $oid, dates as {\"$date\": ...}", "mongo"),
     "vcard": ("vCard: N as last;first, BDAY, properties by name", "vcard"),
+    "hl7": ("HL7 v2 messages: PID with last^first and YYYYMMDD, segments ending with CR", "hl7"),
 }
 for _name, (_describe, _style) in LABELLED_STYLES.items():
     for _suffix, _with_id in (("_nd", False), ("_id", True)):
