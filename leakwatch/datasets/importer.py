@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from leakwatch.datasets.schema import Schema
 from leakwatch.detection import normalise, parallel
 from leakwatch.detection.documents import detect_encoding
-from leakwatch.detection.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, Hasher
+from leakwatch.detection.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, NAME_KINDS, Hasher
 from leakwatch.detection.normalise import InvalidValue, is_placeholder
 from leakwatch.errors import InputError
 from leakwatch.keys import Key
@@ -126,7 +126,7 @@ class RecordFingerprinter:
             if value is None:
                 # A placeholder could pass some kinds' checks ("inconnu" is a name): those kinds ask
                 # first; the others (nir, email, phone, iban) only for a value that failed.
-                if kind not in _CHECKED_KINDS and is_placeholder(raw, name=kind in _NAME_KINDS):
+                if kind not in _CHECKED_KINDS and is_placeholder(raw, name=kind in NAME_KINDS):
                     tally.missing[j] += 1
                     continue
                 try:
@@ -230,7 +230,6 @@ def _count(counts: dict[Any, list[Any]], key: Any, line: int) -> None:
 _GLOBAL, _DATE, _NAME, _EXACT = range(4)
 _KNOWN_NAMES = frozenset(KNOWN_NAME_KINDS.values())
 _CACHED_KINDS = frozenset({"last_name", "first_name", "date", "postcode", "city"})
-_NAME_KINDS = frozenset({"last_name", "first_name"})
 _CHECKED_KINDS = frozenset({"nir", "email", "phone", "iban"})
 """Kinds whose check no placeholder passes."""
 
