@@ -422,6 +422,12 @@ def plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.
     return out
 
 
+def day_month(day: int, month: int) -> tuple[int, int]:
+    """A numeric date's day and month: day first, as in France, unless the month cannot be one and
+    the day can (03/28/1965: no month 28, the American order)."""
+    return (month, day) if month > 12 >= day else (day, month)
+
+
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{2}|\d{4})$")
 _TEXT = re.compile(r"^(\d{1,2})(?:er|st|nd|rd|th)?[\s\-]+([^\W\d_]+)\.?[\s\-]+(\d{2}|\d{4})$", re.IGNORECASE)
@@ -453,9 +459,7 @@ def date_forms(text: str) -> list[str]:
     if m := _ISO.match(text):
         return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False)
     if m := _DMY.match(text):
-        day, month = int(m[1]), int(m[2])
-        if month > 12 >= day:  # 03/28/1965: no month 28, the American order
-            day, month = month, day
+        day, month = day_month(int(m[1]), int(m[2]))
         return plausible_dates(int(m[3]), month, day, len(m[3]) == 2)
     if m := _TEXT.match(text):
         month = MONTHS.get(m[2].lower())

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from leakwatch.detection.normalise import MONTHS, plausible_dates
+from leakwatch.detection.normalise import MONTHS, day_month, plausible_dates
 
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 
@@ -49,9 +49,7 @@ class DateDetector:
             if m["y1"]:
                 forms = plausible_dates(int(m["y1"]), int(m["m1"]), int(m["d1"]), False, today)
             elif m["y2"]:
-                day, month = int(m["d2"]), int(m["m2"])
-                if month > 12 >= day:  # 03/28/1965: no month 28, the American order
-                    day, month = month, day
+                day, month = day_month(int(m["d2"]), int(m["m2"]))
                 forms = plausible_dates(int(m["y2"]), month, day, len(m["y2"]) == 2, today)
             elif m["y3"]:
                 month = MONTHS.get(m["m3"].lower())
