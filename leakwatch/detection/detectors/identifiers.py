@@ -91,22 +91,28 @@ class EmailDetector:
     _domain = re.compile(r"(?:[\w\-]{1,63}\.)+[^\W\d_]{2,63}(?![\w\-]|\.[\w\-])")
 
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
+        found = []
         pos = text.find("@")
         while pos != -1:
-            left = self._local_reversed.match(text[max(0, pos - 64):pos][::-1])
-            right = self._domain.match(text, pos + 1) if left else None
-            if left and right:
-                found = left.group()[::-1]
-                local = found.lstrip(".'")
-                start = pos - len(local)
-                try:
-                    value = normalise.email(f"{local}@{right.group()}")
-                except InvalidValue:
-                    value = ""
-                if value:
-                    yield value, start, right.end()
+            right = self._domain.match(text, pos + 1)
+            address = self._address(text[max(0, pos - 64):pos], pos, right.group()) if right else None
+            if address is not None:
+                found.append((address[0], address[1], right.end()))  # type: ignore[union-attr]
             pos = text.find("@", pos + 1)
-        yield from self._obfuscated(text)
+        hidden = list(self._obfuscated(text))
+        yield from sorted(found + hidden, key=lambda c: c[1]) if hidden else found
+
+    def _address(self, before: str, at: int, domain: str) -> tuple[str, int] | None:
+        """The normal address whose local part ends ``before`` (the text up to its ``@``, at ``at``)
+        and whose domain is ``domain``, and where it starts; None when there is none."""
+        left = self._local_reversed.match(before[-64:][::-1])
+        if left is None:
+            return None
+        local = left.group()[::-1].lstrip(".'")
+        try:
+            return normalise.email(f"{local}@{domain}"), at - len(local)
+        except InvalidValue:
+            return None
 
     _at = re.compile(r"[\[({]\s*(?:at|@)\s*[\])}]|@(?=\s)", re.IGNORECASE)
     """``[at]``, ``(at)``, ``{@}``, or an ``@`` with spaces around it: found from its first
@@ -124,19 +130,13 @@ class EmailDetector:
             kept = before.rstrip(" \t")
             if m.group() == "@" and len(kept) == len(before):
                 continue  # an address as written: the loop above read it
-            left = self._local_reversed.match(kept[-64:][::-1])
             after = m.end()
             while after < len(text) and text[after] in " \t":
                 after += 1
-            right = self._obfuscated_domain.match(text, after) if left else None
-            if not (left and right):
-                continue
-            local = left.group()[::-1].lstrip(".'")
-            try:
-                value = normalise.email(f"{local}@{self._dot.sub('.', right.group())}")
-            except InvalidValue:
-                continue
-            yield value, lo + len(kept) - len(local), right.end()
+            right = self._obfuscated_domain.match(text, after)
+            address = self._address(kept, lo + len(kept), self._dot.sub(".", right.group())) if right else None
+            if address is not None:
+                yield address[0], address[1], right.end()  # type: ignore[union-attr]
 
 
 class IbanDetector:
