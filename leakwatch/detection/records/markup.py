@@ -62,14 +62,28 @@ def table_opening(text: str, limit: int) -> tuple[int, int] | None:
         return last.start(), last.end()
     second = _ROW.search(text, first.end(), last.start() + limit)
     end = second.start() if second is not None else len(text)
-    row = text[first.end() : end]
-    cells = [(cm.group(1).lower(), cm.end()) for cm in _CELL.finditer(row)]
-    if end - last.start() > limit or not cells:
-        return last.start(), last.end()
-    texts = [_cell_text(row[at : (m.start() if (m := _CELL_END.search(row, at)) else len(row))]) for _, at in cells]
-    if all(kind == "h" for kind, _ in cells) or all(_is_label(c) for c in texts if c):
+    cells = _cells(text[first.end() : end])
+    if end - last.start() <= limit and cells and _is_header(cells):
         return last.start(), end
     return last.start(), last.end()
+
+
+def _cells(chunk: str) -> list[tuple[str, str, int, int]]:
+    """A row's cells, from the text after its ``<tr>``: per cell its kind (``h`` or ``d``), its
+    text, where its tag starts and where it ends (its closing tag, else the next cell)."""
+    starts = list(_CELL.finditer(chunk))
+    out = []
+    for i, cm in enumerate(starts):
+        limit = starts[i + 1].start() if i + 1 < len(starts) else len(chunk)
+        cell_end = _CELL_END.search(chunk, cm.end(), limit)
+        out.append((cm.group(1).lower(), _cell_text(chunk[cm.end() : cell_end.start() if cell_end else limit]),
+                    cm.start(), cell_end.end() if cell_end else limit))
+    return out
+
+
+def _is_header(cells: list[tuple[str, str, int, int]]) -> bool:
+    """A header row: ``<th>`` cells only, or every cell a label."""
+    return all(kind == "h" for kind, _, _, _ in cells) or all(_is_label(t) for _, t, _, _ in cells if t)
 
 
 def _cell_text(markup: str) -> str:
@@ -124,21 +138,16 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
     # it stays text, never dropped.
     outside = [(m.end(), tags[0].start())]
     for _, cells_from, row_end in spans:
-        chunk = text[cells_from:row_end]
-        kinds, cells = [], []
-        starts = list(_CELL.finditer(chunk))
-        read_to = 0  # in the chunk: where the last cell read ended
-        for i, cm in enumerate(starts):
-            outside.append((cells_from + read_to, cells_from + cm.start()))
-            limit = starts[i + 1].start() if i + 1 < len(starts) else len(chunk)
-            cell_end = _CELL_END.search(chunk, cm.end(), limit)
-            cells.append(_cell_text(chunk[cm.end() : cell_end.start() if cell_end else limit]))
-            kinds.append(cm.group(1).lower())
-            read_to = cell_end.end() if cell_end else limit
+        found = _cells(text[cells_from:row_end])
+        read_to = 0  # in the row: where the last cell read ended
+        for _, _, tag_at, cell_end in found:
+            outside.append((cells_from + read_to, cells_from + tag_at))
+            read_to = cell_end
         outside.append((cells_from + read_to, row_end))
-        if not cells:
+        if not found:
             continue
-        if header is None and rows == 0 and (all(k == "h" for k in kinds) or all(_is_label(c) for c in cells if c)):
+        cells = [t for _, t, _, _ in found]
+        if header is None and rows == 0 and _is_header(found):
             header = cells
             continue
         names = header if header is not None and len(header) == len(cells) else [""] * len(cells)
