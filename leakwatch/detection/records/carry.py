@@ -97,10 +97,10 @@ def _is_html(head: str) -> bool:
 def head_for(head: str | None, text: str) -> str:
     """``head`` and a line end when ``text`` continues the table or statement it opens, else ''."""
     if head and _is_html(head):
-        first = text.lstrip()[:3].lower()
-        if first == "</t" and text.lstrip()[:8].lower() == "</table>":
+        rest = text.lstrip()
+        if _TABLE_CLOSE.match(rest):
             return ""
-        return head + ("\n<tr>\n" if first in ("<td", "<th") else "\n")
+        return head + ("\n<tr>\n" if rest[:3].lower() in ("<td", "<th") else "\n")
     if not head or text.startswith(("\n", "\r\n")):
         return ""
     end = text.find("\n", 0, MAX_HEAD * 16)
