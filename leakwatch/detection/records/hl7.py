@@ -19,7 +19,8 @@ _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
 def _components(field: str) -> list[str]:
-    return [c.replace("\\S\\", "^").replace("\\F\\", "|") for c in field.split("^")]
+    """A field's components, and empty ones after them: an absent component reads empty."""
+    return [c.replace("\\S\\", "^").replace("\\F\\", "|") for c in field.split("^")] + [""] * 5
 
 
 def read(r: Cursor, start: int, end: int) -> int | None:
@@ -30,33 +31,23 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     for m in _SEGMENT.finditer(text, start, end):
         if m.start() != start and text[m.start() - 1] not in "\r\n":
             continue
-        fields = m.group().split("|")
-        fields += [""] * (20 - len(fields))
-
-        def field(i: int, fields: list[str] = fields) -> str:
-            return fields[i]
-
+        fields = m.group().split("|") + [""] * 20  # an absent field reads empty
         pairs: list[tuple[str, str]] = []
-        for repeat in field(3).split("~"):
+        for repeat in fields[3].split("~"):
             ident = _components(repeat)
             if ident[0]:
                 pairs.append(("nir" if "NIR" in repeat.upper() or "INS" in repeat.upper() else "id", ident[0]))
-        names = _components(field(5).split("~")[0])
-        pairs += [("last_name", names[0]), ("first_name", names[1] if len(names) > 1 else "")]
-        if names[2:3] and names[2]:
-            pairs.append(("prenoms", names[2]))
-        born = _DATE.match(field(7))
+        last, first, middle = _components(fields[5].split("~")[0])[:3]
+        pairs += [("last_name", last), ("first_name", first), ("prenoms", middle)]
+        born = _DATE.match(fields[7])
         if born:
             pairs.append(("birth_date", "-".join(born.groups())))
-        address = _components(field(11).split("~")[0])
-        pairs += [("adresse", address[0]), ("ville", address[2] if len(address) > 2 else ""),
-                  ("code_postal", address[4] if len(address) > 4 else "")]
-        for contact in (c for i in (13, 14) for c in field(i).split("~")):
-            parts = _components(contact)  # number^use^type^e-mail...
-            pairs.append(("tel", parts[0]))
-            if len(parts) > 3:
-                pairs.append(("email", parts[3]))
-        pairs.append(("nir", field(19)))
+        street, _, city, _, postcode = _components(fields[11].split("~")[0])[:5]
+        pairs += [("adresse", street), ("ville", city), ("code_postal", postcode)]
+        for contact in (c for i in (13, 14) for c in fields[i].split("~")):
+            number, _, _, email = _components(contact)[:4]  # number^use^type^e-mail...
+            pairs += [("tel", number), ("email", email)]
+        pairs.append(("nir", fields[19]))
         record = make_record(pairs, "hl7")
         if record is not None:
             r.add(record)
