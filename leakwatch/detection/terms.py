@@ -347,7 +347,7 @@ class TermMatcher:
             # Host names as written: a watched domain spelt with another script's letters (аphp.fr,
             # or its xn-- form) is another domain drawn like it, a look-alike, never a mention.
             self._hosts(plain, hits, lookalikes)
-            if norm is not plain:
+            if disguised:
                 self._homographs(plain, hits, lookalikes)
         for i, pattern, bounds in self.exact:
             for m in pattern.finditer(norm):
