@@ -113,7 +113,7 @@ def _dataset_forms(svc: Services) -> list[Check]:
         lacking = [(row.name, forms.missing(svc.engine, row)) for row in rows]
     except Exception:  # the database check above says why
         return []
-    return [Check("dataset", name, not any(m.blind for m in found), forms.advice(found))
+    return [Check("dataset", name, not forms.blind(found), forms.advice(found))
             for name, found in lacking if found]
 
 

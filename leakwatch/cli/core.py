@@ -262,7 +262,7 @@ def scan(
     elif note := unchecked_note(svc.engine):
         err.print(f"leakwatch: note: {printable(note)}")
     for name, found in svc.outdated.items():
-        if any(m.blind for m in found):
+        if forms.blind(found):
             err.print(f"leakwatch: note: {printable(name)}: {printable(forms.advice(found))}", markup=False)
     walk = _paths(targets)
     for message in walk.errors:

@@ -135,8 +135,8 @@ def list_(as_json: bool = JSON_OPTION) -> None:
                       else "current")
     out.print(table)
     for r in rows:
-        if any(m.blind for m in lacking[r.name]):
-            err.print(f"leakwatch: note: {printable(r.name)}: {forms.advice(lacking[r.name])}", markup=False)
+        if forms.blind(lacking[r.name]):
+            err.print(f"leakwatch: note: {printable(r.name)}: {printable(forms.advice(lacking[r.name]))}", markup=False)
 
 
 @app.command("delete")

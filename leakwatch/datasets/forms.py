@@ -58,3 +58,8 @@ def missing(engine: Engine, dataset: DatasetRow) -> list[Missing]:
 def advice(found: list[Missing]) -> str:
     """One line for an operator: what is missing and what to do."""
     return "; ".join(map(str, found)) + ": re-import the dataset (leakwatch fingerprints import)"
+
+
+def blind(found: list[Missing]) -> bool:
+    """Whether something is never matched for what ``found`` lacks."""
+    return any(m.blind for m in found)
