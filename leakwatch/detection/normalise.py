@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
@@ -148,9 +149,13 @@ def _territory_codes() -> dict[str, str]:
 
 @cache
 def _any_territory() -> re.Pattern[str]:
-    """One pattern for every number type of every territory: a quick first test."""
+    """One pattern for every number type of every territory, matched against whole lines: a quick
+    first test of many numbers, one per line, in one call."""
     parts = [p[1].pattern for region in _territory_codes() if (p := _plan_patterns(region)) is not None]
-    return re.compile("|".join(f"(?:{p})" for p in parts))
+    return re.compile("^(?:" + "|".join(f"(?:{p})" for p in parts) + ")$", re.MULTILINE)
+
+
+_SAMPLE_TAILS = [f"{filler:02d}{tail}" for filler in range(100) for tail in ("0000", "5959")]
 
 
 @lru_cache(maxsize=1024)
@@ -158,8 +163,8 @@ def _prefix_owners(prefix: str) -> frozenset[str]:
     """Country codes ("33" or a territory's) with valid numbers beginning with this 3-digit national
     significant prefix (``692`` for 0692...), sampled over the next two digits. France is asked
     only when a territory has numbers there: most prefixes are France's alone."""
-    samples = [f"{prefix}{filler:02d}{tail}" for filler in range(100) for tail in ("0000", "5959")]
-    hits = [n for n in samples if _any_territory().fullmatch(n)]
+    samples = [prefix + tail for tail in _SAMPLE_TAILS]
+    hits = [m.group() for m in _any_territory().finditer("\n".join(samples))]
     owners = {cc for region, cc in _territory_codes().items() if any(_valid_in(region, n) for n in hits)}
     if not owners or any(_valid_in("FR", n) for n in samples):
         owners.add("33")
@@ -406,11 +411,28 @@ MONTHS = {
 EARLIEST_BIRTH_YEAR = 1900
 
 
+_NEXT_DAY = [0.0, dt.date.min]
+"""When the local date changes next (a timestamp), and today's date until then."""
+
+
+def local_today() -> dt.date:
+    """Today's local date, read from the clock once a day: ``dt.date.today()`` costs microseconds,
+    and every written date asks for it."""
+    if time.time() >= _NEXT_DAY[0]:
+        day = dt.date.today()
+        _NEXT_DAY[:] = [dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp(), day]
+    return _NEXT_DAY[1]  # type: ignore[return-value]
+
+
 def plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.date | None = None
-                    ) -> list[str]:
+                    ) -> tuple[str, ...]:
     """ISO forms of a written date; a two-digit year gives both centuries, kept when plausible."""
-    today = today or dt.date.today()
-    years = [1900 + year, 2000 + year] if two_digit else [year]
+    return _plausible_dates(year, month, day, two_digit, today or local_today())
+
+
+@lru_cache(maxsize=1 << 16)
+def _plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.date) -> tuple[str, ...]:
+    years = (1900 + year, 2000 + year) if two_digit else (year,)
     out = []
     for y in years:
         try:
@@ -419,7 +441,7 @@ def plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.
             continue
         if dt.date(EARLIEST_BIRTH_YEAR, 1, 1) <= d <= today:
             out.append(d.isoformat())
-    return out
+    return tuple(out)
 
 
 def day_month(day: int, month: int) -> tuple[int, int]:
@@ -453,25 +475,34 @@ def date(value: str) -> str:
     return forms[0]
 
 
-def date_forms(text: str) -> list[str]:
+def date_forms(text: str) -> tuple[str, ...]:
     """Every plausible ISO date a written date may mean (two for an ambiguous two-digit year)."""
     text = text.strip()
+    return (_short_date_forms if len(text) <= 40 else _date_forms)(text, local_today())
+
+
+def _date_forms(text: str, today: dt.date) -> tuple[str, ...]:
     if m := _ISO.match(text):
-        return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False)
+        return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False, today)
     if m := _DMY.match(text):
         day, month = day_month(int(m[1]), int(m[2]))
-        return plausible_dates(int(m[3]), month, day, len(m[3]) == 2)
+        return plausible_dates(int(m[3]), month, day, len(m[3]) == 2, today)
     if m := _TEXT.match(text):
         month = MONTHS.get(m[2].lower())
         if month:
-            return plausible_dates(int(m[3]), month, int(m[1]), len(m[3]) == 2)
-        return []
+            return plausible_dates(int(m[3]), month, int(m[1]), len(m[3]) == 2, today)
+        return ()
     if m := _TEXT_MDY.match(text):
         month = MONTHS.get(m[1].lower())
-        return plausible_dates(int(m[3]), month, int(m[2]), False) if month else []
+        return plausible_dates(int(m[3]), month, int(m[2]), False, today) if month else ()
     if m := _COMPACT.match(text):
-        return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False)
-    return []
+        return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False, today)
+    return ()
+
+
+_short_date_forms = lru_cache(maxsize=1 << 16)(_date_forms)
+"""``_date_forms`` of a value short enough to be a date, remembered: a dump writes the same dates
+again and again (and any longer value, reading no date, is not kept)."""
 
 
 NORMALISERS: dict[str, Callable[[str], str]] = {

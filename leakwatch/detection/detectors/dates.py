@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 
-from leakwatch.detection.normalise import MONTHS, day_month, plausible_dates
+from leakwatch.detection.normalise import MONTHS, day_month, local_today, plausible_dates
 
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 
@@ -43,7 +42,7 @@ class DateDetector:
     three times the rest), then the month looked for just before them."""
 
     def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
-        today = dt.date.today()
+        today = local_today()
         for m in self._pattern.finditer(text):
             start = m.start()
             if m["y1"]:

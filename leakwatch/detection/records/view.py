@@ -23,10 +23,9 @@ MAX_LINE = 2000
 _TIME = re.compile(r"[T ]\d\d?:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+\-]\d\d:?\d\d)?\s*$")
 
 
-def _birth(value: str) -> list[str]:
+def _birth(value: str) -> tuple[str, ...]:
     """A birth-date field's ISO forms (a time after it, as databases write dates, is dropped)."""
-    forms = date_forms(_TIME.sub("", value))
-    return forms or [value]
+    return date_forms(_TIME.sub("", value)) or (value,)
 
 
 def _is_date(value: str) -> bool:
