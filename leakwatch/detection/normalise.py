@@ -355,14 +355,15 @@ def repair_mojibake(text: str) -> str:
     return ftfy.fix_encoding(text)
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z]+(?:[\-'][A-Za-z]+)*")
-"""A name in ASCII letters, hyphens and apostrophes: normalised without Unicode tables (the same result)."""
-
-
 def name(value: str) -> str:
     """NFKD, accents stripped, lower case, hyphens and apostrophes to spaces, spaces collapsed."""
-    if _PLAIN_NAME.fullmatch(value):
-        return value.lower().replace("-", " ").replace("'", " ")
+    if _LATIN_NAME.fullmatch(value):
+        return value.translate(_LATIN_FOLD)
+    return _unicode_name(value)
+
+
+def _unicode_name(value: str) -> str:
+    """``name`` through Unicode's tables: any script, mojibake repaired, any separators."""
     if "\u00c3" in value or "\u00c2" in value:  # an export's mojibake: the import's and the leak's alike
         value = repair_mojibake(value)
     decomposed = unicodedata.normalize("NFKD", value)
@@ -374,6 +375,26 @@ def name(value: str) -> str:
     if not result or any(ch.isdigit() for ch in result):
         raise InvalidValue("name: empty or contains digits")
     return result
+
+
+def _latin_fold() -> dict[int, str]:
+    """Each Latin letter (Latin-1 and Latin Extended-A) that ``_unicode_name`` turns into ASCII
+    letters by itself, mapped to them (``É`` to ``e``, ``ß`` to ``ss``), and the separators to a
+    space. Ã and Â are left out: they begin the mojibake that ``_unicode_name`` repairs."""
+    table = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    for code in range(0xC0, 0x180):
+        ch = chr(code)
+        if ch.isalpha() and ch not in "\u00c3\u00c2" and (folded := _unicode_name(ch)).isascii() and folded.isalpha():
+            table[code] = folded
+    return table
+
+
+_LATIN_FOLD = _latin_fold()
+_LETTER = "[A-Za-z" + "".join(chr(c) for c in _LATIN_FOLD if c >= 0xC0) + "]+"
+_LATIN_NAME = re.compile(f"{_LETTER}(?:[\\-'’ ]{_LETTER})*")
+"""A name of Latin letters with single hyphens, apostrophes or spaces between them: folded one
+character at a time (``_LATIN_FOLD``), the same result as ``_unicode_name`` in a tenth of the time."""
+_LATIN_FOLD.update({ord("-"): " ", ord("'"): " ", ord("’"): " "})
 
 
 def postcode(value: str) -> str:
