@@ -221,6 +221,7 @@ class _RecordLines:
         self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
         self.hints = hints
         self.length = len(text)
+        self._named_words: dict[int, list[str]] = {}
 
     def line(self, pos: int) -> tuple[int, int, int]:
         """(line number, start, end) of the line holding ``pos``."""
@@ -231,6 +232,15 @@ class _RecordLines:
     def view(self, pos: int) -> View:
         """The record whose line holds ``pos``."""
         return self.hints[self.line(pos)[0]]
+
+    def named_words(self, line: int) -> list[str]:
+        """The words of a record's labelled names, each once (read once for all its dates)."""
+        words = self._named_words.get(line)
+        if words is None:
+            pairs = self.hints[line].pairs
+            words = self._named_words[line] = list(dict.fromkeys(
+                w for pair in pairs for name in pair for w in name.split()))
+        return words
 
 
 class _DatasetScan:
@@ -493,10 +503,9 @@ class _DatasetScan:
         """The few words each side of a date, within its line: where a leak writes the names.
         A record's line is its whole record. The window, and every word in it (one-letter words too)."""
         if self.lines is not None:
-            lo, hi = self.lines.line(start)[1:]
-            view = self.lines.view(start)
-            if view.named:  # its names are known from their labels: no need to read the words
-                return lo, hi, list(dict.fromkeys(w for pair in view.pairs for name in pair for w in name.split()))
+            line, lo, hi = self.lines.line(start)
+            if self.lines.hints[line].named:  # its names are known from their labels: no need to read the words
+                return lo, hi, self.lines.named_words(line)
             return lo, hi, [w for w, _ in self._words_in(lo, hi)]
         lo, hi = self._row(*self._window(start, end), start, end)
         words = self._words_in(lo, hi)

@@ -362,8 +362,13 @@ def name(value: str) -> str:
     return _unicode_name(value)
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def _unicode_name(value: str) -> str:
     """``name`` through Unicode's tables: any script, mojibake repaired, any separators."""
+    if _ASCII_DIGIT.search(value):  # would stay in the result (an amount, a hash, a timestamp)
+        raise InvalidValue("name: empty or contains digits")
     if "\u00c3" in value or "\u00c2" in value:  # an export's mojibake: the import's and the leak's alike
         value = repair_mojibake(value)
     decomposed = unicodedata.normalize("NFKD", value)
