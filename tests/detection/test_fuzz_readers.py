@@ -158,6 +158,14 @@ RECORD_ADVERSARIAL = {
     "vCard properties": "BEGIN:VCARD\nN:a;b\n",
     "HL7 segments": "PID|1||x^^^A~y^^^B||a^b^c||19470128|||||^^c^^1\n",
     "HL7 segments on one line": "\rPID|||" + "|" * 30,
+    "definition lists never closed": "<dl><dt>nom</dt><dd>x</dd>\n",
+    "a definition list closed far below": "<dl>\n" + "x " * 40_000 + "</dl>\n",
+    "fixed-width headers": "nom  prenom  ville\n",
+    "fixed-width rows running across": "nom  prenom  ville\nabcdefghijklmnopqrstuvwxyz\n",
+    "LDIF entries folded": "dn: uid=a\n x\n",
+    "LDIF base64 values": "dn: a\nsn:: " + "QUJD" * 30 + "\n",
+    "psql expanded rules": "-[ RECORD 1 ]-+-\n",
+    "terminal table rules": "| nom | prenom |\n+-----+--------+\n",
 }
 
 

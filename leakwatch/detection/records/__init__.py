@@ -1,8 +1,9 @@
 """Structured leaks read as records: each value with the label of its field.
 
 ``read(text)`` splits a document into the records its structured parts hold (CSV/TSV with a header,
-JSON, SQL ``INSERT`` and ``COPY``, ``key=value`` and ``key: value`` lines, HTML tables with a
-header row, XML elements) and the rest, free text. Each part of a mixed paste is read as what it
+query output pasted from mysql and psql, fixed-width exports, JSON, SQL ``INSERT`` and ``COPY``,
+``key=value`` and ``key: value`` lines, LDIF entries, HTML tables with a header row and definition
+lists, XML elements, vCard, HL7 v2) and the rest, free text. Each part of a mixed paste is read as what it
 is; a broken or truncated structure keeps the records read before the break and leaves the rest to
 the text. One pass over the lines, each reader consuming whole lines: time is linear in the text,
 and the work a failed attempt may cost is capped by a budget proportional to the text's size.

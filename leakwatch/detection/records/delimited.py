@@ -1,4 +1,5 @@
-"""CSV, TSV and pipe tables with a header row: any delimiter among ``, ; TAB |``, any quoting.
+"""CSV, TSV and pipe tables with a header row: any delimiter among ``, ; TAB |``, any quoting;
+and fixed-width exports, their columns cut where the header's labels start.
 
 A header is a line of two or more short labels (no value: nothing starting with a digit, no
 ``@``) followed by a row of as many fields. Rows are read while they keep the header's width; a
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_LABEL = 60
-_RULE = re.compile(r"\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-"""A markdown table's rule under its header."""
+_RULE = re.compile(r"\s*[|+]?\s*:?-{2,}:?\s*(?:[|+]\s*:?-{2,}:?\s*)*[|+]?\s*$")
+"""The rule under a table's header: Markdown's ``|---|---|``, the mysql client's ``+----+----+``,
+psql's ``-----+-----``."""
 
 
 _LABEL = re.compile(r"[^\W\d][\w .'’/°#()\-]*")
@@ -83,11 +85,65 @@ class _Lines:
             yield line
 
 
+_COLUMN_GAP = re.compile(r"\s{2,}")
+_COLUMN = re.compile(r"\S+(?: \S+)*")
+MIN_COLUMNS = 3
+
+
+def column_starts(line: str) -> tuple[list[str], list[int]] | None:
+    """The labels and where each starts, when ``line`` is a fixed-width export's header: three
+    labels or more, two spaces or more between them, one of them known."""
+    stripped = line.rstrip()
+    if "  " not in stripped or len(stripped) > 4000 or any(d in stripped for d in DELIMITERS):
+        return None
+    columns = list(_COLUMN.finditer(stripped))
+    if len(columns) < MIN_COLUMNS or not all(_is_label(c.group()) for c in columns):
+        return None
+    names = [c.group() for c in columns]
+    if not any(labels.kind(n) for n in names):
+        return None
+    return names, [c.start() for c in columns]
+
+
+def _fixed_fields(line: str, starts: list[int]) -> list[str] | None:
+    """A row cut at the header's column starts; None when a value runs across one (another layout,
+    or text) or when the row is blank."""
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return None
+    for start in starts[1:]:
+        if start < len(line) and line[start - 1] != " " and line[start] != " ":
+            return None
+    if starts[0] and line[: starts[0]].strip():
+        return None
+    bounds = [*starts[1:], len(line)]
+    return [line[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
+
+
+def _read_fixed(r: Cursor, pos: int, end: int) -> int | None:
+    """A fixed-width export: rows cut where the header's labels start (``column_starts``)."""
+    text = r.text
+    head = column_starts(text[pos:end])
+    if head is None:
+        return None
+    names, starts = head
+    body, rows = end, 0
+    while body < len(text):
+        nxt = r.line_end(body)
+        fields = _fixed_fields(text[body:nxt], starts)
+        if fields is None:
+            break
+        r.add(make_record(list(zip(names, fields, strict=True)), "fixed"))
+        rows += 1
+        body = nxt
+    return body if rows else None
+
+
 def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     head = table_header(text[pos:end])
     if head is None:
-        return None
+        return _read_fixed(r, pos, end)
     delim, header = head
     width = len(header)
     known = any(labels.kind(h) for h in header)

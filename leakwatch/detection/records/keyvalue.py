@@ -3,12 +3,15 @@
 A line with two ``key=value`` pairs or more, or one whose key is a known label, is one record: its
 pairs, and the rest of the line (the message, the timestamp) as unlabelled text. Consecutive
 ``key: value`` lines (a form printout, YAML, a JSON object's lines cut from a truncated dump,
-``key: value | key: value`` rows) make one record until a blank or other line, or a key seen
-again; the block must hold a known label and two pairs or more, else it stays text.
+``key: value | key: value`` rows, an LDIF directory entry) make one record until a blank or other
+line, or a key seen again; the block must hold a known label and two pairs or more, else it stays
+text. psql's expanded rows (``-[ RECORD 1 ]``, then ``label | value`` lines) are records too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import TYPE_CHECKING
@@ -24,12 +27,17 @@ _PAIR = re.compile(r"""(?=[A-Za-z_])(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48
                    r"""("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
 _COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/\-]{0,59}?))"""
                     r"""\s*:(?:\s+(.*?)|)\s*$""")
+_BASE64_VALUE = re.compile(r"^\s*([A-Za-z][\w;\-]{0,59}):: ?([A-Za-z0-9+/]+={0,2})\s*$")
 MAX_BLOCK_LINES = 400
 
 
 def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     line = text[pos:end]
+    if line.startswith("-[ RECORD "):
+        return _expanded(r, pos)
+    if line.startswith("dn:"):  # an LDIF entry (RFC 2849): its name's ``uid=...,ou=...`` are no fields
+        return _colon_block(r, pos, ldif=True)
     if "=" in line:
         found = _eq_line(r, line)
         if found:
@@ -37,6 +45,38 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
     if ":" in line:
         return _colon_block(r, pos)
     return None
+
+
+_EXPANDED_FIELD = re.compile(r"([^\W\d][\w .\-]{0,59}?)\s*\|(?: (.*?))?\s*$")
+MAX_EXPANDED_LINES = 10_000
+
+
+def _expanded(r: Cursor, pos: int) -> int | None:
+    """psql's expanded output (``\\x``): a ``-[ RECORD n ]`` rule before each row, then one
+    ``label | value`` line per column."""
+    text = r.text
+    records: list[list[tuple[str, str]]] = []
+    end = pos
+    for _ in range(MAX_EXPANDED_LINES):
+        if end >= len(text):
+            break
+        nxt = r.line_end(end)
+        line = text[end:nxt].rstrip("\r\n")
+        if line.startswith("-[ RECORD "):
+            records.append([])
+        elif (m := _EXPANDED_FIELD.fullmatch(line)) is not None:
+            if m.group(2):
+                records[-1].append((m.group(1).strip(), m.group(2)))
+        else:
+            break
+        end = nxt
+    found = [record for pairs in records if (record := make_record(pairs, "kv")) is not None]
+    if not found:
+        r.skip_to = end  # these lines are text: not tried again one by one
+        return None
+    for record in found:
+        r.add(record)
+    return end
 
 
 def _unquote(value: str) -> str:
@@ -67,7 +107,22 @@ def _eq_line(r: Cursor, line: str) -> bool:
     return True
 
 
+def _ldif_base64(line: str) -> list[tuple[str, str]] | None:
+    """An LDIF attribute in base64 (``givenName:: SsOpcsO0bWU=``, how ldapsearch writes any value
+    that is not plain ASCII), decoded; a binary value (a photo) reads as empty."""
+    m = _BASE64_VALUE.match(line)
+    if m is None:
+        return None
+    try:
+        value = base64.b64decode(m.group(2), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        value = ""
+    return [(m.group(1), value)]
+
+
 def _colon_pairs(line: str) -> list[tuple[str, str]] | None:
+    if "::" in line and (encoded := _ldif_base64(line)) is not None:
+        return encoded
     parts = line.split(" | ") if " | " in line else [line]
     out = []
     for part in parts:
@@ -80,10 +135,29 @@ def _colon_pairs(line: str) -> list[tuple[str, str]] | None:
     return out
 
 
-def _colon_block(r: Cursor, pos: int) -> int | None:
+def _logical_line(r: Cursor, pos: int, folded: bool) -> tuple[str, int]:
+    """The line at ``pos`` and where the next begins; with ``folded``, the lines starting with a
+    space after it are joined to it, that space dropped."""
     text = r.text
-    first = _colon_pairs(text[pos : r.line_end(pos)])
-    if not first:
+    end = r.line_end(pos)
+    if not folded or end >= len(text) or text[end] != " ":
+        return text[pos:end], end
+    parts = [text[pos:end].rstrip("\r\n")]
+    while end < len(text) and text[end] == " ":
+        nxt = r.line_end(end)
+        parts.append(text[end + 1 : nxt].rstrip("\r\n"))
+        end = nxt
+    return "".join(parts) + "\n", end
+
+
+def _colon_block(r: Cursor, pos: int, ldif: bool = False) -> int | None:
+    """A block of ``key: value`` lines from ``pos``. In an LDIF entry (``ldif``), a line that starts
+    with a space continues the one before (RFC 2849's folding) and a key seen again is another value
+    of a multi-valued attribute (``objectClass``, a second ``mail``), not another record."""
+    text = r.text
+    first, first_end = _logical_line(r, pos, ldif)
+    first_pairs = _colon_pairs(first)
+    if not first_pairs:
         return None
     records: list[list[tuple[str, str]]] = [[]]
     seen: set[str] = set()
@@ -91,13 +165,13 @@ def _colon_block(r: Cursor, pos: int) -> int | None:
     lines = 0
     end = pos
     while end < len(text) and lines < MAX_BLOCK_LINES:
-        nxt = r.line_end(end)
-        pairs = _colon_pairs(text[end:nxt]) if lines else first
+        line, nxt = _logical_line(r, end, ldif) if lines else (first, first_end)
+        pairs = _colon_pairs(line) if lines else first_pairs
         if not pairs:
             break
         lines += 1
         for key, value in pairs:
-            if key in seen or (text[end:nxt].lstrip().startswith("- ") and key == pairs[0][0] and records[-1]):
+            if not ldif and (key in seen or (line.lstrip().startswith("- ") and key == pairs[0][0] and records[-1])):
                 records.append([])
                 seen = set()
             seen.add(key)

@@ -19,11 +19,11 @@ VALUE_KINDS = frozenset({"phone", "email", "nir", "postcode", "city"})
 _EXACT = {
     LAST: "nom last_name lastname surname family_name familyname nom_de_famille nom_famille nom_naissance "
           "nom_de_naissance nom_usage nom_d_usage nom_patient patient_nom maiden_name nom_jeune_fille "
-          "patronyme last",
+          "patronyme last sn",
     FIRST: "prenom prenoms first_name firstname given_name givenname forename middle_name second_prenom "
            "prenom_patient patient_prenom autres_prenoms first",
     FULL: "name full_name fullname nom_complet nom_prenom prenom_nom patient patient_name display_name "
-          "identite nom_et_prenom person personne",
+          "identite nom_et_prenom person personne cn",
     BIRTH: "date_naissance date_de_naissance dob birth_date birthdate birthday ddn naissance date_naiss "
            "dt_naissance dte_naissance ne_le nee_le ne_e_le date_of_birth born born_on d_o_b",
     "phone": "tel telephone phone phone_number mobile portable gsm cellulaire tel_mobile tel_portable "

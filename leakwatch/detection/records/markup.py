@@ -1,4 +1,4 @@
-"""HTML tables with a header row, and XML elements.
+"""HTML tables with a header row, HTML definition lists, and XML elements.
 
 A table's header is its first row of ``<th>`` cells (or its first row when every cell reads as a
 label); each later row is a record. Cells are found by tags, so rows written over many lines,
@@ -166,6 +166,59 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
     if close and text[stop:stop_line].strip():
         r.keep(stop, stop_line)
     return stop_line
+
+
+_LIST_START = re.compile(r"<dl\b[^>]*>", re.IGNORECASE)
+_LIST_END = re.compile(r"</dl\s*>", re.IGNORECASE)
+_TERM = re.compile(r"<(/?)(dt|dd)\b[^>]*>", re.IGNORECASE)
+
+
+def read_list(r: Cursor, pos: int, end: int) -> int | None:
+    """An HTML definition list, as a web page prints one person's file: each ``<dt>`` a label, the
+    ``<dd>`` after it its value (closing tags optional, as HTML allows). One list is one record, or
+    several when a label comes again (a list of people). A list that does not close within
+    ``MAX_ROW`` is left to the text; what lies outside its terms stays text."""
+    text = r.text
+    m = _LIST_START.search(text, pos, end)
+    if m is None:
+        return None
+    close = _next(r, "list_end", _LIST_END, m.end())
+    if close is None or close.start() - m.end() > MAX_ROW:
+        return None
+    records: list[list[tuple[str, str]]] = [[]]
+    seen: set[str] = set()
+    label, open_tag, content_from = "", "", m.end()
+    outside: list[tuple[int, int]] = []
+
+    def finish(upto: int) -> None:
+        nonlocal label
+        content = _cell_text(text[content_from:upto])
+        if open_tag == "dt":
+            label = content
+        elif open_tag == "dd" and label and content:
+            if label in seen:
+                records.append([])
+                seen.clear()
+            seen.add(label)
+            records[-1].append((label, content))
+        elif not open_tag:
+            outside.append((content_from, upto))
+
+    for tag in _TERM.finditer(text, m.end(), close.start()):
+        finish(tag.start())
+        open_tag = "" if tag.group(1) else tag.group(2).lower()
+        content_from = tag.end()
+    finish(close.start())
+    found = [make_record(pairs, "html") for pairs in records if len(pairs) >= 2]
+    if not any(found):
+        return None
+    for record in found:
+        r.add(record)
+    stop = r.line_end(close.end())
+    for a, b in [(pos, m.start()), *outside, (close.end(), stop)]:
+        if b > a and _TAG.sub("", text[a:b]).strip():
+            r.keep(a, b)
+    return stop
 
 
 def read_xml(r: Cursor, start: int, end: int) -> int | None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import zipfile
+from base64 import b64encode
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
@@ -150,14 +151,6 @@ def hl7_text(rows: list[Row]) -> str:
     return "".join(out)
 
 
-FORMATS: dict[str, Callable[[list[Row]], str]] = {
-    "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
-    "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
-    "sql_copy": sql_copy_text, "html": html_text, "xml": xml_text, "xml_attributes": xml_attributes_text,
-    "colon": colon_text, "vcard": vcard_text, "hl7": hl7_text,
-}
-
-
 def xlsx_bytes(rows: list[Row], labels: dict[str, str] = FR, sheet: str = "Patients") -> bytes:
     """A minimal xlsx workbook of one sheet, the header row first, cells as inline strings (as an
     export tool writes them): documents.py reads it as CSV text per sheet."""
@@ -190,3 +183,109 @@ def xlsx_bytes(rows: list[Row], labels: dict[str, str] = FR, sheet: str = "Patie
         for name, data in parts.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def _grid(rows: list[Row], labels: dict[str, str]) -> tuple[list[str], list[list[str]], list[int]]:
+    cols = _cols(rows)
+    table = [[labels[k] for k in cols], *([r.get(k, "") for k in cols] for r in rows)]
+    widths = [max(len(line[j]) for line in table) for j in range(len(cols))]
+    return cols, table, widths
+
+
+def _padded(cells: list[str], widths: list[int], sep: str) -> str:
+    return sep.join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+
+
+def mysql_cli_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """The mysql client's table, as pasted from a terminal: ``+----+`` rules, ``| a | b |`` rows."""
+    _, table, widths = _grid(rows, labels)
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+\n"
+    lines = ["| " + _padded(cells, widths, " | ") + " |\n" for cells in table]
+    return ("mysql> SELECT * FROM patients;\n" + rule + lines[0] + rule + "".join(lines[1:]) + rule
+            + f"{len(rows)} rows in set (0.00 sec)\n")
+
+
+def psql_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """psql's aligned output: `` a | b`` rows under a ``---+---`` rule, ``(n rows)`` after."""
+    _, table, widths = _grid(rows, labels)
+    lines = [" " + _padded(cells, widths, " | ") + "\n" for cells in table]
+    rule = "-" + "-+-".join("-" * w for w in widths) + "-\n"
+    return lines[0] + rule + "".join(lines[1:]) + f"({len(rows)} rows)\n"
+
+
+def markdown_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A Markdown table, as forums and pastes render them."""
+    _, table, _ = _grid(rows, labels)
+    line = lambda cells: "| " + " | ".join(cells) + " |\n"  # noqa: E731
+    return line(table[0]) + "|" + "|".join("---" for _ in table[0]) + "|\n" + "".join(line(r) for r in table[1:])
+
+
+def ldif_text(rows: list[Row]) -> str:
+    """An LDAP directory's LDIF export, as ldapsearch writes it: attributes in no fixed order, a
+    multi-valued ``objectClass`` met again midway, long values folded onto lines that begin with a
+    space, values that are not plain ASCII in base64 after two colons, a blank line between entries."""
+    attrs = {"id": "uid", "last": "sn", "first": "givenName", "city": "l", "ward": "ou", "dob": "birthDate",
+             "visit": "modifyTimestamp", "email": "mail", "nir": "employeeNumber", "phone": "mobile"}
+    out = []
+    for r in rows:
+        lines = [f"dn: uid={r.get('id', 'x')},ou=people,dc=example,dc=org", "objectClass: top", "objectClass: person"]
+        for k in ORDER:
+            if k in r:
+                value = r[k]
+                lines.append(f"{attrs[k]}: {value}" if value.isascii()
+                             else f"{attrs[k]}:: {b64encode(value.encode()).decode()}")
+            if k == "last":
+                lines += ["description: Compte patient cree par l'import du portail de prise de",
+                          " rendez-vous, a verifier", "objectClass: inetOrgPerson",
+                          "jpegPhoto:: /9j/4AAQSkZJRgABAQEASABIAAD/2wBDAAMCAgMCAgMDAwMEAwMEBQgFBQQE",
+                          " BAUKBwcGCAwKDAwLCgsLDQ4SEA0OEQ4LCxAWEBETFBUVFQwPFxgWFBgSFBUU/9k="]
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)
+
+
+def yaml_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """A YAML list of mappings."""
+    return "patients:\n" + "".join(
+        "".join(("  - " if i == 0 else "    ") + f"{labels[k]}: {r[k]}\n"
+                for i, k in enumerate(k for k in _cols(rows) if k in r)) for r in rows)
+
+
+def fixed_width_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A fixed-width export, columns padded with spaces, a header line."""
+    _, table, widths = _grid(rows, labels)
+    return "".join(_padded(cells, widths, "  ").rstrip() + "\n" for cells in table)
+
+
+def dl_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """An HTML definition list per person, as a web page prints a record."""
+    return "".join("<dl>\n" + "".join(f"  <dt>{labels[k]}</dt><dd>{escape(r[k])}</dd>\n" for k in _cols(rows) if k in r)
+                   + "</dl>\n" for r in rows)
+
+
+def mysql_vertical_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """The mysql client's vertical output (``\\G``): a starred rule per row, labels right-aligned."""
+    cols = _cols(rows)
+    width = max(len(labels[k]) for k in cols)
+    return "".join(f"{'*' * 27} {i}. row {'*' * 27}\n" + "".join(f"{labels[k].rjust(width)}: {r.get(k, 'NULL')}\n"
+                                                                for k in cols) for i, r in enumerate(rows, 1))
+
+
+def psql_expanded_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """psql's expanded output (``\\x``): a ``-[ RECORD n ]`` rule per row, ``label | value`` lines."""
+    cols = _cols(rows)
+    width = max(len(labels[k]) for k in cols)
+    return "".join(f"-[ RECORD {i} ]" + "-" * (width - 8) + "+" + "-" * 20 + "\n"
+                   + "".join(f"{labels[k].ljust(width)} | {r.get(k, '')}\n" for k in cols)
+                   for i, r in enumerate(rows, 1))
+
+
+FORMATS: dict[str, Callable[[list[Row]], str]] = {
+    "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
+    "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
+    "sql_copy": sql_copy_text, "html": html_text, "xml": xml_text, "xml_attributes": xml_attributes_text,
+    "colon": colon_text, "vcard": vcard_text, "hl7": hl7_text,
+    # pasted from a terminal, a directory, a page, a mainframe
+    "mysql_cli": mysql_cli_text, "mysql_vertical": mysql_vertical_text, "psql": psql_text,
+    "psql_expanded": psql_expanded_text, "markdown": markdown_text, "fixed_width": fixed_width_text,
+    "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text,
+}
