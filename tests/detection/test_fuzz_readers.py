@@ -166,6 +166,9 @@ RECORD_ADVERSARIAL = {
     "LDIF base64 values": "dn: a\nsn:: " + "QUJD" * 30 + "\n",
     "psql expanded rules": "-[ RECORD 1 ]-+-\n",
     "terminal table rules": "| nom | prenom |\n+-----+--------+\n",
+    "SQL*Plus headings": "NOM PRENOM\n--- ------\n",
+    "mongo shell documents cut short": "{ nom: 'x', ddn: ISODate(\"1965-03-12\"\n",
+    "mongo shell strings never closed": "{ nom: '" + "x" * 200 + "\n",
 }
 
 

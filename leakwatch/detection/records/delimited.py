@@ -85,24 +85,34 @@ class _Lines:
             yield line
 
 
-_COLUMN_GAP = re.compile(r"\s{2,}")
 _COLUMN = re.compile(r"\S+(?: \S+)*")
+_DASHES = re.compile(r"-+")
+_DASH_RULE = re.compile(r"-+(?: +-+)+\s*")
 MIN_COLUMNS = 3
 
 
-def column_starts(line: str) -> tuple[list[str], list[int]] | None:
-    """The labels and where each starts, when ``line`` is a fixed-width export's header: three
-    labels or more, two spaces or more between them, one of them known."""
+def column_starts(line: str, below: str = "") -> tuple[list[str], list[int], bool] | None:
+    """The labels and where each starts when ``line`` is a fixed-width export's header: the columns
+    of the dashes rule ``below`` it (SQL*Plus, sqlcmd: two columns or more, however close), else
+    three labels or more two spaces or more apart. One label must be known. Also whether the rule
+    was there (the rows begin after it)."""
     stripped = line.rstrip()
-    if "  " not in stripped or len(stripped) > 4000 or any(d in stripped for d in DELIMITERS):
+    if len(stripped) > 4000 or any(d in stripped for d in DELIMITERS):
         return None
-    columns = list(_COLUMN.finditer(stripped))
-    if len(columns) < MIN_COLUMNS or not all(_is_label(c.group()) for c in columns):
+    if _DASH_RULE.fullmatch(below.rstrip("\r\n")):
+        spans = [(m.start(), m.end()) for m in _DASHES.finditer(below)]
+        names = [stripped[a:b].strip() for a, b in spans]
+        ruled = True
+    elif "  " in stripped:
+        columns = list(_COLUMN.finditer(stripped))
+        if len(columns) < MIN_COLUMNS:
+            return None
+        spans, names, ruled = [c.span() for c in columns], [c.group() for c in columns], False
+    else:
         return None
-    names = [c.group() for c in columns]
-    if not any(labels.kind(n) for n in names):
+    if not all(_is_label(n) for n in names) or not any(labels.kind(n) for n in names):
         return None
-    return names, [c.start() for c in columns]
+    return names, [a for a, _ in spans], ruled
 
 
 def _fixed_fields(line: str, starts: list[int]) -> list[str] | None:
@@ -123,11 +133,12 @@ def _fixed_fields(line: str, starts: list[int]) -> list[str] | None:
 def _read_fixed(r: Cursor, pos: int, end: int) -> int | None:
     """A fixed-width export: rows cut where the header's labels start (``column_starts``)."""
     text = r.text
-    head = column_starts(text[pos:end])
+    below_end = r.line_end(end) if end < len(text) else end
+    head = column_starts(text[pos:end], text[end:below_end])
     if head is None:
         return None
-    names, starts = head
-    body, rows = end, 0
+    names, starts, ruled = head
+    body, rows = (below_end if ruled else end), 0
     while body < len(text):
         nxt = r.line_end(body)
         fields = _fixed_fields(text[body:nxt], starts)

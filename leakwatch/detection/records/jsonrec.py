@@ -4,11 +4,14 @@ A record is an object with its nested objects' values (labelled by their last tw
 ``patient.nom`` reads as a last name and ``medecin.nom`` as someone else's); each element of a list
 of objects is a record of its own, and so is each of a dict's children when they all share one
 set of keys (``{"p1": {...}, "p2": {...}}``). A top-level array cut short keeps the elements read.
+A document the mongo shell printed on one line (keys unquoted, ``ObjectId(...)``, single quotes)
+is read as the JSON it stands for.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
@@ -61,7 +64,7 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     follow = text[nxt] if nxt < len(text) else ""
     number = text[start] == "[" and (follow.isdigit() or follow == "-")
     if follow not in ('"', "\n", "}", "]", "{", "[") and not number:
-        return None
+        return _shell_object(r, start, end) if _SHELL_KEY.match(text, start, end) else None
     try:
         value, stop = _decode(text, start)
     except (ValueError, RecursionError) as exc:
@@ -71,6 +74,46 @@ def read(r: Cursor, start: int, end: int) -> int | None:
         return None
     _records(r, value)
     return _after(r, stop)
+
+
+_STRING = r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"'
+_SHELL_KEY = re.compile(r"\{\s*[A-Za-z_$][\w$]*\s*:")
+_SHELL_TOKEN = re.compile(
+    rf"""(?P<string>{_STRING})"""
+    rf"""|(?:new\s+)?(?:ObjectId|ISODate|Date|NumberLong|NumberInt|NumberDecimal|Long|Int32|Double|Decimal128|UUID)"""
+    rf"""\(\s*(?P<arg>{_STRING}|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)?\s*\)"""
+    r"""|(?<=[{,])(?P<key>\s*[A-Za-z_$][\w$]*)(?=\s*:)"""
+)
+"""What the mongo shell (and JavaScript) writes where JSON would not: strings in single quotes,
+``ObjectId('...')``, ``ISODate("...")`` and the like around a value, keys without quotes."""
+
+
+def _as_json(token: re.Match[str]) -> str:
+    literal = token.group("string") or token.group("arg")
+    if token.group("key") is not None:
+        return json.dumps(token.group("key").strip())
+    if literal is None:
+        return "null"
+    if literal[0] == "'":
+        body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
+        return f'"{body}"'
+    return literal
+
+
+def _shell_object(r: Cursor, start: int, end: int) -> int | None:
+    """A document on one line as the mongo shell prints it (``{ _id: ObjectId('...'), nom: 'X',
+    ddn: ISODate("...") }``): read as the JSON it stands for. Printed over many lines, its
+    ``key: value`` lines are read as a block (``keyvalue``)."""
+    line = r.text[start:end].rstrip().rstrip(",")
+    try:
+        value = json.loads(_SHELL_TOKEN.sub(_as_json, line))
+    except ValueError:
+        r.spend(end - start)
+        return None
+    if not isinstance(value, dict):
+        return None
+    _records(r, value)
+    return end
 
 
 def _after(r: Cursor, stop: int) -> int:

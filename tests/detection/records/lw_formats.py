@@ -279,6 +279,77 @@ def psql_expanded_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
                    for i, r in enumerate(rows, 1))
 
 
+
+
+def sqlplus_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """Oracle SQL*Plus: upper-case labels padded, a dashes rule under them."""
+    _, table, widths = _grid(rows, labels)
+    table[0] = [c.upper() for c in table[0]]
+    return ("SQL> select * from patients;\n\n" + _padded(table[0], widths, " ").rstrip() + "\n"
+            + " ".join("-" * w for w in widths) + "\n"
+            + "".join(_padded(r, widths, " ").rstrip() + "\n" for r in table[1:]) + f"\n{len(rows)} rows selected.\n")
+
+
+def sqlcmd_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """SQL Server sqlcmd: labels padded, a dashes rule, a rows-affected footer."""
+    _, table, widths = _grid(rows, labels)
+    return (_padded(table[0], widths, " ") + "\n" + " ".join("-" * w for w in widths) + "\n"
+            + "".join(_padded(r, widths, " ") + "\n" for r in table[1:]) + f"\n({len(rows)} rows affected)\n")
+
+
+def _sqlite_literal(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'" if v else "NULL"
+
+
+def sqlite_dump_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """sqlite3's ``.dump``: ``INSERT INTO t VALUES(...)`` after the ``CREATE TABLE``."""
+    cols = _cols(rows)
+    create = 'CREATE TABLE patients(' + ",".join(f'"{labels[k]}" TEXT' for k in cols) + ");\n"
+    return ("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n" + create
+            + "".join("INSERT INTO patients VALUES(" + ",".join(_sqlite_literal(r.get(k, "")) for k in cols) + ");\n"
+                      for r in rows)
+            + "COMMIT;\n")
+
+
+def _mongo_value(k: str, v: str) -> str:
+    if k in ("dob", "visit"):
+        d = v if "-" in v[:5] else f"{v[6:10]}-{v[3:5]}-{v[0:2]}"
+        return f'ISODate("{d}T00:00:00.000Z")'
+    return "'" + v.replace("'", "\\'") + "'"
+
+
+def mongosh_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """mongosh's pretty print: unquoted keys, single quotes, ObjectId and ISODate."""
+    cols = _cols(rows)
+    docs = ["  {\n    _id: ObjectId('65f1c0ffee0000000000000" + str(i) + "'),\n"
+            + ",\n".join(f"    {labels[k]}: {_mongo_value(k, r[k])}" for k in cols if k in r) + "\n  }"
+            for i, r in enumerate(rows)]
+    return "[\n" + ",\n".join(docs) + "\n]\n"
+
+
+def mongosh_compact_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """mongosh's print of a short document: all of it on one line."""
+    cols = _cols(rows)
+    return "".join("{ _id: ObjectId('65f1c0ffee000000000000" + f"{i:02d}" + "'), "
+                   + ", ".join(f"{labels[k]}: {_mongo_value(k, r[k])}" for k in cols if k in r) + " }\n"
+                   for i, r in enumerate(rows))
+
+
+def csv_title_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A title line and a blank one before the header."""
+    return "Export patients du 03/05/2024 - service Cardiologie\n\n" + csv_text(rows, labels)
+
+
+def excel_sep_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """Excel's ``sep=;`` line before the header."""
+    return "sep=;\n" + csv_text(rows, labels)
+
+
+def csv_bom_crlf_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A byte-order mark and Windows line ends."""
+    return "\ufeff" + csv_text(rows, labels).replace("\n", "\r\n")
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -287,5 +358,7 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     # pasted from a terminal, a directory, a page, a mainframe
     "mysql_cli": mysql_cli_text, "mysql_vertical": mysql_vertical_text, "psql": psql_text,
     "psql_expanded": psql_expanded_text, "markdown": markdown_text, "fixed_width": fixed_width_text,
-    "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text,
+    "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
+    "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
+    "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
 }
