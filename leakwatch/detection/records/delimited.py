@@ -87,6 +87,9 @@ class _Lines:
 
 _COLUMN = re.compile(r"\S+(?: \S+)*")
 _DASHES = re.compile(r"-+")
+_WIDE_GAP = re.compile(r"\S {2,}\S")
+_LABEL_FIRST = re.compile(r" *[^\W\d_]")
+"""A header's first label starts with a letter (a log line, with its timestamp, never)."""
 _DASH_RULE = re.compile(r"-+(?: +-+)+\s*")
 MIN_COLUMNS = 3
 
@@ -133,6 +136,9 @@ def _fixed_fields(line: str, starts: list[int]) -> list[str] | None:
 def _read_fixed(r: Cursor, pos: int, end: int) -> int | None:
     """A fixed-width export: rows cut where the header's labels start (``column_starts``)."""
     text = r.text
+    if _LABEL_FIRST.match(text, pos, end) is None or (
+            not text.startswith("-", end) and _WIDE_GAP.search(text, pos, end) is None):  # no rule, no gap
+        return None
     below_end = r.line_end(end) if end < len(text) else end
     head = column_starts(text[pos:end], text[end:below_end])
     if head is None:
