@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from base64 import b64encode
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -103,6 +104,39 @@ def export_dump(people: list[Person], rng: random.Random) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _aligned(table: list[list[str]], sep: str) -> tuple[list[str], list[int]]:
+    widths = [max(len(row[j]) for row in table) for j in range(len(table[0]))]
+    return [sep.join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table], widths
+
+
+def terminal_dump(people: list[Person], rng: random.Random) -> str:
+    """A query's output saved from the mysql client: ``+----+`` rules around the header, ``| a | b |`` rows."""
+    lines, widths = _aligned([COLUMNS] + [_cells(p, rng) for p in people], " | ")
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    return "\n".join(["mysql> SELECT * FROM patients;", rule, f"| {lines[0]} |", rule,
+                      *(f"| {line} |" for line in lines[1:]), rule, f"{len(people)} rows in set (2.31 sec)"]) + "\n"
+
+
+def sqlplus_dump(people: list[Person], rng: random.Random) -> str:
+    """Oracle SQL*Plus spooled to a file: upper-case labels over a dashes rule, one space apart."""
+    lines, widths = _aligned([[c.upper() for c in COLUMNS]] + [_cells(p, rng) for p in people], " ")
+    return "\n".join([lines[0].rstrip(), " ".join("-" * w for w in widths), *(line.rstrip() for line in lines[1:]),
+                      "", f"{len(people)} rows selected."]) + "\n"
+
+
+def ldif_dump(people: list[Person], rng: random.Random) -> str:
+    """An LDAP directory's export: one entry per person, a blank line between entries."""
+    attrs = ["sn", "ou", "modifyTimestamp", "l", "givenName", "description", "birthDate"]
+    entries = []
+    for i, p in enumerate(people):
+        values = dict(zip(attrs, _cells(p, rng), strict=True))
+        entries.append("\n".join([f"dn: uid=p{i},ou=people,dc=example,dc=org", "objectClass: top",
+                                  "objectClass: inetOrgPerson",
+                                  *(f"{k}: {v}" if v.isascii() else f"{k}:: {b64encode(v.encode()).decode()}"
+                                    for k, v in values.items())]))
+    return "\n\n".join(entries) + "\n"
+
+
 def _csv_cell(value: str) -> str:
     return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
 
@@ -110,7 +144,8 @@ def _csv_cell(value: str) -> str:
 FORMS: dict[str, tuple[str, Callable[[list[Person], random.Random], str]]] = {
     "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "mysql": ("mysqldump.sql", mysql_dump),
     "json": ("export.json", json_dump), "xml": ("export.xml", xml_dump), "html": ("export.html", html_dump),
-    "export": ("export-ids.csv", export_dump)}
+    "export": ("export-ids.csv", export_dump), "terminal": ("select.txt", terminal_dump),
+    "sqlplus": ("spool.lst", sqlplus_dump), "ldif": ("people.ldif", ldif_dump)}
 
 TRUTH = r"""
 import json, sys

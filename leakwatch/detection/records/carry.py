@@ -6,7 +6,8 @@ or the column list that labels its values (an HTML table's rows, their ``<table>
 text, one cell per line), and with them every record whose names and birth date are not side
 by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
 of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
-VALUES``, its ``COPY t (cols) FROM stdin;`` or its ``<table>`` tag and ``<th>`` row. A part that
+VALUES``, its ``COPY t (cols) FROM stdin;``, its ``<table>`` tag and ``<th>`` row, or a query
+output's header (under the ``+----+`` rule of the mysql client, over the dashes rule of SQL*Plus). A part that
 starts a new block (after a blank line, where the cutters prefer to cut; an HTML table goes on to
 its ``</table>``) or a new statement carries no head. A SQL dump names its columns
 once, in ``CREATE TABLE``, and inserts without naming them (mysqldump, ``pg_dump --inserts``): those
@@ -20,10 +21,12 @@ from __future__ import annotations
 import csv
 import re
 
-from leakwatch.detection.records.delimited import table_header
+from leakwatch.detection.records.delimited import column_starts, fixed_fields, is_rule, table_header
 from leakwatch.detection.records.markup import table_opening
 
 MAX_HEAD = 4000
+HEAD_LINES = 3
+"""A table's header is looked for among the first lines of its block."""
 """A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
 _SQL_HEAD = re.compile(
     r"[ \t]*(?:INSERT\s+(?:IGNORE\s+)?INTO\s+[^\s(;]+\s*\([^)\n;]*\)\s*VALUES"
@@ -36,6 +39,8 @@ MAX_CREATE = 16 * 1024
 """A longer ``CREATE TABLE`` (to its ``;``) is not carried."""
 MAX_SCHEMA = 64 * 1024
 """The ``CREATE TABLE`` statements carried: the latest that fit."""
+_LABELS = re.compile(r"[^\W\d][\w.\-]*(?: +[^\W\d][\w.\-]*)+")
+"""A line of words only: a header whose dashes rule may follow in the next part."""
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
 _CLOSING = re.compile(r"\n([ \t]*)(?:[}\]]|</[\w:.\-]+>)[ \t]*,?[ \t]*(?=\r?\n)")
 """A line that only closes a JSON object or array, or an XML element."""
@@ -85,9 +90,31 @@ def opening(text: str, carried: str | None) -> str | None:
         return carried
     while text.startswith(("\n", "\r"), block):
         block += 1
-    end = text.find("\n", block, block + MAX_HEAD + 2)
-    line = text[block:end].rstrip("\r") if end != -1 else ""
-    return line if line and table_header(line) is not None else None
+    return _table_head(text, block)
+
+
+def _table_head(text: str, start: int) -> str | None:
+    """The header of the table a block starting at ``start`` holds, if one of its first lines is
+    one (a query's output has the query, or a ``+----+`` rule, above it): a delimited header, or a
+    fixed-width one with its dashes rule under it when it has one."""
+    for _ in range(HEAD_LINES):
+        end = text.find("\n", start, start + MAX_HEAD + 2)
+        if end == -1:
+            return None
+        line = text[start:end].rstrip("\r")
+        if not line:
+            return None
+        if table_header(line) is not None:
+            return line
+        below_end = text.find("\n", end + 1, end + MAX_HEAD + 3)
+        if below_end == -1 and end + 1 == len(text) and _LABELS.fullmatch(line):
+            return line  # the last line: its rule, if it has one, begins the next part
+        below = text[end + 1 : below_end].rstrip("\r") if below_end != -1 else ""
+        fixed = column_starts(line, below)
+        if fixed is not None:
+            return line + "\n" + below if fixed[2] else line
+        start = end + 1
+    return None
 
 
 def _is_html(head: str) -> bool:
@@ -111,10 +138,14 @@ def head_for(head: str | None, text: str) -> str:
         return head + "\n" if first != "\\." and not first.startswith(_SQL_STARTS) else ""
     table = table_header(head)
     if table is None:
-        return ""
+        header, _, rule = head.partition("\n")
+        if not rule and column_starts(header, first) is not None:
+            return head + "\n"  # the part begins with the header's rule
+        fixed = column_starts(header, rule)
+        return head + "\n" if fixed is not None and fixed_fields(first, fixed[1]) is not None else ""
     delim, fields = table
-    if delim == "|":
-        return head + "\n" if first.count("|") == head.count("|") else ""
+    if delim == "|":  # a row, or the rule under the header (the header ended the part before)
+        return head + "\n" if first.count("|") == head.count("|") or is_rule(first) else ""
     row = next(csv.reader([first], delimiter=delim), [])
     return head + "\n" if len(row) == len(fields) else ""
 

@@ -94,6 +94,13 @@ _DASH_RULE = re.compile(r"-+(?: +-+)+\s*")
 MIN_COLUMNS = 3
 
 
+def is_rule(line: str) -> bool:
+    """A rule under a table's header: of a Markdown or terminal table (``_RULE``), or of dashes
+    only (SQL*Plus, sqlcmd)."""
+    line = line.rstrip("\r\n")
+    return _RULE.match(line) is not None or _DASH_RULE.fullmatch(line) is not None
+
+
 def column_starts(line: str, below: str = "") -> tuple[list[str], list[int], bool] | None:
     """The labels and where each starts when ``line`` is a fixed-width export's header: the columns
     of the dashes rule ``below`` it (SQL*Plus, sqlcmd: two columns or more, however close), else
@@ -118,7 +125,7 @@ def column_starts(line: str, below: str = "") -> tuple[list[str], list[int], boo
     return names, [a for a, _ in spans], ruled
 
 
-def _fixed_fields(line: str, starts: list[int]) -> list[str] | None:
+def fixed_fields(line: str, starts: list[int]) -> list[str] | None:
     """A row cut at the header's column starts; None when a value runs across one (another layout,
     or text) or when the row is blank."""
     line = line.rstrip("\r\n")
@@ -147,7 +154,7 @@ def _read_fixed(r: Cursor, pos: int, end: int) -> int | None:
     body, rows = (below_end if ruled else end), 0
     while body < len(text):
         nxt = r.line_end(body)
-        fields = _fixed_fields(text[body:nxt], starts)
+        fields = fixed_fields(text[body:nxt], starts)
         if fields is None:
             break
         r.add(make_record(list(zip(names, fields, strict=True)), "fixed"))

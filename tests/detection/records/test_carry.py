@@ -90,9 +90,35 @@ def html_table(people: list[Person]) -> str:
     return "<html><body>\n" + head + "".join(rows) + "</table>\n</body></html>\n"
 
 
+def _aligned(people: list[Person], labels: list[str], sep: str) -> tuple[list[str], list[int]]:
+    table = [labels] + [_cells(p, i) for i, p in enumerate(people)]
+    widths = [max(len(row[j]) for row in table) for j in range(len(labels))]
+    return [sep.join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table], widths
+
+
+def mysql_client(people: list[Person]) -> str:
+    """A query's output saved from the mysql client: its header between two ``+----+`` rules."""
+    lines, widths = _aligned(people, LABELS, " | ")
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    return "\n".join(["mysql> SELECT * FROM patients;", rule, f"| {lines[0]} |", rule,
+                      *(f"| {line} |" for line in lines[1:]), rule]) + "\n"
+
+
+def sqlplus(people: list[Person]) -> str:
+    """Oracle SQL*Plus spooled to a file: labels over a dashes rule, columns one space apart."""
+    lines, widths = _aligned(people, [label.upper() for label in LABELS], " ")
+    return "\n".join([lines[0], " ".join("-" * w for w in widths), *lines[1:]]) + "\n"
+
+
+def fixed_width(people: list[Person]) -> str:
+    """A fixed-width export: labels two spaces apart or more, no rule."""
+    lines, _ = _aligned(people, LABELS, "   ")
+    return "\n".join(lines) + "\n"
+
+
 FORMS = {"json": json_pretty, "html": html_table, "xml": xml_elements, "csv": csv_table,
          "tsv": lambda ps: csv_table(ps, "\t"), "pipe": pipe_table, "sql": sql_insert, "copy": sql_copy,
-         "mysqldump": mysqldump}
+         "mysqldump": mysqldump, "mysql_client": mysql_client, "sqlplus": sqlplus, "fixed_width": fixed_width}
 
 
 def read_parts(parts: list[str]) -> list[records.Record]:
