@@ -10,6 +10,7 @@ other names, and the redraws are counted.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import importlib
@@ -544,6 +545,27 @@ def _kv_value(v: str) -> str:
     return json.dumps(v, ensure_ascii=False) if (" " in v or '"' in v or not v) else v
 
 
+def _terminal(client: str, head: list[str], rows: list[list[str]]) -> str:
+    """A query's output as the mysql client, psql or SQL*Plus prints it."""
+    if client == "sqlplus":
+        head = [_ident(h).upper() for h in head]
+    table = [head, *rows]
+    widths = [max(len(r[j]) for r in table) for j in range(len(head))]
+    lines = [[c.ljust(w) for c, w in zip(r, widths, strict=True)] for r in table]
+    if client == "mysql":
+        rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        body = ["| " + " | ".join(cells) + " |" for cells in lines]
+        return "\n".join(["mysql> SELECT * FROM patients;", rule, body[0], rule, *body[1:], rule,
+                          f"{len(rows)} rows in set (0.01 sec)"]) + "\n"
+    if client == "psql":
+        body = [" " + " | ".join(cells) for cells in lines]
+        return "\n".join([body[0], "-" + "-+-".join("-" * w for w in widths) + "-", *body[1:],
+                          f"({len(rows)} rows)"]) + "\n"
+    body = [" ".join(cells).rstrip() for cells in lines]
+    return "\n".join(["SQL> select * from patients;", "", body[0], " ".join("-" * w for w in widths), *body[1:],
+                      "", f"{len(rows)} rows selected."]) + "\n"
+
+
 def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
     def wrap(rows: list[str], rng: random.Random) -> str:
         keys, labels = _block_layout(rng)
@@ -641,6 +663,26 @@ def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
                 out.append(f"MSH|^~\\&|SIH|HOSP|EAI|HOSP|{visit}101500||ADT^A01|M{rng.randrange(10**6):06d}|P|2.5\r"
                            + "|".join(pid) + f"\rPV1|1|I|{d['service']}\r")
             return "\n".join(out) + "\n"
+        if style == "terminal":  # a query's output pasted from a terminal
+            return _terminal(rng.choice(["mysql", "psql", "sqlplus"]), [labels[k] for k in cols],
+                             [[d.get(k, "") for k in cols] for d in data])
+        if style == "ldif":  # an LDAP directory's export
+            attrs = {"id": "uid", "last": "sn", "first": "givenName", "city": "l", "service": "ou",
+                     "visit": "modifyTimestamp", "dob": "birthDate", "email": "mail", "nir": "employeeNumber",
+                     "phone": "mobile"}
+            return "\n".join(f"dn: uid={d['id']},ou=patients,dc=example,dc=fr\nobjectClass: top\n"
+                             "objectClass: inetOrgPerson\n"
+                             + "".join(f"{attrs[k]}: {d[k]}\n" if d[k].isascii()
+                                       else f"{attrs[k]}:: {base64.b64encode(d[k].encode()).decode()}\n"
+                                       for k in cols if k in d) for d in data)
+        if style == "mongo_shell":  # mongosh's print of short documents: one a line
+            def js(k: str, v: str) -> str:
+                if k in ("dob", "visit") and v[:4].isdigit() and v[4:5] == "-":
+                    return f'ISODate("{v[:10]}T00:00:00.000Z")'
+                return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            return "".join("{ _id: ObjectId('" + f"{rng.randrange(16**24):024x}" + "'), "
+                           + ", ".join(f"{_ident(labels[k])}: {js(k, d[k])}" for k in cols if k in d and k != "id")
+                           + " }\n" for d in data)
         # xml
         body = "".join(f'  <patient id="{d["id"]}">\n'
                        + "".join(f"    <{_ident(labels[k])}>{escape(d[k])}</{_ident(labels[k])}>\n"
@@ -663,6 +705,9 @@ LABELLED_STYLES = {
     "mongo": ("mongoexport JSON lines: an $oid, dates as {\"$date\": ...}", "mongo"),
     "vcard": ("vCard: N as last;first, BDAY, properties by name", "vcard"),
     "hl7": ("HL7 v2 messages: PID with last^first and YYYYMMDD, segments ending with CR", "hl7"),
+    "terminal": ("a query's output pasted from the mysql client (+---+ boxes), psql or SQL*Plus", "terminal"),
+    "ldif": ("LDIF: an LDAP directory's entries, sn/givenName/birthDate, base64 for non-ASCII values", "ldif"),
+    "mongo_shell": ("mongosh's print: one document a line, keys unquoted, ObjectId(), ISODate()", "mongo_shell"),
 }
 for _name, (_describe, _style) in LABELLED_STYLES.items():
     for _suffix, _with_id in (("_nd", False), ("_id", True)):
