@@ -241,9 +241,17 @@ def read_xml(r: Cursor, start: int, end: int) -> int | None:
             line = text[pos:nxt]
             if "<!DOCTYPE" in line or "<!ENTITY" in line:
                 break
+            if len(open_) == 1 and "<" not in line and line.strip():
+                # Text in the root, outside any element: a page, or a ``<setup>`` written in code
+                # followed by what is no XML (a root of text alone holds no record either).
+                mixed = True
+                break
             parser.feed(line)
             for event, elem in parser.read_events():
                 if event == "start":
+                    if open_ and _has_text(open_[-1]):
+                        mixed = True  # text before this element, in its parent: as checked at the end
+                        break         # below, but at once (``<setup>`` in code takes in all that follows)
                     open_.append(elem)
                     started = True
                     continue
@@ -255,10 +263,10 @@ def read_xml(r: Cursor, start: int, end: int) -> int | None:
                     last_record = nxt
                 if len(elem) and open_:  # a record read: drop it, memory stays bounded
                     open_[-1].remove(elem)
+            if mixed:  # this line showed it: it is read again as whatever else it may be
+                break
             depth = len(open_)
             pos = nxt
-            if mixed:
-                break
             if started and depth == 0:
                 done_at = pos
                 break
@@ -269,13 +277,21 @@ def read_xml(r: Cursor, start: int, end: int) -> int | None:
         r.spend(pos - start)
         r.skip_to = pos
         return None
-    if done_at is None:  # cut short or broken: the records read, and all of it to the text too
+    if done_at is None:  # cut short or broken: the records read, and their lines to the text too
         if last_record is None:
             r.spend(pos - start)
             return None
-        r.keep(start, pos)
-        return pos
+        # What follows the last record is read again, line by line: an element never closed (a
+        # ``<setup>`` in code) took in everything after it as its text, tables and dumps included.
+        r.spend(pos - last_record)
+        r.keep(start, last_record)
+        return last_record
     return done_at
+
+
+def _has_text(parent: ET.Element) -> bool:
+    """Text in ``parent`` before its last child began: before the first, or after the one before."""
+    return bool((parent.text or "").strip()) or (len(parent) > 1 and bool((parent[-2].tail or "").strip()))
 
 
 def _local(tag: str) -> str:
