@@ -17,7 +17,7 @@ from typing import IO
 
 from charset_normalizer import from_bytes
 
-from leakwatch.detection import archives, normalise, office
+from leakwatch.detection import archives, mail, normalise, office
 from leakwatch.detection.archives import LimitExceeded
 from leakwatch.detection.limits import Limits
 from leakwatch.detection.records import carry
@@ -156,12 +156,22 @@ def _expand(inp: Input, target: str, limits: Limits, budget: _Budget, depth: int
             title: str | None, size: int | None, carried: carry.Carry | None = None
             ) -> Iterator[Document | Skipped]:
     head = inp.head(archives.HEAD)
-    kind = archives.sniff(head) or office.sniff(head)
+    kind = archives.sniff(head) or office.sniff(head) or mail.sniff(head)
     if kind is None:
         yield from _text_documents(inp, target, title, limits, size, carried)
         return
     if depth >= limits.max_depth and kind not in office.KINDS:  # a PDF holds no archive: no deeper
-        yield Skipped(target, f"{kind} archive nested deeper than {limits.max_depth} levels")
+        what = "message" if kind in mail.KINDS else "archive"
+        yield Skipped(target, f"{kind} {what} nested deeper than {limits.max_depth} levels")
+        return
+    if kind in mail.KINDS:
+        def attachment(data: bytes, name: str) -> Iterator[Document | Skipped]:
+            return _expand(Input(io.BytesIO(data), budget), name, limits, budget, depth + 1, title, len(data))
+
+        try:
+            yield from mail.read(inp, kind, target, limits.max_item_bytes, attachment, title)
+        except LimitExceeded as exc:  # its attachments expand beyond the item's budget, as an archive's would
+            yield Skipped(target, str(exc))
         return
     src: IO[bytes] = inp
     try:

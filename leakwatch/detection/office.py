@@ -103,7 +103,7 @@ def read(src: IO[bytes], kind: str, target: str, limits: Limits) -> Iterator[Doc
         raise
     except BaseException as exc:
         # a hostile document must not stop the scan: a note, never a silent zero
-        what = "OLE document (not a readable .xls; legacy .doc and .ppt are not read)" if kind == "xls" \
+        what = "OLE document (not a readable .xls; legacy .doc, .ppt and Outlook .msg are not read)" if kind == "xls" \
             else f"{kind} document"
         yield Skipped(target, f"unreadable {what} ({exc.__class__.__name__})")
 
