@@ -11,14 +11,14 @@ read as such, under the same limits). A message or part that cannot be read is a
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from leakwatch.models import Document, Skipped
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 KINDS = ("eml", "mbox")
 _HEADER = re.compile(rb"([A-Za-z][A-Za-z0-9\-]{0,60}):[ \t]")
@@ -98,6 +98,10 @@ def read(src: IO[bytes], kind: str, target: str, max_bytes: int, expand: Expand,
 
 
 def _message(data: bytes, where: str, expand: Expand, title: str | None) -> Iterator[Document | Skipped]:
+    import email  # 30 ms of imports, for the scans that meet a message
+    import email.policy
+    from email.message import EmailMessage
+
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage):
         return
@@ -120,7 +124,7 @@ def _message(data: bytes, where: str, expand: Expand, title: str | None) -> Iter
             continue
         if content_type == "message/rfc822":  # a forwarded message: read as a file of its own, one level deeper
             inner = part.get_content()
-            payload = inner.as_bytes() if isinstance(inner, EmailMessage) else None
+            payload = inner.as_bytes() if hasattr(inner, "as_bytes") else None
         else:
             payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes) or not payload:
