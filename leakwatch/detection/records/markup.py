@@ -4,7 +4,8 @@ A table's header is its first row of ``<th>`` cells (or its first row when every
 label); each later row is a record. Cells are found by tags, so rows written over many lines,
 unclosed ``<td>`` and nested markup all read. XML is read by expat, a line at a time, until its
 root element closes: an element whose children are all leaves is a record (children's tags as
-labels, its attributes too), and so is a leaf element with two attributes or more. A document
+labels, or their ``name`` attribute for generic ones: phpMyAdmin's and mysqldump's XML exports;
+its attributes too), and so is a leaf element with two attributes or more. A document
 with a DTD is left to the text (no entity is ever expanded).
 """
 
@@ -289,6 +290,17 @@ def read_xml(r: Cursor, start: int, end: int) -> int | None:
     return done_at
 
 
+_NAMING = ("name", "key", "field", "column")
+"""The attribute that names a generic field element (``<field name="nom">DUPONT</field>``)."""
+
+
+def _field_name(child: ET.Element) -> str | None:
+    """The label a leaf element's attribute gives it, when it has text and one such attribute."""
+    if not (child.text or "").strip():
+        return None
+    return next((child.attrib[a] for a in _NAMING if a in child.attrib), None)
+
+
 def _has_text(parent: ET.Element) -> bool:
     """Text in ``parent`` before its last child began: before the first, or after the one before."""
     return bool((parent.text or "").strip()) or (len(parent) > 1 and bool((parent[-2].tail or "").strip()))
@@ -303,9 +315,13 @@ def _element(r: Cursor, elem: ET.Element) -> bool:
     children = list(elem)
     pairs: list[tuple[str, str]] = []
     if children and all(len(c) == 0 for c in children):
-        pairs = [(_local(k), v) for k, v in elem.attrib.items()]
-        pairs += [(_local(c.tag), (c.text or "").strip()) for c in children]
-        pairs += [(_local(k), v) for c in children if len(c.attrib) < 2 for k, v in c.attrib.items()]
+        named = [_field_name(c) for c in children]
+        # A row of generic fields named by an attribute (phpMyAdmin's <column name="nom">, mysqldump
+        # --xml's <field name="nom">): the attribute is the label; the row's own name is its table's.
+        pairs = [(_local(k), v) for k, v in elem.attrib.items() if not (any(named) and k in _NAMING)]
+        pairs += [(label or _local(c.tag), (c.text or "").strip()) for c, label in zip(children, named, strict=True)]
+        pairs += [(_local(k), v) for c, label in zip(children, named, strict=True)
+                  if len(c.attrib) < 2 and not label for k, v in c.attrib.items()]
     elif not children and len(elem.attrib) >= 2:
         pairs = [(_local(k), v) for k, v in elem.attrib.items()] + [(_local(elem.tag), (elem.text or "").strip())]
     record = make_record(pairs, "xml")

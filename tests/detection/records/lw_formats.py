@@ -8,7 +8,7 @@ import json
 import zipfile
 from base64 import b64encode
 from collections.abc import Callable
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 Row = dict[str, str]
 
@@ -350,6 +350,27 @@ def csv_bom_crlf_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
     return "\ufeff" + csv_text(rows, labels).replace("\n", "\r\n")
 
 
+def pma_xml_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """phpMyAdmin's XML export: a ``<table name="...">`` per row, a ``<column name="...">`` per field."""
+    cols = _cols(rows)
+    body = "".join('        <table name="patients">\n' + "".join(
+        f'            <column name={quoteattr(labels[k])}>{escape(r.get(k, ""))}</column>\n' for k in cols)
+        + "        </table>\n" for r in rows)
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<pma_xml_export version="1.0">\n'
+            '    <database name="hopital">\n' + body + "    </database>\n</pma_xml_export>\n")
+
+
+def mysqldump_xml_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """``mysqldump --xml``: a ``<row>`` per row, a ``<field name="...">`` per column, ``xsi:nil`` for NULL."""
+    cols = _cols(rows)
+    body = "".join("\t<row>\n" + "".join(
+        (f"\t\t<field name={quoteattr(labels[k])}>{escape(r[k])}</field>\n" if r.get(k) else
+         f'\t\t<field name={quoteattr(labels[k])} xsi:nil="true" />\n') for k in cols) + "\t</row>\n" for r in rows)
+    return ('<?xml version="1.0"?>\n<mysqldump xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+            '<database name="hopital">\n\t<table_data name="patients">\n' + body
+            + "\t</table_data>\n</database>\n</mysqldump>\n")
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -361,4 +382,5 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
     "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
+    "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text,
 }
