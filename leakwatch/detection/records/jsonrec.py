@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import make_record
+from leakwatch.detection.records.delimited import _is_label
 
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
@@ -164,6 +165,11 @@ def _records(r: Cursor, value: object) -> None:
         if depth > MAX_DEPTH:
             continue
         if isinstance(node, list):
+            table = _header_first(node)
+            if table is not None:  # [["nom", "prenom", ...], ["DUPONT", "Jean", ...], ...]
+                for row in table:
+                    r.add(make_record(row, "json"))
+                continue
             scalars = [s for v in node if (s := _scalar(v)) is not None]
             if scalars and len(scalars) == len(node):
                 r.add(make_record([(key, " ; ".join(scalars))], "json"))
@@ -174,6 +180,12 @@ def _records(r: Cursor, value: object) -> None:
                 for row in columns:
                     r.add(make_record(row, "json"))
                 continue
+            split = _by_row(node)
+            if split is not None:  # {"columns": ["nom", ...], "data": [["DUPONT", ...], ...]}
+                rows, used = split
+                for row in rows:
+                    r.add(make_record(row, "json"))
+                node = {k: v for k, v in node.items() if k not in used}  # the rest: one record as usual
             pairs: list[tuple[str, str]] = []
             _flatten(node, key, pairs, stack, depth)
             r.add(make_record(pairs, "json"))
@@ -196,6 +208,57 @@ def _by_column(node: dict[str, object]) -> list[list[tuple[str, str]]] | None:
         row = [(str(k), s) for k, v in columns if (s := _scalar(v[i])) is not None]  # type: ignore[index]
         out.append(row)
     return out
+
+
+def _names(value: object) -> list[str] | None:
+    """Column names: a list of strings, or of objects that each have a ``name`` (a field list)."""
+    if not isinstance(value, list) or len(value) < 2:
+        return None
+    if all(isinstance(v, str) for v in value):
+        return value  # type: ignore[return-value]
+    if all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in value):
+        return [v["name"] for v in value]  # type: ignore[index]
+    return None
+
+
+def _rows(header: list[str], body: list[object]) -> list[list[tuple[str, str]]] | None:
+    """The records of rows written as arrays under ``header``, when every row has its width and
+    one of its names is a known label."""
+    if not body or not all(isinstance(row, list) and len(row) == len(header) for row in body):
+        return None
+    if not any(labels.kind(name) for name in header):
+        return None
+    return [[(name, s) for name, v in zip(header, row, strict=True) if (s := _scalar(v)) is not None]
+            for row in body]  # type: ignore[arg-type]
+
+
+def _header_first(node: list[object]) -> list[list[tuple[str, str]]] | None:
+    """A table as a list of arrays whose first is its header row (Google Sheets' ``values``, CSV
+    to JSON tools)."""
+    if len(node) < 2 or not isinstance(node[0], list):
+        return None
+    header = _names(node[0])
+    if header is None or not all(_is_label(name) for name in header):
+        return None
+    return _rows(header, node[1:])
+
+
+def _by_row(node: dict[str, object]) -> tuple[list[list[tuple[str, str]]], set[str]] | None:
+    """The rows of a table written as its column names once and each row as an array: pandas'
+    ``to_json(orient="split")``, BI tools and DataTables (``{"columns": [...], "data": [[...]]}``,
+    ``{"fields": [{"name": ...}], "rows": [[...]]}``), a header row first (``{"values": [[...]]}``).
+    Also the keys it used. None for any other object."""
+    headers = [(k, names) for k, v in node.items() if (names := _names(v)) is not None]
+    bodies = [(k, v) for k, v in node.items() if isinstance(v, list) and v and isinstance(v[0], list)]
+    for body_key, body in bodies:
+        for header_key, header in headers:
+            rows = _rows(header, body)
+            if rows is not None:
+                return rows, {header_key, body_key}
+        rows = _header_first(body)
+        if rows is not None:
+            return rows, {body_key}
+    return None
 
 
 def _flatten(node: dict[str, object], parent: str, pairs: list[tuple[str, str]],

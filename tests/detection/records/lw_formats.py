@@ -371,6 +371,27 @@ def mysqldump_xml_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
             + "\t</table_data>\n</database>\n</mysqldump>\n")
 
 
+def json_split_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """pandas' ``to_json(orient="split")``: the column names once, each row an array."""
+    cols = _cols(rows)
+    return json.dumps({"columns": [labels[k] for k in cols], "index": list(range(len(rows))),
+                       "data": [[r.get(k) for k in cols] for r in rows]}, ensure_ascii=False) + "\n"
+
+
+def json_fields_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """A BI tool's or an API's export: a list of field objects, then the rows as arrays."""
+    cols = _cols(rows)
+    return json.dumps({"meta": {"count": len(rows)}, "fields": [{"name": labels[k], "type": "string"} for k in cols],
+                       "rows": [[r.get(k) for k in cols] for r in rows]}, ensure_ascii=False, indent=2) + "\n"
+
+
+def json_values_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """Google Sheets' API (``values``): arrays, the header row first."""
+    cols = _cols(rows)
+    table = [[labels[k] for k in cols]] + [[r.get(k, "") for k in cols] for r in rows]
+    return json.dumps({"range": "Patients!A1:J100", "values": table}, ensure_ascii=False) + "\n"
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -382,5 +403,6 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
     "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
-    "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text,
+    "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,
+    "json_fields": json_fields_text, "json_values": json_values_text,
 }
