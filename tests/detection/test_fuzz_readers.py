@@ -169,6 +169,8 @@ RECORD_ADVERSARIAL = {
     "SQL*Plus headings": "NOM PRENOM\n--- ------\n",
     "mongo shell documents cut short": "{ nom: 'x', ddn: ISODate(\"1965-03-12\"\n",
     "mongo shell strings never closed": "{ nom: '" + "x" * 200 + "\n",
+    "HPRIM patient records": "P|1||||DUPONT^JEAN||1965|\n",
+    "HPRIM markers": "****FIN****\nDUPONT\nJEAN\n",
 }
 
 

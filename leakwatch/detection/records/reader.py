@@ -45,6 +45,11 @@ class Reader(Cursor):
         start = _INDENT.match(text, pos, end).end()  # type: ignore[union-attr]  # it matches the empty string
         if start >= end or text[start] == "\n":
             return None
+        if pos == 0 or text.startswith("****", text.rfind("\n", 0, pos - 1) + 1):
+            # a file's first line, or the first after a ``****LAB****``/``****FIN****`` marker
+            new = hl7.read_letter(self, pos)
+            if new is not None:
+                return new
         c = text[start]
         if c in "{[":
             new = jsonrec.read(self, start, end)
@@ -60,6 +65,10 @@ class Reader(Cursor):
                 return new
         if (c == "P" and text.startswith("PID|", start)) or text.find("\rPID|", start, end) != -1:
             new = hl7.read(self, start, end)
+            if new is not None:
+                return new
+        if c == "P" and text.startswith("P|", start):
+            new = hl7.read_patient(self, start, end)
             if new is not None:
                 return new
         if c in "Bb" and text.startswith(("BEGIN:VCARD", "begin:vcard", "BEGIN:vcard"), start):

@@ -392,6 +392,47 @@ def json_values_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
     return json.dumps({"range": "Patients!A1:J100", "values": table}, ensure_ascii=False) + "\n"
 
 
+def hprim_text(rows: list[Row]) -> str:
+    """HPRIM Santé, as a French laboratory sends results: H header, P patient (P-5 the NIR as the
+    third patient id, ``NOM^PRENOM``, ``YYYYMMDD``, the phone in P-13), OBR and OBX for the test,
+    L at the end; CR LF line ends."""
+    def compact(written: str) -> str:
+        day, month, year = written.split("/") if "/" in written else (written[8:10], written[5:7], written[:4])
+        return f"{year}{month}{day}"
+
+    out = ["H|~^\\&|RESULTATS.HPR|LABO^Laboratoire|HOPITAL||ORU|||||P|H2.2|202405031015"]
+    for i, r in enumerate(rows, 1):
+        visit = compact(r["visit"]) if "visit" in r else ""
+        contact = r.get("phone", "") + (f"^^{r['email']}" if "email" in r else "")
+        out += [f"P|{i}|{r.get('id', '')}||{r.get('nir', '')}|{r.get('last', '')}^{r.get('first', '')}^^^||"
+                f"{compact(r['dob']) if 'dob' in r else ''}|U||^^{r.get('city', '')}^^||{contact}|||||"
+                f"{r.get('ward', '')}",
+                f"OBR|1|||SARSCOV2^PCR SARS-CoV-2|||{visit}0900",
+                "OBX|1|CE|SARSCOV2^PCR SARS-CoV-2||NEG^Negatif||||||F"]
+    out.append("L|1|N")
+    return "\r\n".join(out) + "\r\n"
+
+
+def hprim_letters_text(rows: list[Row]) -> str:
+    """HPRIM Médecins: per result its 12 unlabelled header lines (code, last name, first name, two
+    address lines, postcode and city, birth date, NIR, file, sampling date, prescriber, recipient),
+    the result's text, ``****FIN****``; several results one after the other, as a mailbox's lab
+    folder concatenates them."""
+    out = []
+    for r in rows:
+        dob = r.get("dob", "")
+        if dob[4:5] == "-":
+            dob = f"{dob[8:10]}/{dob[5:7]}/{dob[:4]}"
+        header = [r.get("id", ""), r.get("last", ""), r.get("first", ""), "12 RUE DES LILAS", "",
+                  f"94000 {r.get('city', '').upper()}", dob, r.get("nir", ""), "240503-0117", "03/05/2024",
+                  "DR MARTIN", "DR DURAND"]
+        contact = " ".join(f"{label} : {r[k]}" for k, label in (("email", "Courriel"), ("phone", "Tél")) if k in r)
+        body = ["****LAB****", "Biochimie", "Glycémie à jeun ........ 0,92 g/l", "",
+                contact or f"Service : {r.get('ward', '')}", "****FIN****"]
+        out.append("\r\n".join(header + body))
+    return "\r\n".join(out) + "\r\n"
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -404,5 +445,6 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
     "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,
-    "json_fields": json_fields_text, "json_values": json_values_text,
+    "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
+    "hprim_letters": hprim_letters_text,
 }
