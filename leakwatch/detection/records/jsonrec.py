@@ -261,6 +261,20 @@ def _by_row(node: dict[str, object]) -> tuple[list[list[tuple[str, str]]], set[s
     return None
 
 
+_TYPED_VALUE = frozenset({"system", "value", "use", "type", "rank", "period", "label", "kind", "primary"})
+"""The keys of an object that is one value of its parent (FHIR's ContactPoint and Identifier: a
+phone, an e-mail, a NIR with its system), never a person of its own."""
+
+
+def _properties(items: list[object]) -> bool:
+    """Whether a list of objects holds its parent's properties rather than records of their own:
+    one object alone (FHIR's ``name``, ``address``: a one-element list is no table), or typed
+    values (``telecom``: ``[{"system": "phone", "value": ...}, {"system": "email", ...}]``)."""
+    if not items or not all(isinstance(x, dict) for x in items):
+        return False
+    return len(items) == 1 or all(set(x) <= _TYPED_VALUE for x in items)  # type: ignore[arg-type]
+
+
 def _flatten(node: dict[str, object], parent: str, pairs: list[tuple[str, str]],
              stack: list[tuple[object, str, int]], depth: int) -> None:
     """An object's values, and its nested objects', into one record; lists of objects and sibling
@@ -282,4 +296,8 @@ def _flatten(node: dict[str, object], parent: str, pairs: list[tuple[str, str]],
             scalars = [s for x in v if (s := _scalar(x)) is not None]
             if scalars:
                 pairs.append((label, " ; ".join(scalars)))
+            if _properties(v) and depth < MAX_DEPTH:  # FHIR's "name": [{"family": ..., "given": [...]}]
+                for x in v:
+                    _flatten(x, k, pairs, stack, depth + 1)  # type: ignore[arg-type]
+                continue
             stack.extend((x, "", depth + 1) for x in reversed(v) if isinstance(x, dict | list))

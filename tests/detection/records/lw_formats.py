@@ -433,6 +433,34 @@ def hprim_letters_text(rows: list[Row]) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+def fhir_text(rows: list[Row]) -> str:
+    """A FHIR Bundle of Patient resources, as a FHIR server's search returns it: ``name`` a list of
+    one ``{"family", "given": [...]}``, ``telecom`` a list of typed values, ``birthDate`` ISO."""
+    entries = []
+    for r in rows:
+        telecom = [{"system": "phone", "value": r["phone"]}] if "phone" in r else []
+        telecom += [{"system": "email", "value": r["email"]}] if "email" in r else []
+        resource: dict[str, object] = {
+            "resourceType": "Patient", "id": r.get("id", "x"),
+            "meta": {"lastUpdated": r.get("visit", "2023-01-01") + "T10:00:00Z"},
+            "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": r["nir"]}] if "nir" in r else [],
+            "name": [{"use": "official", "family": r.get("last", ""), "given": [r.get("first", "")]}],
+            "telecom": telecom, "gender": "unknown",
+            "address": [{"city": r.get("city", ""), "text": r.get("ward", "")}]}
+        if "dob" in r:
+            dob = r["dob"]
+            resource["birthDate"] = dob if dob[4:5] == "-" else f"{dob[6:10]}-{dob[3:5]}-{dob[:2]}"
+        entries.append({"fullUrl": f"https://fhir.example.org/Patient/{r.get('id', 'x')}", "resource": resource})
+    return json.dumps({"resourceType": "Bundle", "type": "searchset", "total": len(rows), "entry": entries},
+                      ensure_ascii=False, indent=2) + "\n"
+
+
+def fhir_ndjson_text(rows: list[Row]) -> str:
+    """A FHIR bulk export: one Patient resource a line (NDJSON)."""
+    bundle = json.loads(fhir_text(rows))
+    return "".join(json.dumps(e["resource"], ensure_ascii=False) + "\n" for e in bundle["entry"])
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -446,5 +474,5 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
     "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,
     "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
-    "hprim_letters": hprim_letters_text,
+    "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text,
 }
