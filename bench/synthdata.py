@@ -675,6 +675,28 @@ def _labelled(style: str) -> Callable[[list[str], random.Random], str]:
                              + "".join(f"{attrs[k]}: {d[k]}\n" if d[k].isascii()
                                        else f"{attrs[k]}:: {base64.b64encode(d[k].encode()).decode()}\n"
                                        for k in cols if k in d) for d in data)
+        if style == "fhir":  # a FHIR server's search: a Bundle of Patient resources
+            entries = []
+            for d in data:
+                telecom = [{"system": "phone", "value": d["phone"]}] if "phone" in d else []
+                telecom += [{"system": "email", "value": d["email"]}] if "email" in d else []
+                entries.append({"fullUrl": f"urn:uuid:{rng.randrange(16**32):032x}", "resource": {
+                    "resourceType": "Patient", "id": d["id"], "meta": {"lastUpdated": d["visit"] + "T09:30:00Z"},
+                    "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": d["nir"]}] if "nir" in d else [],
+                    "name": [{"use": "official", "family": d["last"], "given": [d["first"]]}], "telecom": telecom,
+                    "gender": rng.choice(["male", "female"]), "birthDate": d["born"],
+                    "address": [{"city": d["city"], "country": "FR"}]}})
+            return json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries}, ensure_ascii=False,
+                              indent=rng.choice([None, 2])) + "\n"
+        if style == "hprim":  # HPRIM Santé lab results: H, then P (NOM^PRENOM, YYYYMMDD), OBR, OBX per patient
+            out = ["H|~^\\&|RESULTATS.HPR|LABO^Laboratoire|HOPITAL||ORU|||||P|H2.2|202405031015"]
+            for i, d in enumerate(data, 1):
+                contact = d.get("phone", "") + (f"^^{d['email']}" if "email" in d else "")
+                born, visit = d["born"].replace("-", ""), d["visit"].replace("-", "")
+                out += [f"P|{i}|{d['id']}||{d.get('nir', '')}|{d['last']}^{d['first']}^^^||{born}"
+                        f"|U||^^{d['city']}^^||{contact}", f"OBR|1|||SARSCOV2^PCR SARS-CoV-2|||{visit}",
+                        f"OBX|1|CE|SARSCOV2^PCR SARS-CoV-2||{rng.choice(['NEG^Negatif', 'POS^Positif'])}||||||F"]
+            return "\r\n".join([*out, "L|1|N"]) + "\r\n"
         if style == "mongo_shell":  # mongosh's print of short documents: one a line
             def js(k: str, v: str) -> str:
                 if k in ("dob", "visit") and v[:4].isdigit() and v[4:5] == "-":
@@ -708,6 +730,8 @@ LABELLED_STYLES = {
     "terminal": ("a query's output pasted from the mysql client (+---+ boxes), psql or SQL*Plus", "terminal"),
     "ldif": ("LDIF: an LDAP directory's entries, sn/givenName/birthDate, base64 for non-ASCII values", "ldif"),
     "mongo_shell": ("mongosh's print: one document a line, keys unquoted, ObjectId(), ISODate()", "mongo_shell"),
+    "fhir": ("a FHIR Bundle of Patient resources: name [{family, given}], telecom, birthDate", "fhir"),
+    "hprim": ("HPRIM Santé lab results: P records with NOM^PRENOM and YYYYMMDD, CR LF", "hprim"),
 }
 for _name, (_describe, _style) in LABELLED_STYLES.items():
     for _suffix, _with_id in (("_nd", False), ("_id", True)):
