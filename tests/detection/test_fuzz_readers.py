@@ -171,6 +171,7 @@ RECORD_ADVERSARIAL = {
     "mongo shell strings never closed": "{ nom: '" + "x" * 200 + "\n",
     "HPRIM patient records": "P|1||||DUPONT^JEAN||1965|\n",
     "HPRIM markers": "****FIN****\nDUPONT\nJEAN\n",
+    "key = value lines of no known label": "x = 1\ny = 2\n",
 }
 
 

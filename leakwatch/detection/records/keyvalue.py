@@ -5,7 +5,9 @@ pairs, and the rest of the line (the message, the timestamp) as unlabelled text.
 ``key: value`` lines (a form printout, YAML, a JSON object's lines cut from a truncated dump,
 ``key: value | key: value`` rows, an LDIF directory entry) make one record until a blank or other
 line, or a key seen again; the block must hold a known label and two pairs or more, else it stays
-text. psql's expanded rows (``-[ RECORD 1 ]``, then ``label | value`` lines) are records too.
+text. So do consecutive lines of one ``key = value`` pair each (an INI section, an object a log
+dumps a field a line). psql's expanded rows (``-[ RECORD 1 ]``, then ``label | value`` lines) are
+records too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
@@ -27,6 +30,7 @@ _PAIR = re.compile(r"""(?=[A-Za-z_])(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48
                    r"""("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
 _COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/\-]{0,59}?))"""
                     r"""\s*:(?:\s+(.*?)|)\s*$""")
+_EQ_WHOLE = re.compile(r"\s*([A-Za-z_][\w.\-]{0,59})\s*=\s*(.*?)\s*")
 _BASE64_VALUE = re.compile(r"^\s*([A-Za-z][\w;\-]{0,59}):: ?([A-Za-z0-9+/]+={0,2})\s*$")
 MAX_BLOCK_LINES = 400
 
@@ -39,6 +43,10 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
     if line.startswith("dn:"):  # an LDIF entry (RFC 2849): its name's ``uid=...,ou=...`` are no fields
         return _colon_block(r, pos, ldif=True)
     if "=" in line:
+        if _eq_pair(line) is not None and _eq_pair(text[end : r.line_end(end)]) is not None:
+            block = _colon_block(r, pos, parse=_eq_pair)  # ``key = value`` lines: an INI section, a dump
+            if block is not None:
+                return block
         found = _eq_line(r, line)
         if found:
             return end
@@ -150,13 +158,23 @@ def _logical_line(r: Cursor, pos: int, folded: bool) -> tuple[str, int]:
     return "".join(parts) + "\n", end
 
 
-def _colon_block(r: Cursor, pos: int, ldif: bool = False) -> int | None:
+def _eq_pair(line: str) -> list[tuple[str, str]] | None:
+    """A line that is one ``key = value`` pair, whole (an INI file's, an object dumped a field a line)."""
+    m = _EQ_WHOLE.fullmatch(line.rstrip("\r\n"))
+    if m is None or _PAIR.search(m.group(2)) is not None:  # ``a=1 b=2``: a log line's pairs, not one
+        return None
+    return [(m.group(1).strip(), _unquote(m.group(2)))]
+
+
+def _colon_block(r: Cursor, pos: int, ldif: bool = False,
+                 parse: Callable[[str], list[tuple[str, str]] | None] | None = None) -> int | None:
     """A block of ``key: value`` lines from ``pos``. In an LDIF entry (``ldif``), a line that starts
     with a space continues the one before (RFC 2849's folding) and a key seen again is another value
     of a multi-valued attribute (``objectClass``, a second ``mail``), not another record."""
     text = r.text
     first, first_end = _logical_line(r, pos, ldif)
-    first_pairs = _colon_pairs(first)
+    parse = parse or _colon_pairs
+    first_pairs = parse(first)
     if not first_pairs:
         return None
     records: list[list[tuple[str, str]]] = [[]]
@@ -166,7 +184,7 @@ def _colon_block(r: Cursor, pos: int, ldif: bool = False) -> int | None:
     end = pos
     while end < len(text) and lines < MAX_BLOCK_LINES:
         line, nxt = _logical_line(r, end, ldif) if lines else (first, first_end)
-        pairs = _colon_pairs(line) if lines else first_pairs
+        pairs = parse(line) if lines else first_pairs
         if not pairs:
             break
         lines += 1

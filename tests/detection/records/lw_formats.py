@@ -461,6 +461,20 @@ def fhir_ndjson_text(rows: list[Row]) -> str:
     return "".join(json.dumps(e["resource"], ensure_ascii=False) + "\n" for e in bundle["entry"])
 
 
+def ini_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """An INI export: a ``[section]`` per person, ``key=value`` lines."""
+    cols = _cols(rows)
+    return "".join(f"[Patient{i}]\n" + "".join(f"{labels[k]}={r[k]}\n" for k in cols if k in r) + "\n"
+                   for i, r in enumerate(rows, 1))
+
+
+def kv_lines_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
+    """An object a log dumps a field a line: ``    key = value`` under the message."""
+    cols = _cols(rows)
+    return "".join("2024-05-03T10:00:00Z DEBUG patient loaded:\n"
+                   + "".join(f"    {labels[k]} = {r[k]}\n" for k in cols if k in r) for r in rows)
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -474,5 +488,6 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
     "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,
     "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
-    "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text,
+    "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text, "ini": ini_text,
+    "kv_lines": kv_lines_text,
 }
