@@ -163,6 +163,35 @@ def _read_fixed(r: Cursor, pos: int, end: int) -> int | None:
     return body if rows else None
 
 
+def _read_vertical(r: Cursor, pos: int) -> int | None:
+    """``label | value`` lines (a Word document's table of one person, as the document reader
+    writes its rows): one record, or one per person when a label comes again. None unless two of
+    the labels are known (in a table of two columns with a header, only the header's are)."""
+    text = r.text
+    pairs: list[tuple[str, str]] = []
+    body = pos
+    while body < len(text):
+        nxt = r.line_end(body)
+        fields = _pipe_fields(text[body:nxt]) if "|" in text[body:nxt] else []
+        if len(fields) != 2 or not _is_label(fields[0]):
+            break
+        pairs.append((fields[0], fields[1]))
+        body = nxt
+    if sum(1 for label, _ in pairs if labels.kind(label)) < 2:
+        return None
+    records: list[list[tuple[str, str]]] = [[]]
+    seen: set[str] = set()
+    for label, value in pairs:
+        if label in seen:
+            records.append([])
+            seen.clear()
+        seen.add(label)
+        records[-1].append((label, value))
+    for fields_of in records:
+        r.add(make_record(fields_of, "table"))
+    return body
+
+
 def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     head = table_header(text[pos:end])
@@ -173,6 +202,10 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
     known = any(labels.kind(h) for h in header)
     body = end
     rows = 0
+    if delim == "|" and width == 2:
+        vertical = _read_vertical(r, pos)  # "Nom | DUPONT", then "Prénom | Jean": a person's file
+        if vertical is not None:
+            return vertical
     if delim == "|":
         nxt = r.line_end(body)
         if _RULE.match(text, body, nxt):

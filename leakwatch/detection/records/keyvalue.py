@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 # ``(?=[A-Za-z_])`` first: positions that cannot start a key are ruled out before the lookbehind.
 _PAIR = re.compile(r"""(?=[A-Za-z_])(?:(?<=[\s,;&|{(?])|^)([A-Za-z_][\w.\-]{0,48})="""
                    r"""("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|]*)""")
-_COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/\-]{0,59}?))"""
+_COLON = re.compile(r"""^\s*(?:-\s+)?(?:"([^"\n]{1,60})"|'([^'\n]{1,60})'|([^\W\d][\w .'’()/°#\-]{0,59}?))"""
                     r"""\s*:(?:\s+(.*?)|)\s*$""")
+_GAP = re.compile(r"[ \t]{3,}|\t")
+"""Between two pairs on one line of a form: three spaces or more, or a tab."""
 _EQ_WHOLE = re.compile(r"\s*([A-Za-z_][\w.\-]{0,59})\s*=\s*(.*?)\s*")
 _BASE64_VALUE = re.compile(r"^\s*([A-Za-z][\w;\-]{0,59}):: ?([A-Za-z0-9+/]+={0,2})\s*$")
 MAX_BLOCK_LINES = 400
@@ -131,7 +133,17 @@ def _ldif_base64(line: str) -> list[tuple[str, str]] | None:
 def _colon_pairs(line: str) -> list[tuple[str, str]] | None:
     if "::" in line and (encoded := _ldif_base64(line)) is not None:
         return encoded
-    parts = line.split(" | ") if " | " in line else [line]
+    if " | " in line:
+        return _pairs(line.split(" | "))
+    if _GAP.search(line.strip()):  # a form's page as a PDF's text gives it: "Nom : X    Prénom : Y"
+        spread = _pairs([part for part in _GAP.split(line) if part.strip()])
+        if spread is not None:
+            return spread
+    return _pairs([line])
+
+
+def _pairs(parts: list[str]) -> list[tuple[str, str]] | None:
+    """Each part a ``key: value`` pair, else None."""
     out = []
     for part in parts:
         m = _COLON.match(part.strip(" |\r\n"))

@@ -16,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import make_record
 from leakwatch.detection.records.delimited import _is_label
 
@@ -82,6 +83,30 @@ def _cells(chunk: str) -> list[tuple[str, str, int, int]]:
     return out
 
 
+def _is_vertical(table: list[list[tuple[str, str, int, int]]]) -> bool:
+    """A table of two cells a row whose first cells are the labels: ``<th>`` each, or two known
+    labels among them at least (in a table of two columns with a header, only the header's first
+    cell is one)."""
+    if len(table) < 2 or any(len(row) != 2 for row in table):
+        return False
+    if all(row[0][0] == "h" and row[1][0] == "d" for row in table):
+        return True
+    return sum(1 for row in table if labels.kind(row[0][1])) >= 2
+
+
+def _by_label(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Label and value pairs as records: a new one each time a label comes again (a list of people)."""
+    records: list[list[tuple[str, str]]] = [[]]
+    seen: set[str] = set()
+    for label, value in pairs:
+        if label in seen:
+            records.append([])
+            seen.clear()
+        seen.add(label)
+        records[-1].append((label, value))
+    return [pairs for pairs in records if len(pairs) >= 2]
+
+
 def _is_header(cells: list[tuple[str, str, int, int]]) -> bool:
     """A header row: ``<th>`` cells only, or every cell a label."""
     return all(kind == "h" for kind, _, _, _ in cells) or all(_is_label(t) for _, t, _, _ in cells if t)
@@ -138,6 +163,7 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
     # written in code, whose "rows" run through other text to a real table further on), is no cell:
     # it stays text, never dropped.
     outside = [(m.end(), tags[0].start())]
+    table: list[list[tuple[str, str, int, int]]] = []
     for _, cells_from, row_end in spans:
         found = _cells(text[cells_from:row_end])
         read_to = 0  # in the row: where the last cell read ended
@@ -145,8 +171,14 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
             outside.append((cells_from + read_to, cells_from + tag_at))
             read_to = cell_end
         outside.append((cells_from + read_to, row_end))
-        if not found:
-            continue
+        if found:
+            table.append(found)
+    if _is_vertical(table):  # a person's file: a label and its value per row
+        for pairs in _by_label([(row[0][1], row[1][1]) for row in table]):
+            r.add(make_record(pairs, "html"))
+            rows += 1
+        table = []
+    for found in table:
         cells = [t for _, t, _, _ in found]
         if header is None and rows == 0 and _is_header(found):
             header = cells

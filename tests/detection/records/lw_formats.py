@@ -475,6 +475,31 @@ def kv_lines_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
                    + "".join(f"    {labels[k]} = {r[k]}\n" for k in cols if k in r) for r in rows)
 
 
+def pdf_form_text(rows: list[Row]) -> str:
+    """A patient file's page as a PDF's text layer gives it: three ``Label : value`` a line, spaces
+    between them."""
+    names = {"id": "N° dossier", "last": "Nom", "first": "Prénom", "dob": "Né(e) le", "visit": "Date de visite",
+             "city": "Ville", "ward": "Service", "email": "Courriel", "nir": "N° sécu", "phone": "Téléphone"}
+    out = []
+    for r in rows:
+        items = [f"{names[k]} : {r[k]}" for k in _cols(rows) if k in r]
+        out.append("FICHE PATIENT\n" + "\n".join("    ".join(items[i : i + 3]) for i in range(0, len(items), 3)) + "\n")
+    return "\n".join(out)
+
+
+def html_vertical_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A web page's patient file: a table of one label and its value a row."""
+    return "".join("<h2>Fiche patient</h2>\n<table>\n" + "".join(
+        f"  <tr><th>{labels[k]}</th><td>{escape(r[k])}</td></tr>\n" for k in _cols(rows) if k in r) + "</table>\n"
+        for r in rows)
+
+
+def docx_vertical_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """The same file in a Word document: its table's rows come out as ``label | value`` lines."""
+    return "".join("Fiche patient\n" + "".join(f"{labels[k].replace('_', ' ').capitalize()} | {r[k]}\n"
+                                               for k in _cols(rows) if k in r) + "\n" for r in rows)
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -489,5 +514,6 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,
     "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
     "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text, "ini": ini_text,
-    "kv_lines": kv_lines_text,
+    "kv_lines": kv_lines_text, "pdf_form": pdf_form_text, "html_vertical": html_vertical_text,
+    "docx_vertical": docx_vertical_text,
 }
