@@ -45,7 +45,7 @@ class Reader(Cursor):
         start = _INDENT.match(text, pos, end).end()  # type: ignore[union-attr]  # it matches the empty string
         if start >= end or text[start] == "\n":
             return None
-        if pos == 0 or text.startswith("****", text.rfind("\n", 0, pos - 1) + 1):
+        if pos == 0 or ("*" in text[pos - 3 : pos - 1] and text.startswith("****", text.rfind("\n", 0, pos - 1) + 1)):
             # a file's first line, or the first after a ``****LAB****``/``****FIN****`` marker
             new = hl7.read_letter(self, pos)
             if new is not None:
