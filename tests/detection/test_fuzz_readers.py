@@ -172,6 +172,8 @@ RECORD_ADVERSARIAL = {
     "HPRIM patient records": "P|1||||DUPONT^JEAN||1965|\n",
     "HPRIM markers": "****FIN****\nDUPONT\nJEAN\n",
     "key = value lines of no known label": "x = 1\ny = 2\n",
+    "labelled values, one label": "<label>a</label>b\n",
+    "labels with no value": "<label>nom</label>\n<br>\n",
 }
 
 

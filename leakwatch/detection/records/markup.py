@@ -1,4 +1,4 @@
-"""HTML tables with a header row, HTML definition lists, and XML elements.
+"""HTML tables with a header row, HTML definition lists and labelled forms, and XML elements.
 
 A table's header is its first row of ``<th>`` cells (or its first row when every cell reads as a
 label); each later row is a record. Cells are found by tags, so rows written over many lines,
@@ -252,6 +252,43 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
         if b > a and _TAG.sub("", text[a:b]).strip():
             r.keep(a, b)
     return stop
+
+
+_LABELLED = re.compile(
+    r"<label\b[^>]*>(?P<label>.*?)</label\s*>\s*(?:<(?P<tag>span|div|p|b|strong|em|output|td)\b[^>]*>"
+    r"(?P<inner>.*?)</(?P=tag)\s*>|<input\b[^>]*?\bvalue=\"(?P<value>[^\"]*)\"[^>]*>|(?P<text>[^<]+))",
+    re.IGNORECASE)
+_ONLY_TAGS = re.compile(r"\s*(?:<[^>]*>\s*)*")
+MAX_FORM_LINES = 400
+
+
+def read_labels(r: Cursor, pos: int, end: int) -> int | None:
+    """A web page's form or file of one person: ``<label>Nom</label>`` and its value (a ``<span>``,
+    a ``<div>``, an ``<input value>``, text) on a line, line after line (lines of tags only between
+    them): one record, or one per person when a label comes again."""
+    text = r.text
+    pairs: list[tuple[str, str]] = []
+    body, read_to = pos, pos
+    for _ in range(MAX_FORM_LINES):
+        if body >= len(text):
+            break
+        nxt = r.line_end(body)
+        found = list(_LABELLED.finditer(text, body, nxt))
+        if found:
+            pairs += [(_cell_text(m["label"]).rstrip(" :"),
+                       _cell_text(m["inner"] or "") or html.unescape(m["value"] or m["text"] or "").strip())
+                      for m in found]
+            read_to = nxt
+        elif _ONLY_TAGS.fullmatch(text, body, nxt) is None:
+            break
+        body = nxt
+    found_records = [make_record(p, "html") for p in _by_label(pairs)]
+    if sum(1 for label, _ in pairs if labels.kind(label)) < 1 or not any(found_records):
+        r.skip_to = read_to  # these lines are text: not tried again one by one
+        return None
+    for record in found_records:
+        r.add(record)
+    return read_to
 
 
 def read_xml(r: Cursor, start: int, end: int) -> int | None:

@@ -9,6 +9,7 @@ from leakwatch.detection.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
 _LIST = re.compile(r"<dl\b", re.IGNORECASE)
+_LABEL = re.compile(r"<label\b", re.IGNORECASE)
 _INDENT = re.compile(r"[ \t\r\ufeff]*")
 _SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)
 
@@ -59,6 +60,8 @@ class Reader(Cursor):
             new = markup.read_table(self, pos, end) if _TABLE.search(text, start, end) else None
             if new is None and _LIST.search(text, start, end):
                 new = markup.read_list(self, pos, end)
+            if new is None and _LABEL.search(text, start, end):
+                new = markup.read_labels(self, pos, end)
             if new is None and c == "<":
                 new = markup.read_xml(self, start, end)
             if new is not None:

@@ -500,6 +500,13 @@ def docx_vertical_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
                                                for k in _cols(rows) if k in r) + "\n" for r in rows)
 
 
+def html_form_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A web page's patient file: ``<label>Nom</label><span>DUPONT</span>`` rows in divs."""
+    return "<html><body>\n" + "".join('<div class="fiche">\n' + "".join(
+        f'  <div class="row"><label>{labels[k]}</label><span>{escape(r[k])}</span></div>\n'
+        for k in _cols(rows) if k in r) + "</div>\n" for r in rows) + "</body></html>\n"
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -515,5 +522,5 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
     "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text, "ini": ini_text,
     "kv_lines": kv_lines_text, "pdf_form": pdf_form_text, "html_vertical": html_vertical_text,
-    "docx_vertical": docx_vertical_text,
+    "docx_vertical": docx_vertical_text, "html_form": html_form_text,
 }
