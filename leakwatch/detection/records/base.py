@@ -45,6 +45,20 @@ def make_record(pairs: list[tuple[str, str]], fmt: str) -> Record | None:
     return Record(out, fmt)
 
 
+def by_label(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Label and value pairs written one after the other (a form, a vertical table, a definition
+    list) as records: a new one each time a label comes again (a list of people)."""
+    records: list[list[tuple[str, str]]] = [[]]
+    seen: set[str] = set()
+    for label, value in pairs:
+        if label in seen:
+            records.append([])
+            seen.clear()
+        seen.add(label)
+        records[-1].append((label, value))
+    return records
+
+
 class Cursor:
     """One document being read: its records, the spans of free text left, and the budget of failed
     attempts. The format readers take it; ``reader.Reader`` adds the pass over the lines."""

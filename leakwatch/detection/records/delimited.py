@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
-from leakwatch.detection.records.base import make_record
+from leakwatch.detection.records.base import by_label, make_record
 
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
@@ -179,15 +179,7 @@ def _read_vertical(r: Cursor, pos: int) -> int | None:
         body = nxt
     if sum(1 for label, _ in pairs if labels.kind(label)) < 2:
         return None
-    records: list[list[tuple[str, str]]] = [[]]
-    seen: set[str] = set()
-    for label, value in pairs:
-        if label in seen:
-            records.append([])
-            seen.clear()
-        seen.add(label)
-        records[-1].append((label, value))
-    for fields_of in records:
+    for fields_of in by_label(pairs):
         r.add(make_record(fields_of, "table"))
     return body
 

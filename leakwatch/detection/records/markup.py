@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
-from leakwatch.detection.records.base import make_record
+from leakwatch.detection.records.base import by_label, make_record
 from leakwatch.detection.records.delimited import _is_label
 
 if TYPE_CHECKING:
@@ -94,19 +94,6 @@ def _is_vertical(table: list[list[tuple[str, str, int, int]]]) -> bool:
     return sum(1 for row in table if labels.kind(row[0][1])) >= 2
 
 
-def _by_label(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Label and value pairs as records: a new one each time a label comes again (a list of people)."""
-    records: list[list[tuple[str, str]]] = [[]]
-    seen: set[str] = set()
-    for label, value in pairs:
-        if label in seen:
-            records.append([])
-            seen.clear()
-        seen.add(label)
-        records[-1].append((label, value))
-    return [pairs for pairs in records if len(pairs) >= 2]
-
-
 def _is_header(cells: list[tuple[str, str, int, int]]) -> bool:
     """A header row: ``<th>`` cells only, or every cell a label."""
     return all(kind == "h" for kind, _, _, _ in cells) or all(_is_label(t) for _, t, _, _ in cells if t)
@@ -174,9 +161,10 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         if found:
             table.append(found)
     if _is_vertical(table):  # a person's file: a label and its value per row
-        for pairs in _by_label([(row[0][1], row[1][1]) for row in table]):
-            r.add(make_record(pairs, "html"))
-            rows += 1
+        for pairs in by_label([(row[0][1], row[1][1]) for row in table]):
+            if len(pairs) >= 2:
+                r.add(make_record(pairs, "html"))
+                rows += 1
         table = []
     for found in table:
         cells = [t for _, t, _, _ in found]
@@ -218,8 +206,7 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
     close = _next(r, "list_end", _LIST_END, m.end())
     if close is None or close.start() - m.end() > MAX_ROW:
         return None
-    records: list[list[tuple[str, str]]] = [[]]
-    seen: set[str] = set()
+    found_pairs: list[tuple[str, str]] = []
     label, open_tag, content_from = "", "", m.end()
     outside: list[tuple[int, int]] = []
 
@@ -229,11 +216,7 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
         if open_tag == "dt":
             label = content
         elif open_tag == "dd" and label and content:
-            if label in seen:
-                records.append([])
-                seen.clear()
-            seen.add(label)
-            records[-1].append((label, content))
+            found_pairs.append((label, content))
         elif not open_tag:
             outside.append((content_from, upto))
 
@@ -242,6 +225,7 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
         open_tag = "" if tag.group(1) else tag.group(2).lower()
         content_from = tag.end()
     finish(close.start())
+    records = by_label(found_pairs)
     found = [make_record(pairs, "html") for pairs in records if len(pairs) >= 2]
     if not any(found):
         return None
@@ -282,7 +266,7 @@ def read_labels(r: Cursor, pos: int, end: int) -> int | None:
         elif _ONLY_TAGS.fullmatch(text, body, nxt) is None:
             break
         body = nxt
-    found_records = [make_record(p, "html") for p in _by_label(pairs)]
+    found_records = [make_record(p, "html") for p in by_label(pairs) if len(p) >= 2]
     if sum(1 for label, _ in pairs if labels.kind(label)) < 1 or not any(found_records):
         r.skip_to = read_to  # these lines are text: not tried again one by one
         return None
