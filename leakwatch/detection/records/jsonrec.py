@@ -66,6 +66,10 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     number = text[start] == "[" and (follow.isdigit() or follow == "-")
     if follow not in ('"', "\n", "}", "]", "{", "[") and not number:
         return _shell_object(r, start, end) if _SHELL_KEY.match(text, start, end) else None
+    if follow == "\n" and text[start] == "{":  # alone on its line: a key must follow, on the next ones
+        token = _TOKEN.match(text, nxt)
+        if token is None or token.group(1) not in ('"', "}"):
+            return None
     try:
         value, stop = _decode(text, start)
     except (ValueError, RecursionError) as exc:
@@ -78,6 +82,8 @@ def read(r: Cursor, start: int, end: int) -> int | None:
 
 
 _STRING = r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"'
+_TOKEN = re.compile(r"[ \t\r\n]{0,4096}(\S)")
+"""The first character after blank space (within 4 kB)."""
 _SHELL_KEY = re.compile(r"\{\s*[A-Za-z_$][\w$]*\s*:")
 _SHELL_TOKEN = re.compile(
     rf"""(?P<string>{_STRING})"""
