@@ -174,6 +174,7 @@ RECORD_ADVERSARIAL = {
     "key = value lines of no known label": "x = 1\ny = 2\n",
     "labelled values, one label": "<label>a</label>b\n",
     "labels with no value": "<label>nom</label>\n<br>\n",
+    "bold labels": "<b>a :</b> b<br>\n",
 }
 
 

@@ -84,14 +84,18 @@ def _cells(chunk: str) -> list[tuple[str, str, int, int]]:
 
 
 def _is_vertical(table: list[list[tuple[str, str, int, int]]]) -> bool:
-    """A table of two cells a row whose first cells are the labels: ``<th>`` each, or two known
-    labels among them at least (in a table of two columns with a header, only the header's first
-    cell is one)."""
-    if len(table) < 2 or any(len(row) != 2 for row in table):
+    """A table of labels and their values, a pair or more a row (a person's file): ``<th>`` then
+    ``<td>`` each, or known labels in the pairs' first cells of two rows at least (in a table with
+    a header, only the header's row has them)."""
+    if len(table) < 2 or any(len(row) % 2 for row in table):
         return False
-    if all(row[0][0] == "h" and row[1][0] == "d" for row in table):
+    if all(row[i][0] == "h" and row[i + 1][0] == "d" for row in table for i in range(0, len(row), 2)):
         return True
-    return sum(1 for row in table if labels.kind(row[0][1])) >= 2
+    return sum(1 for row in table if any(labels.kind(row[i][1]) for i in range(0, len(row), 2))) >= 2
+
+
+def _pairs_of(row: list[tuple[str, str, int, int]]) -> list[tuple[str, str]]:
+    return [(row[i][1], row[i + 1][1]) for i in range(0, len(row), 2) if row[i][1]]
 
 
 def _is_header(cells: list[tuple[str, str, int, int]]) -> bool:
@@ -161,7 +165,7 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         if found:
             table.append(found)
     if _is_vertical(table):  # a person's file: a label and its value per row
-        for pairs in by_label([(row[0][1], row[1][1]) for row in table]):
+        for pairs in by_label([pair for row in table for pair in _pairs_of(row)]):
             if len(pairs) >= 2:
                 r.add(make_record(pairs, "html"))
                 rows += 1
@@ -239,9 +243,12 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
 
 
 _LABELLED = re.compile(
-    r"<label\b[^>]*>(?P<label>.*?)</label\s*>\s*(?:<(?P<tag>span|div|p|b|strong|em|output|td)\b[^>]*>"
+    r"(?:<label\b[^>]*>(?P<label>.*?)</label\s*>"
+    r"|<(?P<mark>b|strong|em|u|span)\b[^>]*>(?P<marked>[^<:]{1,60}?)(?:\s*:\s*</(?P=mark)\s*>|</(?P=mark)\s*>\s*:))"
+    r"\s*(?:<(?P<tag>span|div|p|b|strong|em|output|td)\b[^>]*>"
     r"(?P<inner>.*?)</(?P=tag)\s*>|<input\b[^>]*?\bvalue=\"(?P<value>[^\"]*)\"[^>]*>|(?P<text>[^<]+))",
     re.IGNORECASE)
+"""A label and its value: ``<label>Nom</label><span>DUPONT</span>``, ``<b>Nom :</b> DUPONT<br>``."""
 _ONLY_TAGS = re.compile(r"\s*(?:<[^>]*>\s*)*")
 MAX_FORM_LINES = 400
 
@@ -259,7 +266,7 @@ def read_labels(r: Cursor, pos: int, end: int) -> int | None:
         nxt = r.line_end(body)
         found = list(_LABELLED.finditer(text, body, nxt))
         if found:
-            pairs += [(_cell_text(m["label"]).rstrip(" :"),
+            pairs += [(_cell_text(m["label"] or m["marked"]).rstrip(" :"),
                        _cell_text(m["inner"] or "") or html.unescape(m["value"] or m["text"] or "").strip())
                       for m in found]
             read_to = nxt

@@ -9,7 +9,7 @@ from leakwatch.detection.records.base import Cursor, Split
 
 _TABLE = re.compile(r"<table\b", re.IGNORECASE)
 _LIST = re.compile(r"<dl\b", re.IGNORECASE)
-_LABEL = re.compile(r"<label\b", re.IGNORECASE)
+_LABEL = re.compile(r"<label\b|:\s*</(?:b|strong|em|u|span)>|</(?:b|strong|em|u|span)>\s*:", re.IGNORECASE)
 _INDENT = re.compile(r"[ \t\r\ufeff]*")
 _SQL_START = re.compile(r"(?:INSERT\s|COPY\s|CREATE\s+(?:TEMPORARY\s+)?TABLE\s)", re.IGNORECASE)
 

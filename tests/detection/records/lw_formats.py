@@ -507,6 +507,27 @@ def html_form_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
         for k in _cols(rows) if k in r) + "</div>\n" for r in rows) + "</body></html>\n"
 
 
+def html_bold_form_text(rows: list[Row]) -> str:
+    """An old web page's or an HTML e-mail's patient sheet: ``<b>Nom :</b> DUPONT<br>`` lines."""
+    names = {"id": "Dossier", "last": "Nom", "first": "Prénom", "dob": "Date de naissance", "visit": "Date de visite",
+             "city": "Ville", "ward": "Service", "email": "Courriel", "nir": "N° sécu", "phone": "Téléphone"}
+    return "".join("<p>\n" + "".join(f"<b>{names[k]} :</b> {escape(r[k])}<br>\n" for k in _cols(rows) if k in r)
+                   + "</p>\n" for r in rows)
+
+
+def html_pairs_table_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """A patient sheet as a table of two label and value pairs a row."""
+    out = []
+    for r in rows:
+        items = [(labels[k], r[k]) for k in _cols(rows) if k in r]
+        if len(items) % 2:
+            items.append(("", ""))
+        out.append("<table>\n" + "".join(f"<tr><td>{a}</td><td>{escape(b)}</td><td>{c}</td><td>{escape(d)}</td></tr>\n"
+                                         for (a, b), (c, d) in zip(items[::2], items[1::2], strict=True))
+                   + "</table>\n")
+    return "".join(out)
+
+
 FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "csv": csv_text, "tsv": tsv_text, "kv": kv_text, "jsonl": jsonl_text, "json_pretty": json_pretty_text,
     "sql_mysql": sql_mysql_text, "sql_postgres": sql_postgres_text, "sql_create": sql_create_text,
@@ -522,5 +543,6 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "json_fields": json_fields_text, "json_values": json_values_text, "hprim": hprim_text,
     "hprim_letters": hprim_letters_text, "fhir": fhir_text, "fhir_ndjson": fhir_ndjson_text, "ini": ini_text,
     "kv_lines": kv_lines_text, "pdf_form": pdf_form_text, "html_vertical": html_vertical_text,
-    "docx_vertical": docx_vertical_text, "html_form": html_form_text,
+    "docx_vertical": docx_vertical_text, "html_form": html_form_text, "html_bold_form": html_bold_form_text,
+    "html_pairs_table": html_pairs_table_text,
 }
