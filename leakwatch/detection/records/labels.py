@@ -1,4 +1,5 @@
-"""Field labels to kinds, French and English: what a column, key or tag name says its value is.
+"""Field labels to kinds, French and English (and the common ones of France's neighbours' languages):
+what a column, key or tag name says its value is.
 
 A label is normalised (accents, case, camelCase, separators) and read whole first, then by its
 words. Labels that qualify a name as someone else's (``nom_medecin``, ``username``) or that name
@@ -34,6 +35,22 @@ _EXACT = {
     "postcode": "cp code_postal zip zipcode zip_code postcode postal_code",
     "city": "ville city commune town localite",
 }
+_NEIGHBOURS = {
+    # the languages of France's neighbours, as a lab group's or an insurer's subsidiaries export:
+    # German, Spanish, Italian, Dutch, Portuguese. "nome" is left out (a first name in Italian, a
+    # full name in Portuguese).
+    LAST: "nachname familienname apellido apellidos primer_apellido segundo_apellido cognome achternaam "
+          "familienaam sobrenome apelido",
+    FIRST: "vorname vornamen nombre nombres nome_proprio voornaam voornamen primeiro_nome",
+    BIRTH: "geburtsdatum geburtstag geboren_am fecha_nacimiento fecha_de_nacimiento f_nacimiento "
+           "data_nascita data_di_nascita nato_il geboortedatum geboren_op data_nascimento data_de_nascimento",
+    "phone": "telefon telefono telefonnummer handy movil cellulare telefoonnummer telemovel",
+    "email": "correo correo_electronico e_mail_adresse",
+    "postcode": "plz postleitzahl codigo_postal cap postcode_nl",
+    "city": "stadt ort wohnort ciudad localidad citta comune_di woonplaats cidade",
+}
+for _kind, _words in _NEIGHBOURS.items():
+    _EXACT[_kind] += " " + _words
 EXACT = {label: kind for kind, labels in _EXACT.items() for label in labels.split()}
 
 _QUALIFIERS = frozenset(

@@ -16,6 +16,12 @@ FR = {"last": "nom", "first": "prenom", "dob": "date_naissance", "visit": "date_
       "ward": "service", "id": "dossier", "email": "email", "nir": "num_secu", "phone": "tel"}
 EN = {"last": "last_name", "first": "first_name", "dob": "birth_date", "visit": "visit_date", "city": "city",
       "ward": "department", "id": "id", "email": "mail", "nir": "nir", "phone": "mobile"}
+DE = {"last": "Nachname", "first": "Vorname", "dob": "Geburtsdatum", "visit": "Besuchsdatum", "city": "Wohnort",
+      "ward": "Station", "id": "Fallnummer", "email": "E-Mail", "nir": "Sozialversicherungsnummer", "phone": "Telefon"}
+ES = {"last": "apellidos", "first": "nombre", "dob": "fecha_nacimiento", "visit": "fecha_visita", "city": "ciudad",
+      "ward": "servicio", "id": "expediente", "email": "correo", "nir": "nir", "phone": "telefono"}
+IT = {"last": "cognome", "first": "nome_proprio", "dob": "data_nascita", "visit": "data_visita", "city": "citta",
+      "ward": "reparto", "id": "cartella", "email": "email", "nir": "codice_nir", "phone": "cellulare"}
 ORDER = ["id", "last", "city", "ward", "first", "visit", "dob", "email", "nir", "phone"]
 """Names and birth date never side by side."""
 
@@ -545,4 +551,7 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "kv_lines": kv_lines_text, "pdf_form": pdf_form_text, "html_vertical": html_vertical_text,
     "docx_vertical": docx_vertical_text, "html_form": html_form_text, "html_bold_form": html_bold_form_text,
     "html_pairs_table": html_pairs_table_text,
+    # a neighbour's language: a subsidiary's export
+    "csv_de": lambda rows: csv_text(rows, DE), "jsonl_es": lambda rows: jsonl_text(rows, ES),
+    "sql_it": lambda rows: sql_postgres_text(rows, IT),
 }
