@@ -7,9 +7,9 @@ text, one cell per line), and with them every record whose names and birth date 
 by side (a 7 MB CSV split on two workers lost 85 % of them). So each part is read after the head
 of the table or statement it continues (``carried``): its header row, its ``INSERT INTO t (cols)
 VALUES``, its ``COPY t (cols) FROM stdin;``, its ``<table>`` tag and ``<th>`` row, or a query
-output's header (under the ``+----+`` rule of the mysql client, over the dashes rule of SQL*Plus). A part that
-starts a new block (after a blank line, where the cutters prefer to cut; an HTML table goes on to
-its ``</table>``) or a new statement carries no head. A SQL dump names its columns
+output's header (under the ``+----+`` rule of the mysql client, over the dashes rule of SQL*Plus).
+A part that starts a new block (after a blank line, where the cutters prefer to cut; an HTML
+table goes on to its ``</table>``) or a new statement carries no head. A SQL dump names its columns
 once, in ``CREATE TABLE``, and inserts without naming them (mysqldump, ``pg_dump --inserts``): those
 statements seen so far (``schema``) are read before every later part that inserts.
 
@@ -25,9 +25,9 @@ from leakwatch.detection.records.delimited import column_starts, fixed_fields, i
 from leakwatch.detection.records.markup import table_opening
 
 MAX_HEAD = 4000
+"""A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
 HEAD_LINES = 3
 """A table's header is looked for among the first lines of its block."""
-"""A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
 _SQL_HEAD = re.compile(
     r"[ \t]*(?:INSERT\s+(?:IGNORE\s+)?INTO\s+[^\s(;]+\s*\([^)\n;]*\)\s*VALUES"
     r"|COPY\s+(?:ONLY\s+)?[^\s(;]+\s*(?:\([^)\n;]*\))?\s+FROM\s+stdin[^\n]*)",

@@ -34,7 +34,7 @@ MAX_ROW_LINES = 20
 """A quoted field may hold line breaks; a 'row' longer than this is an unbalanced quote."""
 
 
-def _is_label(field: str) -> bool:
+def is_label(field: str) -> bool:
     """A column name: short, starting with a letter, words and a few signs (``Né(e) le``, ``N°``)."""
     field = field.strip().strip('"').strip()
     return (0 < len(field) <= MAX_LABEL and _LABEL.fullmatch(field) is not None and field.count(" ") < 5
@@ -61,7 +61,7 @@ def table_header(line: str) -> tuple[str, list[str]] | None:
     for delim in present:
         parts = _pipe_fields(stripped) if delim == "|" else stripped.split(delim)
         named = [p for p in parts if p.strip()]
-        if len(named) < 2 or not all(_is_label(p) for p in named):
+        if len(named) < 2 or not all(is_label(p) for p in named):
             continue
         fields = parts if delim == "|" else next(csv.reader([stripped], delimiter=delim), [])
         if len(fields) >= 2:
@@ -120,7 +120,7 @@ def column_starts(line: str, below: str = "") -> tuple[list[str], list[int], boo
         spans, names, ruled = [c.span() for c in columns], [c.group() for c in columns], False
     else:
         return None
-    if not all(_is_label(n) for n in names) or not any(labels.kind(n) for n in names):
+    if not all(is_label(n) for n in names) or not any(labels.kind(n) for n in names):
         return None
     return names, [a for a, _ in spans], ruled
 
@@ -173,7 +173,7 @@ def _read_vertical(r: Cursor, pos: int) -> int | None:
     while body < len(text):
         nxt = r.line_end(body)
         fields = _pipe_fields(text[body:nxt]) if "|" in text[body:nxt] else []
-        if len(fields) != 2 or not _is_label(fields[0]):
+        if len(fields) != 2 or not is_label(fields[0]):
             break
         pairs.append((fields[0], fields[1]))
         body = nxt

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import make_record
-from leakwatch.detection.records.delimited import _is_label
+from leakwatch.detection.records.delimited import is_label
 
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
@@ -244,7 +244,7 @@ def _header_first(node: list[object]) -> list[list[tuple[str, str]]] | None:
     if len(node) < 2 or not isinstance(node[0], list):
         return None
     header = _names(node[0])
-    if header is None or not all(_is_label(name) for name in header):
+    if header is None or not all(is_label(name) for name in header):
         return None
     return _rows(header, node[1:])
 

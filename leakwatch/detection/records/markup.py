@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import by_label, make_record
-from leakwatch.detection.records.delimited import _is_label
+from leakwatch.detection.records.delimited import is_label
 
 if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
@@ -100,7 +100,7 @@ def _pairs_of(row: list[tuple[str, str, int, int]]) -> list[tuple[str, str]]:
 
 def _is_header(cells: list[tuple[str, str, int, int]]) -> bool:
     """A header row: ``<th>`` cells only, or every cell a label."""
-    return all(kind == "h" for kind, _, _, _ in cells) or all(_is_label(t) for _, t, _, _ in cells if t)
+    return all(kind == "h" for kind, _, _, _ in cells) or all(is_label(t) for _, t, _, _ in cells if t)
 
 
 def _cell_text(markup: str) -> str:
