@@ -395,11 +395,11 @@ def _latin_fold() -> dict[int, str]:
 
 
 _LATIN_FOLD = _latin_fold()
-_LETTER = "[A-Za-z" + "".join(chr(c) for c in _LATIN_FOLD if c >= 0xC0) + "]+"
+_LETTER = "[A-Za-z" + "".join(chr(c) for c in _LATIN_FOLD if 0xC0 <= c < 0x180) + "]+"
 _LATIN_NAME = re.compile(f"{_LETTER}(?:[\\-'’ ]{_LETTER})*")
 """A name of Latin letters with single hyphens, apostrophes or spaces between them: folded one
 character at a time (``_LATIN_FOLD``), the same result as ``_unicode_name`` in a tenth of the time."""
-_LATIN_FOLD.update({ord("-"): " ", ord("'"): " ", ord("’"): " "})
+_LATIN_FOLD.update({ord("-"): " ", ord("'"): " ", ord("’"): " "})  # the separators, to a space
 
 
 def postcode(value: str) -> str:
@@ -504,10 +504,7 @@ def date(value: str) -> str:
 def date_forms(text: str) -> tuple[str, ...]:
     """Every plausible ISO date a written date may mean (two for an ambiguous two-digit year)."""
     text = text.strip()
-    return (_short_date_forms if len(text) <= 40 else _date_forms)(text, local_today())
-
-
-def _date_forms(text: str, today: dt.date) -> tuple[str, ...]:
+    today = local_today()
     if m := _ISO.match(text):
         return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False, today)
     if m := _DMY.match(text):
@@ -524,11 +521,6 @@ def _date_forms(text: str, today: dt.date) -> tuple[str, ...]:
     if m := _COMPACT.match(text):
         return plausible_dates(int(m[1]), int(m[2]), int(m[3]), False, today)
     return ()
-
-
-_short_date_forms = lru_cache(maxsize=1 << 16)(_date_forms)
-"""``_date_forms`` of a value short enough to be a date, remembered: a dump writes the same dates
-again and again (and any longer value, reading no date, is not kept)."""
 
 
 NORMALISERS: dict[str, Callable[[str], str]] = {
