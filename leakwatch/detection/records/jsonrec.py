@@ -2,8 +2,11 @@
 
 A record is an object with its nested objects' values (labelled by their last two keys, so that
 ``patient.nom`` reads as a last name and ``medecin.nom`` as someone else's); each element of a list
-of objects is a record of its own, and so is each of a dict's children when they all share one
-set of keys (``{"p1": {...}, "p2": {...}}``). A top-level array cut short keeps the elements read.
+of objects is a record of its own (but a list of one object, or of typed values, is its parent's
+property: FHIR's ``"name": [{"family", "given"}]``), and so is each of a dict's children when they
+all share one set of keys (``{"p1": {...}, "p2": {...}}``). A table written column by column, or as
+its column names once and rows as arrays, is read row by row. A top-level array cut short keeps
+the elements read.
 A document the mongo shell printed on one line (keys unquoted, ``ObjectId(...)``, single quotes)
 is read as the JSON it stands for.
 """
