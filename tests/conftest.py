@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,7 +37,8 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
     """``leakwatch ARGS`` through the entry point itself (``leakwatch.cli.main``), in this process:
     the same parsing, one-line errors and exit codes as a subprocess, without the interpreter's
     start. What a command sets process-wide is put back afterwards: the environment (replaced by
-    ``env`` for the call), argv, the standard streams, the ``leakwatch`` logger's handlers; the
+    ``env`` for the call), argv, the standard streams, the ``leakwatch`` logger's handlers, the core
+    dump limit (where this process may raise it again); the
     services the command built are closed (scan workers, database connections). The CLI's Rich
     consoles read COLUMNS and LINES once, when made: for the call they read them from ``env``, as
     in a process started with it."""
@@ -55,6 +58,7 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
     saved_logger = (list(logger.handlers), logger.level, logger.propagate)
     saved_env = dict(os.environ)
     saved_argv, saved_streams = sys.argv, (sys.stdin, sys.stdout, sys.stderr)
+    saved_core = resource.getrlimit(resource.RLIMIT_CORE)  # main() turns core dumps off, hard limit too
     out, err = io.BytesIO(), io.BytesIO()
     streams = (io.TextIOWrapper(io.BytesIO(input or b""), encoding="utf-8"),
                io.TextIOWrapper(out, encoding="utf-8", write_through=True),
@@ -84,6 +88,8 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
         os.environ.clear()
         os.environ.update(saved_env)
         logger.handlers[:], logger.level, logger.propagate = saved_logger
+        with contextlib.suppress(ValueError, OSError):  # raising a hard limit back needs root
+            resource.setrlimit(resource.RLIMIT_CORE, saved_core)
         for svc in built:
             svc.close()
             if "engine" in svc.__dict__:

@@ -33,6 +33,7 @@ from leakwatch.cli.common import err
 from leakwatch.cli.helptext import reflow_app
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
+from leakwatch.hardening import no_core_dumps
 from leakwatch.storage import busy
 
 app = typer.Typer(
@@ -111,6 +112,7 @@ def _unraisable(report: sys.UnraisableHookArgs) -> None:
 
 def main() -> None:
     """Entry point: usage and input errors exit 2 with one line, never a traceback."""
+    no_core_dumps()
     if sys.unraisablehook is sys.__unraisablehook__:  # not when a host (a test runner) has its own
         sys.unraisablehook = _unraisable
     try:
