@@ -637,6 +637,7 @@ def import_file(engine: Engine, master: bytes, schema: Schema, path: Path, regio
             raise InputError(f"{path}:{exc.line}: {exc.reason}") from None
         finally:  # a failed or interrupted import (SIGTERM, Ctrl-C) stops its workers now, not at exit
             packs.close()
+            normalise.forget_values()  # the plaintext values the normalisers cached in this process
         report = _report(schema, writer, tally)
         _check_mapping(path, report, accept_columns)
         duplicates = _same_refs(path, schema, writer, np.frombuffer(b"".join(ref_hashes), dtype="<u8"),

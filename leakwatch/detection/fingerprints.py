@@ -15,7 +15,6 @@ import hashlib
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,7 +22,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from leakwatch.detection import indexcache
-from leakwatch.detection.normalise import IDENTIFIER_KINDS, qgrams
+from leakwatch.detection.normalise import IDENTIFIER_KINDS, qgrams, value_cache
 from leakwatch.keys import Keyring, derive
 from leakwatch.storage import store
 
@@ -165,7 +164,7 @@ def gram_fps(salted: hashlib.blake2b, normal_name: str) -> list[bytes]:
     return out
 
 
-@lru_cache(maxsize=100_000)
+@value_cache(100_000)
 def name_affixes(normal_name: str) -> tuple[str, str]:
     """The letters of a normal name that blocking keys use: its first three when its first word
     has six or more letters (else two), and its last three when its last word has five or more

@@ -35,7 +35,7 @@ from leakwatch.detection.fingerprints import (
     split_qgrams,
     window_keys,
 )
-from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, name, postcode
+from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, forget_values, name, postcode
 from leakwatch.detection.records import Record
 from leakwatch.detection.records.view import CANDIDATE, View, render
 from leakwatch.models import Finding
@@ -94,8 +94,18 @@ class TextMatcher:
         rest as text. Also says how many records each format gave."""
         if self.index.empty or not text:
             return [], {}
-        split = records.read(text)
-        return self.scan(split.text, target) + self.scan_records(split.records, target), dict(split.formats)
+        try:
+            split = records.read(text)
+            return self.scan(split.text, target) + self.scan_records(split.records, target), dict(split.formats)
+        finally:
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop every value remembered while matching (normal forms of words, names looked up, the
+        normalisers' caches): a long-lived process keeps nothing read from a document it is done with."""
+        self._normal_words.clear()
+        self.known_phrases.clear()
+        forget_values()
 
     def scan_records(self, records: Sequence[Record], target: str) -> list[Finding]:
         """Match records read from a structured part (``leakwatch.detection.records``): each is one line of
@@ -130,7 +140,7 @@ class TextMatcher:
         dates = list(self.detectors["date"].candidates(text)) if "date" in kinds else []
         masked = sorted((s, e) for cands in candidates.values() for _, s, e in cands)
         words = _Words(text, masked, self._normal_words)
-        if len(self._normal_words) > 500_000:
+        if len(self._normal_words) > 500_000:  # one huge document's words
             self._normal_words.clear()
         findings: list[Finding] = []
         lines = _RecordLines(text, hints) if hints is not None else None

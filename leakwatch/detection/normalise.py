@@ -11,13 +11,37 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from functools import cache, lru_cache
+from functools import _lru_cache_wrapper, cache, lru_cache
+from typing import TypeVar
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 from stdnum.fr import nir as stdnum_nir
+
+_Fn = TypeVar("_Fn", bound=Callable[..., object])
+VALUE_CACHES: list[_lru_cache_wrapper[object]] = []
+"""Every ``value_cache``d function."""
+
+
+def value_cache(maxsize: int) -> Callable[[_Fn], _Fn]:
+    """``lru_cache`` for a function of values read from a document or an import (phones, names,
+    dates): ``forget_values`` empties every such cache, so that the process keeps none of them past
+    the document or the import that brought it."""
+
+    def wrap(fn: _Fn) -> _Fn:
+        cached = lru_cache(maxsize=maxsize)(fn)
+        VALUE_CACHES.append(cached)
+        return cached  # type: ignore[return-value]
+
+    return wrap
+
+
+def forget_values() -> None:
+    """Empty every ``value_cache``: called when a document's scan or an import ends."""
+    for cached in VALUE_CACHES:
+        cached.cache_clear()
 
 
 class InvalidValue(ValueError):
@@ -171,7 +195,7 @@ def _prefix_owners(prefix: str) -> frozenset[str]:
     return frozenset(owners)
 
 
-@lru_cache(maxsize=65536)
+@value_cache(65536)
 def french_country_code(nsn: str) -> str:
     """The country code of a nine-digit number of France's national plan: ``33`` for metropolitan
     France, a territory's own code (262, 590, 594, 596, 508) for an overseas prefix.
@@ -200,7 +224,7 @@ def _national_plan(cc: str, national: str) -> tuple[str, str]:
     return cc, national
 
 
-@lru_cache(maxsize=65536)
+@value_cache(65536)
 def phone(value: str, region: str = "FR") -> str:
     """E.164 (``+33612345678``), parsed with a default region.
 
@@ -456,7 +480,7 @@ def plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.
     return _plausible_dates(year, month, day, two_digit, today or local_today())
 
 
-@lru_cache(maxsize=1 << 16)
+@value_cache(1 << 16)
 def _plausible_dates(year: int, month: int, day: int, two_digit: bool, today: dt.date) -> tuple[str, ...]:
     years = (1900 + year, 2000 + year) if two_digit else (year,)
     out = []
