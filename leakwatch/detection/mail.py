@@ -91,23 +91,36 @@ def read(src: IO[bytes], kind: str, target: str, max_bytes: int, expand: Expand,
             yield Skipped(where, f"message larger than {max_bytes} bytes: not read")
             continue
         try:
-            yield from _message(data, where, expand, title)
+            pieces, text = _take_apart(data, where)
         except (RecursionError, LookupError, ValueError, TypeError, AttributeError, IndexError) as exc:
-            # the parser's own limits on a hostile message (nesting, broken MIME): said, not raised
+            # the parser's own limits on a hostile message (nesting, broken MIME): said, not raised.
+            # Only the parse is guarded: an attachment's reading (``expand``) raises as it would alone.
             yield Skipped(where, f"message not parsed ({exc.__class__.__name__})")
+            continue
+        for piece in pieces:
+            if isinstance(piece, Skipped):
+                yield piece
+            else:
+                yield from expand(piece[1], f"{where}!{piece[0]}")
+        if text:
+            yield Document(where, text + "\n", title)
 
 
-def _message(data: bytes, where: str, expand: Expand, title: str | None) -> Iterator[Document | Skipped]:
+def _take_apart(data: bytes, where: str) -> tuple[list[Skipped | tuple[str, bytes]], str]:
+    """A message parsed whole: in order, what to expand (a name and its bytes: attachments, HTML
+    bodies, forwarded messages) and notes; and the text of its headers and plain bodies. Held at
+    once: the message is at most ``max_bytes``."""
     import email  # 30 ms of imports, for the scans that meet a message
     import email.policy
     from email.message import EmailMessage
 
     message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage):
-        return
+        return [], ""
     heads = [f"{name}: {_header(message, name)}" for name in ("From", "To", "Cc", "Reply-To", "Subject", "Date")
              if message.get(name) is not None]
     texts = ["\n".join(heads)]
+    pieces: list[Skipped | tuple[str, bytes]] = []
     for n, part in enumerate(_leaves(message)):
         filename = part.get_filename()
         content_type = part.get_content_type()
@@ -115,10 +128,10 @@ def _message(data: bytes, where: str, expand: Expand, title: str | None) -> Iter
             try:
                 body = part.get_content()
             except (LookupError, ValueError) as exc:  # an unknown charset, a broken encoding
-                yield Skipped(f"{where}!part-{n}", f"body not decoded ({exc.__class__.__name__})")
+                pieces.append(Skipped(f"{where}!part-{n}", f"body not decoded ({exc.__class__.__name__})"))
                 continue
             if content_type == "text/html":  # read as any page is: its visible text, its tables
-                yield from expand(body.encode("utf-8"), f"{where}!body-{n}.html")
+                pieces.append((f"body-{n}.html", body.encode("utf-8")))
             else:
                 texts.append(body)
             continue
@@ -130,11 +143,8 @@ def _message(data: bytes, where: str, expand: Expand, title: str | None) -> Iter
         if not isinstance(payload, bytes) or not payload:
             continue
         subtype = "eml" if content_type == "message/rfc822" else part.get_content_subtype()
-        name = _safe_name(filename or f"part-{n}.{subtype}")
-        yield from expand(payload, f"{where}!{name}")
-    text = "\n\n".join(t for t in texts if t and t.strip())
-    if text:
-        yield Document(where, text + "\n", title)
+        pieces.append((_safe_name(filename or f"part-{n}.{subtype}"), payload))
+    return pieces, "\n\n".join(t for t in texts if t and t.strip())
 
 
 def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -17,7 +18,7 @@ from synth import Person, fr_date
 from leakwatch import pipeline
 from leakwatch.app import Services
 from leakwatch.detection import mail
-from leakwatch.models import Item, ScanResult, Skipped
+from leakwatch.models import Document, Item, ScanResult, Skipped
 
 
 def row(p: Person) -> Row:
@@ -141,3 +142,18 @@ def test_an_attached_archive_bomb_stops_at_the_limits_with_a_note(services: Serv
     found, result = scan(services, msg.as_bytes(), "bomb.eml")
     assert set(found) == {a.ipp}
     assert [s.reason for s in result.skipped if "expands beyond" in s.reason], result.skipped
+
+
+def test_only_the_parse_is_guarded_an_attachments_error_is_not_a_note() -> None:
+    """A message the parser chokes on is a note; an error raised while an attachment is read (by
+    the reader of its format) is not turned into "message not parsed": it is raised as it would be
+    for the same file alone."""
+    msg = message("Bonjour,\nci-joint la liste.\n")
+    msg.add_attachment(b"nom;prenom\nDUPONT;Jean\n", maintype="text", subtype="csv", filename="liste.csv")
+
+    def failing(payload: bytes, name: str) -> Iterator[Document | Skipped]:
+        raise ValueError(f"reader bug on {name}")
+        yield  # a generator, as documents() is
+
+    with pytest.raises(ValueError, match=r"liste\.csv"):
+        list(mail.read(io.BytesIO(msg.as_bytes()), "eml", "m.eml", 1 << 20, failing))
