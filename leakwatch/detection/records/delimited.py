@@ -41,7 +41,12 @@ def is_label(field: str) -> bool:
             and field.count("(") == field.count(")") and _DIGITS.search(field) is None)
 
 
-def _pipe_fields(line: str) -> list[str]:
+def _pipe_fields(line: str, outer: bool = True) -> list[str]:
+    """The cells of a ``|`` table's line. ``outer``: the table has borders (``| a | b |``: Markdown,
+    the mysql client), else its first and last cells may be empty (psql prints NULL so:
+    ``    | DUPONT |``), and every ``|`` separates two cells."""
+    if not outer:
+        return [f.strip() for f in line.rstrip("\r\n").split("|")]
     line = line.strip()
     if line.startswith("|"):
         line = line[1:]
@@ -202,9 +207,10 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
         nxt = r.line_end(body)
         if _RULE.match(text, body, nxt):
             body = nxt
+        outer = text[pos:end].strip().startswith("|")
         while body < len(text):
             nxt = r.line_end(body)
-            fields = _pipe_fields(text[body:nxt])
+            fields = _pipe_fields(text[body:nxt], outer)
             if not text[body:nxt].strip() or len(fields) != width:
                 break
             r.add(make_record(list(zip(header, fields, strict=True)), "table"))
