@@ -59,6 +59,16 @@ def by_label(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return records
 
 
+def label_records(pairs: list[tuple[str, str]], fmt: str) -> list[Record]:
+    """``by_label``'s records; none unless one holds two values or more (a label and its value
+    alone is a caption, no record). In a list, a record of one value (the last person, an e-mail
+    only) is kept: it is someone's, and what it holds is read nowhere else."""
+    groups = by_label(pairs)
+    if not any(len(group) >= 2 for group in groups):
+        return []
+    return [record for group in groups if (record := make_record(group, fmt)) is not None]
+
+
 class Cursor:
     """One document being read: its records, the spans of free text left, and the budget of failed
     attempts. The format readers take it; ``reader.Reader`` adds the pass over the lines."""

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from leakwatch.detection.records import labels
-from leakwatch.detection.records.base import by_label, make_record
+from leakwatch.detection.records.base import label_records, make_record
 from leakwatch.detection.records.delimited import is_label
 
 if TYPE_CHECKING:
@@ -165,10 +165,9 @@ def read_table(r: Cursor, pos: int, end: int) -> int | None:
         if found:
             table.append(found)
     if _is_vertical(table):  # a person's file: a label and its value per row
-        for pairs in by_label([pair for row in table for pair in _pairs_of(row)]):
-            if len(pairs) >= 2:
-                r.add(make_record(pairs, "html"))
-                rows += 1
+        for record in label_records([pair for row in table for pair in _pairs_of(row)], "html"):
+            r.add(record)
+            rows += 1
         table = []
     for found in table:
         cells = [t for _, t, _, _ in found]
@@ -229,9 +228,8 @@ def read_list(r: Cursor, pos: int, end: int) -> int | None:
         open_tag = "" if tag.group(1) else tag.group(2).lower()
         content_from = tag.end()
     finish(close.start())
-    records = by_label(found_pairs)
-    found = [make_record(pairs, "html") for pairs in records if len(pairs) >= 2]
-    if not any(found):
+    found = label_records(found_pairs, "html")
+    if not found:
         return None
     for record in found:
         r.add(record)
@@ -273,8 +271,8 @@ def read_labels(r: Cursor, pos: int, end: int) -> int | None:
         elif _ONLY_TAGS.fullmatch(text, body, nxt) is None:
             break
         body = nxt
-    found_records = [make_record(p, "html") for p in by_label(pairs) if len(p) >= 2]
-    if sum(1 for label, _ in pairs if labels.kind(label)) < 1 or not any(found_records):
+    found_records = label_records(pairs, "html")
+    if sum(1 for label, _ in pairs if labels.kind(label)) < 1 or not found_records:
         r.skip_to = read_to  # these lines are text: not tried again one by one
         return None
     for record in found_records:

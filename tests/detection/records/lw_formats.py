@@ -256,6 +256,12 @@ def yaml_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
                 for i, k in enumerate(k for k in _cols(rows) if k in r)) for r in rows)
 
 
+def dl_list_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
+    """One HTML definition list of everyone, a person's terms after another's (a page listing people)."""
+    return "<dl>\n" + "".join(f"  <dt>{labels[k]}</dt><dd>{escape(r[k])}</dd>\n"
+                               for r in rows for k in _cols(rows) if k in r) + "</dl>\n"
+
+
 def fixed_width_text(rows: list[Row], labels: dict[str, str] = FR) -> str:
     """A fixed-width export, columns padded with spaces, a header line."""
     _, table, widths = _grid(rows, labels)
@@ -542,7 +548,8 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     # pasted from a terminal, a directory, a page, a mainframe
     "mysql_cli": mysql_cli_text, "mysql_vertical": mysql_vertical_text, "psql": psql_text,
     "psql_expanded": psql_expanded_text, "markdown": markdown_text, "fixed_width": fixed_width_text,
-    "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
+    "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "dl_list": dl_list_text,
+    "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
     "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,
     "pma_xml": pma_xml_text, "mysqldump_xml": mysqldump_xml_text, "json_split": json_split_text,

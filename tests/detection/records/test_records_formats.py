@@ -85,6 +85,9 @@ CASES = [
          lambda c: [row(BRETON, first="ERNSTXOTTO")], lambda c: {BRETON.ipp: NAMES_DATE}),
     Case("a visit date is not a birth date",
          lambda c: [row(c[8], dob="01/01/2001", visit=c[8].birth_date)], lambda c: {}),
+    Case("the last entry of a list holds an identifier only",
+         lambda c: [row(c[16], phone=c[16].phone), {"phone": c[17].phone}],
+         lambda c: {c[16].ipp: NAMES_DATE | {"phone"}, c[17].ipp: {"phone"}}),
     Case("many records, one planted",
          lambda c: [row(c[9], last="Zzyzx", first="Quentin") for _ in range(3)] + [row(c[10])]
          + [row(c[11], last="Xylo") for _ in range(3)],
