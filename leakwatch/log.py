@@ -38,9 +38,45 @@ class KeyValueFormatter(logging.Formatter):
         return " ".join(parts)
 
 
+class _CommandFormatter(logging.Formatter):
+    """A command's warning as one line for the analyst: ``leakwatch: warning: EVENT k=v``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] | None = getattr(record, "kv", None)
+        if fields:
+            body = " ".join([str(fields.get("event")), *(f"{k}={_quote(v)}" for k, v in fields.items()
+                                                          if k != "event" and v is not None)])
+        else:
+            body = printable(record.getMessage())
+        return f"leakwatch: {record.levelname.lower()}: {body}"
+
+
+class _Stderr(logging.Handler):
+    """Writes to the ``sys.stderr`` of the moment (a host may swap it), not to the one it was made with."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging's own contract: never raise from a handler
+            self.handleError(record)
+
+
+def command_setup() -> None:
+    """A command's warnings and errors on stderr, one line each, until ``setup`` (the daemon) takes
+    over: without it Python prints a bare event name (``term_not_watched``), fields lost."""
+    root = logging.getLogger(LOGGER)
+    if any(getattr(h, "_leakwatch", False) or getattr(h, "_leakwatch_command", False) for h in root.handlers):
+        return
+    handler = _Stderr(logging.WARNING)
+    handler.setFormatter(_CommandFormatter())
+    handler._leakwatch_command = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+
+
 def setup(level: int = logging.INFO) -> None:
     """Send leakwatch's events to stdout, one line each; quiet libraries to warnings."""
     root = logging.getLogger(LOGGER)
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_leakwatch_command", False)]
     root.setLevel(level)
     if any(getattr(h, "_leakwatch", False) for h in root.handlers):
         return

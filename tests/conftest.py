@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,11 +32,12 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = None) -> tuple[int, str, str]:
-    """``leakwatch ARGS`` through the entry point itself (``leakwatch.cli.main``), in this process:
-    the same parsing, one-line errors and exit codes as a subprocess, without the interpreter's
-    start. What a command sets process-wide is put back afterwards: the environment (replaced by
-    ``env`` for the call), argv, the standard streams, the ``leakwatch`` logger's handlers, the core
-    dump limit (where this process may raise it again); the
+    """``leakwatch ARGS`` through the entry point's command dispatch (``leakwatch.cli.dispatch``), in
+    this process: the same parsing, one-line errors and exit codes as a subprocess, without the
+    interpreter's start, nor the process's hardening (``main`` turns core dumps off for good, which
+    would be this test process's for the rest of the run: ``test_core_dumps`` runs real processes).
+    What a command sets process-wide is put back afterwards: the environment (replaced by
+    ``env`` for the call), argv, the standard streams, the ``leakwatch`` logger's handlers; the
     services the command built are closed (scan workers, database connections). The CLI's Rich
     consoles read COLUMNS and LINES once, when made: for the call they read them from ``env``, as
     in a process started with it."""
@@ -58,7 +57,6 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
     saved_logger = (list(logger.handlers), logger.level, logger.propagate)
     saved_env = dict(os.environ)
     saved_argv, saved_streams = sys.argv, (sys.stdin, sys.stdout, sys.stderr)
-    saved_core = resource.getrlimit(resource.RLIMIT_CORE)  # main() turns core dumps off, hard limit too
     out, err = io.BytesIO(), io.BytesIO()
     streams = (io.TextIOWrapper(io.BytesIO(input or b""), encoding="utf-8"),
                io.TextIOWrapper(out, encoding="utf-8", write_through=True),
@@ -73,7 +71,7 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
         console._width = console._height = None  # Console.size then reads the environment
     code = 0
     try:
-        leakwatch.cli.main()
+        leakwatch.cli.dispatch()
     except SystemExit as exc:
         code = _exit_code(exc)
     finally:
@@ -88,8 +86,6 @@ def run_in_process(args: list[str], env: dict[str, str], input: bytes | None = N
         os.environ.clear()
         os.environ.update(saved_env)
         logger.handlers[:], logger.level, logger.propagate = saved_logger
-        with contextlib.suppress(ValueError, OSError):  # raising a hard limit back needs root
-            resource.setrlimit(resource.RLIMIT_CORE, saved_core)
         for svc in built:
             svc.close()
             if "engine" in svc.__dict__:

@@ -13,7 +13,7 @@ try:  # typer vendors its own click since 0.24
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from leakwatch import __version__
+from leakwatch import __version__, log
 from leakwatch.cli import (
     alerts,
     audit,
@@ -111,8 +111,14 @@ def _unraisable(report: sys.UnraisableHookArgs) -> None:
 
 
 def main() -> None:
-    """Entry point: usage and input errors exit 2 with one line, never a traceback."""
+    """Entry point of the ``leakwatch`` process: hardened (no core dumps), then ``dispatch``."""
     no_core_dumps()
+    dispatch()
+
+
+def dispatch() -> None:
+    """Run the command of ``sys.argv``: usage and input errors exit 2 with one line, never a traceback."""
+    log.command_setup()
     if sys.unraisablehook is sys.__unraisablehook__:  # not when a host (a test runner) has its own
         sys.unraisablehook = _unraisable
     try:
