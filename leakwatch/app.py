@@ -110,7 +110,11 @@ class Services:
             self.watch_stamp = watch_stamp(self.engine)
         from leakwatch.detection.build import term_matcher
 
-        return term_matcher(self.settings, self.engine)
+        matcher = term_matcher(self.settings, self.engine)
+        for term, reason in matcher.unwatched:  # passed over: said each time the terms are loaded
+            log.warning("term_not_watched", term=term, reason=reason,
+                        action="leakwatch terms remove it, then add a longer or more specific term")
+        return matcher
 
     def scan_pool(self, start: bool = True) -> Pool | None:
         """The worker processes that match large documents, started on first use; None on one core,

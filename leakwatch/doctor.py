@@ -80,6 +80,7 @@ def run_checks(svc: Services) -> list[Check]:
     results = [_run("home", str(settings.home), home), _run("key", "master key", key),
                _run("database", where, database)]
     results.extend(_dataset_forms(svc))
+    results.extend(_terms(svc))
     try:
         specs = daemon.enabled_specs(svc)
     except LeakwatchError as exc:
@@ -115,6 +116,18 @@ def _dataset_forms(svc: Services) -> list[Check]:
         return []
     return [Check("dataset", name, not forms.blind(found), forms.advice(found))
             for name, found in lacking if found]
+
+
+def _terms(svc: Services) -> list[Check]:
+    """A stored watch term this release cannot watch: failed, since the daemon passes over it."""
+    from leakwatch.detection import terms
+
+    try:
+        rows = terms.list_terms(svc.engine)
+    except Exception:  # the database check above says why
+        return []
+    return [Check("term", row.term, False, f"not watched: {problem}; remove it and add a longer or "
+                  "more specific term") for row in rows if (problem := terms.why_unwatched(row))]
 
 
 def _probe_source(svc: Services, spec: SourceSpec) -> str:

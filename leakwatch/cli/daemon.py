@@ -28,8 +28,9 @@ def run(once: bool = typer.Option(False, "--once", help="Run every enabled sourc
 
 @one_line_errors
 def doctor(as_json: bool = JSON_OPTION) -> None:
-    """Check the key file and its permissions, the database, each enabled source and each alert
-    route (apprise can parse it). One line per check; exit 1 if any fails, 2 if the key file
+    """Check the key file and its permissions, the database, datasets an older release imported,
+    stored watch terms this release cannot watch, each enabled source and each alert route (apprise
+    can parse it). One line per check; exit 1 if any fails, 2 if the key file
     read is not the one the datasets were fingerprinted with (docs/keys.md)."""
     from leakwatch.doctor import run_checks
 

@@ -19,7 +19,11 @@ app = typer.Typer(help="Watch terms: names, acronyms, domains and keywords to fi
 
 
 def _row_json(row: terms.WatchTerm) -> dict[str, object]:
-    return {"term": row.term, "kind": row.kind, "normal": row.normal, "added_at": row.added_at.isoformat()}
+    from leakwatch.detection import terms
+
+    problem = terms.why_unwatched(row)
+    return {"term": row.term, "kind": row.kind, "normal": row.normal, "added_at": row.added_at.isoformat(),
+            "watched": problem is None, **({"problem": problem} if problem else {})}
 
 
 @app.command("add")
@@ -66,11 +70,18 @@ def list_(as_json: bool = JSON_OPTION) -> None:
         err.print("no watch term yet: leakwatch terms add TERM [--kind org|domain|keyword]", markup=False)
         return
     table = Table()
-    for column in ("term", "kind", "matched as", "added (UTC)"):
+    for column in ("term", "kind", "matched as", "added (UTC)", "watched"):
         table.add_column(column)
+    unwatched = 0
     for row in rows:
-        table.add_row(printable(row.term), row.kind, printable(row.normal), row.added_at.strftime("%Y-%m-%d %H:%M"))
+        problem = terms.why_unwatched(row)
+        unwatched += problem is not None
+        table.add_row(printable(row.term), row.kind, printable(row.normal), row.added_at.strftime("%Y-%m-%d %H:%M"),
+                      "yes" if problem is None else f"NO: {printable(problem)}")
     out.print(table)
+    if unwatched:
+        err.print(f"leakwatch: warning: {unwatched} term(s) not watched (see the last column): remove them "
+                  "and add a longer or more specific term", markup=False)
 
 
 @app.command("remove")

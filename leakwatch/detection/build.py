@@ -21,4 +21,5 @@ def text_matcher(settings: Settings, index: Index) -> TextMatcher:
 
 
 def term_matcher(settings: Settings, engine: Engine) -> TermMatcher:
-    return TermMatcher(load_terms(engine), settings.term_threshold)
+    terms, unwatched = load_terms(engine)
+    return TermMatcher(terms, settings.term_threshold, unwatched)

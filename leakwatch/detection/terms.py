@@ -259,16 +259,29 @@ def prepare(text: str, kind: str) -> Term:
     return Term(text.strip(), kind, words, " ".join(words), compact, keys, anchors)
 
 
-def load_terms(engine: Engine) -> list[Term]:
+def why_unwatched(row: WatchTerm) -> str | None:
+    """Why a stored term cannot be watched (one stored by an older, laxer release, or that a later
+    list of common words refuses), else None."""
+    try:
+        prepare(row.term, row.kind)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def load_terms(engine: Engine) -> tuple[list[Term], list[tuple[WatchTerm, str]]]:
+    """The stored terms, prepared; and those that cannot be, with why: left out, not fatal, and
+    for the caller to say (the daemon logs them, ``scan`` notes them, ``terms list`` and ``doctor``
+    show them)."""
     with store.session(engine) as s:
         rows = list(s.exec(select(WatchTerm).order_by(WatchTerm.id)))  # type: ignore[arg-type]
-    out = []
+    out, unwatched = [], []
     for row in rows:
         try:
             out.append(prepare(row.term, row.kind))
-        except InputError:
-            continue  # a term stored by an older, laxer version: skipped rather than fatal
-    return out
+        except InputError as exc:
+            unwatched.append((row, str(exc)))
+    return out, unwatched
 
 
 def list_terms(engine: Engine) -> list[WatchTerm]:
@@ -326,9 +339,12 @@ How = Literal["mention", "email", "lookalike", "truncated"]
 class TermMatcher:
     """Finds watch terms in one text at a time. Build once per process: preparation is cached."""
 
-    def __init__(self, terms: Iterable[Term], threshold: float) -> None:
+    def __init__(self, terms: Iterable[Term], threshold: float,
+                 unwatched: Iterable[tuple[WatchTerm, str]] = ()) -> None:
         self.terms = list(terms)
         self.threshold = threshold
+        self.unwatched = [(row.term, reason) for row, reason in unwatched]
+        """Stored terms left out (``load_terms``): the term as stored, and why."""
         self.domains = [(i, t) for i, t in enumerate(self.terms) if t.is_domain]
         self.phrases = [(i, t) for i, t in enumerate(self.terms) if not t.is_domain and not t.exact_only]
         self.exact = [(i, exact_pattern(t.tokens), set(itertools.accumulate(map(len, t.tokens[:-1]))))

@@ -97,3 +97,42 @@ def test_truncated_victim_title_in_a_listing(watching, tmp_path: Path) -> None: 
 def test_ordinary_text_is_silent(watching) -> None:  # type: ignore[no-untyped-def]
     result = watching("scan", str(CORPUS), "--json", check=0)
     assert result.stdout == ""
+
+
+def test_a_stored_term_this_release_cannot_watch_is_said_not_skipped(cli, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A term an older, laxer release stored (or that a longer list of common words now refuses) is
+    left out of matching: the scan warns of it, the daemon logs it, ``terms list`` and ``doctor`` show it."""
+    import sqlite3
+
+    cli("init", check=0)
+    cli("terms", "add", "aphp.fr", check=0)
+    with sqlite3.connect(cli.home / "leakwatch.db") as db:  # as an older release wrote it
+        db.execute("INSERT INTO watch_term (term, kind, normal, added_at) VALUES ('H2', 'org', 'h2', "
+                   "'2025-03-01 10:00:00.000000')")
+    listed = {t["term"]: t for t in map(json.loads, cli("terms", "list", "--json", check=0).stdout.splitlines())}
+    assert listed["aphp.fr"]["watched"] is True and "problem" not in listed["aphp.fr"]
+    assert listed["H2"]["watched"] is False and "too short" in listed["H2"]["problem"]
+    table = cli("terms", "list", check=0)
+    assert "NO: term 'H2' is too short" in table.stdout and "1 term(s) not watched" in table.stderr
+
+    doctor = cli("doctor", "--json")
+    assert doctor.returncode == 1
+    term_checks = [c for c in map(json.loads, doctor.stdout.splitlines()) if c["check"] == "term"]
+    assert [(c["target"], c["ok"]) for c in term_checks] == [("H2", False)]
+
+    doc = tmp_path / "paste.txt"
+    doc.write_text("Fuite chez aphp.fr : H2 inclus\n", encoding="utf-8")
+    scan = cli("scan", str(doc), check=1)
+    assert "leakwatch: warning: term_not_watched term=H2 reason=\"term 'H2' is too short" in scan.stderr
+
+    from leakwatch.app import build
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="leakwatch"):
+        svc = build(home=cli.home)
+        try:
+            assert len(svc.term_matcher.terms) == 1
+        finally:
+            svc.close()
+    events = [r.kv for r in caplog.records if getattr(r, "kv", {}).get("event") == "term_not_watched"]
+    assert [(e["term"], "too short" in e["reason"]) for e in events] == [("H2", True)]
