@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from leakwatch.detection.records.base import Cursor
 
 _decoder = json.JSONDecoder()
+_lenient = json.JSONDecoder(strict=False)
+"""Takes a tab or another control character inside a string, as a careless exporter writes one."""
+_ESCAPE = re.compile(r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}|(?P<bad>[^\n]))')
+
+
+def _mend_escapes(chunk: str) -> str:
+    """Backslashes that escape nothing JSON knows (a Windows path ``C:\\Photos`` written as is,
+    PostgreSQL's ``\\N``, ``\\'``), each as ``/``: the same length, so that positions hold."""
+    return _ESCAPE.sub(lambda m: m.group(0) if m.group("bad") is None else "/" + m.group("bad"), chunk)
+
+
 _WS = " \t\r\n"
 MAX_DEPTH = 64
 WINDOW = 4096
@@ -43,14 +54,25 @@ def _decode(text: str, pos: int) -> tuple[object, int]:
     """``raw_decode(text, pos)``, reading a window that grows only while the value may run past it.
     The decoder's error counts the lines from the start of the string it was given: given the whole
     document, each failed attempt cost the document's length (2 MB of unclosed '{' lines: 5 min)."""
-    size = WINDOW
+    size, decoder, mend = WINDOW, _decoder, 0
     while True:
         chunk = text[pos : pos + size]
+        if mend:  # to the end of the line that failed (a JSON line: one pass), else all of it
+            upto = len(chunk) if mend < 0 else mend
+            chunk = _mend_escapes(chunk[:upto]) + chunk[upto:]
         try:
-            value, stop = _decoder.raw_decode(chunk)
+            value, stop = decoder.raw_decode(chunk)
         except RecursionError:  # nested deeper than a record ever is: what it read is spent
             raise _Invalid(pos + len(chunk)) from None
         except json.JSONDecodeError as exc:
+            # A broken exporter's strings: read them rather than lose the record (a few passes at most).
+            if exc.msg.startswith("Invalid \\escape") and mend >= 0:
+                line_end = chunk.find("\n", exc.pos)
+                mend = -1 if mend or line_end == -1 else line_end
+                continue
+            if exc.msg.startswith("Invalid control character") and decoder is _decoder and chunk[exc.pos] != "\n":
+                decoder = _lenient
+                continue
             cut = exc.pos >= len(chunk) - 16 or exc.msg.startswith("Unterminated string")
             if pos + size >= len(text) or not cut:  # the parser failed before the window's end
                 raise _Invalid(pos + exc.pos) from None
@@ -114,12 +136,15 @@ def _shell_object(r: Cursor, start: int, end: int) -> int | None:
     """A document on one line as the mongo shell prints it (``{ _id: ObjectId('...'), nom: 'X',
     ddn: ISODate("...") }``): read as the JSON it stands for. Printed over many lines, its
     ``key: value`` lines are read as a block (``keyvalue``)."""
-    line = r.text[start:end].rstrip().rstrip(",")
+    line = _SHELL_TOKEN.sub(_as_json, r.text[start:end].rstrip().rstrip(","))
     try:
-        value = json.loads(_SHELL_TOKEN.sub(_as_json, line))
+        value = _lenient.decode(line)
     except ValueError:
-        r.spend(end - start)
-        return None
+        try:
+            value = _lenient.decode(_mend_escapes(line))
+        except ValueError:
+            r.spend(end - start)
+            return None
     if not isinstance(value, dict):
         return None
     _records(r, value)

@@ -194,6 +194,17 @@ def _render(fmt: str, rows: list[Row]) -> str:
     return FORMATS[fmt](rows)
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "json_pretty", "fhir_ndjson", "mongosh_compact"])
+@pytest.mark.parametrize("raw", ["C:\\Photos\\N12.jpg", "\\N", "l\\'hôpital", "Bât. A\tporte 3"],
+                         ids=["windows path", "postgres NULL", "escaped quote", "tab"])
+def test_json_a_careless_exporter_wrote_is_read(fmt: str, raw: str, scan: Scan, patients: list[Person]) -> None:
+    """A backslash that escapes nothing JSON knows and a raw tab inside a string make the line
+    invalid JSON: its record was lost (names and birth date far apart, no identifier)."""
+    a, b = patients[40:42]
+    text = FORMATS[fmt]([row(a, city="PLACEHOLDER"), row(b)]).replace("PLACEHOLDER", raw)
+    assert set(scan(text)) == {a.ipp, b.ipp}
+
+
 def test_labels_and_timestamps_never_match(scan: Scan, patients: list[Person]) -> None:
     a = patients[35]
     text = ("nom;prenom;date_naissance;email;tel\n\n"
