@@ -274,11 +274,23 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
+_NUL_RUN = re.compile(rb"\x00{16,}")
+_CONTROLS = bytes([*range(1, 9), *range(14, 32), 127])
+
+
 def is_binary(sample: bytes) -> bool:
+    """Whether a file's first bytes are no text. Text may hold NULs: zeroed blocks (a log written
+    up to a crash, a preallocated file) and a stray NUL in a value (a broken export). It is text
+    still when, runs of NULs aside, NULs are rare and other control bytes too (random or compressed
+    bytes hold about 9 %)."""
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(sample):
         return False
     if b"\x00" in sample:
-        return True
+        sample = _NUL_RUN.sub(b"", sample)
+        if not sample or sample.count(0) > max(4, len(sample) // 100):
+            return True
+        if len(sample) - len(sample.translate(None, _CONTROLS)) > max(2, 3 * len(sample) // 100):
+            return True
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return bool(sample) and controls / len(sample) > 0.1
 
@@ -317,6 +329,8 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
         text = normalise.repair_mojibake(pending + decoder.decode(raw, final=final))
+        if "\x00" in text:  # zeroed blocks, a stray NUL in a value: nothing, read around
+            text = text.replace("\x00", "")
         if first and final:
             if text:
                 flat, lossless = flatten(text)

@@ -12,8 +12,10 @@ import io
 import json
 import lzma
 import os
+import random
 import stat
 import struct
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -103,6 +105,28 @@ def test_utf16_without_bom_is_decoded() -> None:
     for codec in ("utf-16-le", "utf-16-be"):
         texts, notes = read(ROWS.encode(codec), "export.txt")
         assert "jeanne.dupont@example.fr" in "".join(texts.values()) and notes == []
+
+
+def test_text_with_nuls_is_text_and_binaries_stay_binary() -> None:
+    """A stray NUL in a value (a broken export) and zeroed blocks (a log written up to a crash, a
+    preallocated file) made the whole file "binary content": skipped, its records never read."""
+    log = "\n".join(f"2026-11-30T10:{i:02d}:00Z INFO export " + ROWS.splitlines()[1 + i % 2] for i in range(60))
+    shapes = {
+        "a NUL in a value": ROWS.replace("Jeanne", "Jea\x00nne").encode(),
+        "zeroed padding after a crash": log.encode() + b"\x00" * 8192,
+        "a zeroed block in the middle": log[:900].encode() + b"\x00" * 4096 + log[900:].encode(),
+    }
+    for name, data in shapes.items():
+        texts, notes = read(data, "export.log")
+        text = "".join(texts.values())
+        assert notes == [] and "\x00" not in text, name
+        assert "jeanne.dupont@example.fr" in text and "paul.martin@example.fr" in text, name
+    rng = random.Random(7)
+    binaries = {"random bytes": rng.randbytes(20_000), "this Python": Path(sys.executable).read_bytes()[:65536],
+                "a JPEG-like file": b"\xff\xd8\xff\xe0" + rng.randbytes(200) + b"\x00" * 64}
+    for name, data in binaries.items():
+        texts, notes = read(data, "blob")
+        assert texts == {} and [n.reason for n in notes] == ["binary content"], name
 
 
 def test_an_encrypted_zip_is_a_note_without_its_password_and_read_with_it(tmp_path: Path) -> None:
