@@ -14,7 +14,7 @@ import io
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from leakwatch.datasets.schema import Schema
 from leakwatch.detection import normalise, parallel
-from leakwatch.detection.documents import detect_encoding
+from leakwatch.detection.documents import detect_encoding, is_binary
 from leakwatch.detection.fingerprints import BLOCK_KIND, GLOBAL_KINDS, KNOWN_NAME_KINDS, NAME_KINDS, Hasher
 from leakwatch.detection.normalise import InvalidValue, is_placeholder
 from leakwatch.errors import InputError
@@ -324,7 +324,7 @@ def read_table(path: Path, fh: IO[bytes]
     None and the rows as dicts. Rows come with their line number."""
     sample = fh.read(64 * 1024)
     fh.seek(0)
-    if b"\x00" in sample[:8192] and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if is_binary(sample[:8192]):  # a stray NUL in a value is no binary: it is dropped (_without_nul)
         raise InputError(f"{path}: binary file, expected CSV or JSON Lines")
     encoding = detect_encoding(sample)
     text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
@@ -369,7 +369,7 @@ def _csv_reader(path: Path, text: io.TextIOWrapper, sample: str) -> tuple[Any, l
             "\n".join(sample.splitlines()[:50]), delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(text, dialect)
+    reader = csv.reader(_without_nul(text), dialect)
     try:
         header = next(reader)
     except StopIteration:
@@ -377,6 +377,12 @@ def _csv_reader(path: Path, text: io.TextIOWrapper, sample: str) -> tuple[Any, l
     except csv.Error as exc:
         raise RowError(reader.line_num, f"malformed CSV: {exc}") from None
     return reader, [h.strip().lstrip("\ufeff") for h in header]
+
+
+def _without_nul(lines: Iterable[str]) -> Iterator[str]:
+    """Lines with their NULs dropped, as the scanner drops them: a value typed with one matches."""
+    for line in lines:
+        yield line.replace("\x00", "") if "\x00" in line else line
 
 
 def _csv_rows(reader: Any, width: int) -> Iterator[tuple[int, list[str]]]:

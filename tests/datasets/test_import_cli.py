@@ -220,3 +220,21 @@ def test_a_name_that_is_also_a_placeholder_word_is_kept_in_a_name_column(cli: Cl
     leak.write_text("nom;prenom;date_naissance;ville\nSANS;Luc;14/11/1999;Albi\nNa;Mi-rae;29/02/1984;Paris\n"
                     "PUIG;Nil;2001-07-03;Girona\n", encoding="utf-8")
     assert scan(cli, leak) == {a.ipp: "medium", b.ipp: "medium", c.ipp: "medium"}
+
+
+def test_an_export_with_a_stray_nul_imports_and_its_person_is_found(cli: Cli, tmp_path: Path) -> None:
+    """A NUL typed into a name by a legacy system made the whole export "binary": nothing imported.
+    The NUL is dropped, as the scanner drops it, so the leak without it matches."""
+    cli("init", check=0)
+    a, b = complete(people(40, seed=33))[:2]
+    rows = [[a.ipp, "", "", "", "Ber\x00trand", "Inès", "14/11/1969", a.postcode],
+            [b.ipp, b.nir, "", "", b.last_name, b.first_name, b.birth_written, b.postcode]]
+    report = import_json(cli, write_csv(tmp_path / "export.csv", rows))
+    assert report["records"] == 2 and report["skipped"] == 0
+    leak = tmp_path / "leak.csv"
+    leak.write_text("nom;prenom;date_naissance;ville\nBERTRAND;Ines;1969-11-14;Albi\n", encoding="utf-8")
+    assert scan(cli, leak) == {a.ipp: "medium"}
+    binary = tmp_path / "export.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    result = cli("fingerprints", "import", str(binary), "--schema", str(SCHEMA), check=2)
+    assert "binary file, expected CSV or JSON Lines" in result.stderr
