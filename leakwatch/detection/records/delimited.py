@@ -3,8 +3,10 @@ and fixed-width exports, their columns cut where the header's labels start.
 
 A header is a line of two or more short labels (no value: nothing starting with a digit, no
 ``@``) followed by a row of as many fields. Rows are read while they keep the header's width; a
-blank line or a row of another width ends the table and is left to the text. A header none of
-whose labels is known is left to the text too (it may be a first row of data).
+blank line ends the table, and so does a row of another width unless the next row has the
+header's width again (the odd row, a delimiter unquoted in a value, is left to the text) or the two
+make one row (a line break written raw in a value). A header none of whose labels is known is left
+to the text too (it may be a first row of data).
 """
 
 from __future__ import annotations
@@ -189,6 +191,28 @@ def _read_vertical(r: Cursor, pos: int) -> int | None:
     return body
 
 
+MAX_JOINED = 5
+"""Lines one row may be cut into by line breaks written raw in its values."""
+
+
+def _after_odd_row(r: Cursor, pending: tuple[int, list[str]], row: list[str], row_start: int, width: int,
+                   may_join: bool) -> tuple[list[str] | None, tuple[int, list[str]] | None]:
+    """A table goes on past a row of another width (``pending``: where it began, its fields) when
+    the next ``row`` fits: the odd row alone (a delimiter unquoted in a value) is left to the text;
+    or when the two make one row, cut by a line break written raw in a value (``may_join``: only in
+    a table whose rows have shown its width: rows short of a column each are not paired up).
+    Returns the row to read now (None: none yet) and what is still pending (None with no row: the
+    table ends at the odd row)."""
+    start, odd = pending
+    if len(row) == width:
+        r.keep(start, row_start)
+        return row, None
+    joined = [*odd[:-1], odd[-1] + " " + row[0], *row[1:]]
+    if may_join and len(odd) < width and len(joined) <= width and r.text.count("\n", start, row_start) < MAX_JOINED:
+        return (joined, None) if len(joined) == width else (None, (start, joined))
+    return None, None
+
+
 def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     head = table_header(text[pos:end])
@@ -208,17 +232,35 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
         if _RULE.match(text, body, nxt):
             body = nxt
         outer = text[pos:end].strip().startswith("|")
+        pending: tuple[int, list[str]] | None = None  # a row of another width, and where it began
         while body < len(text):
             nxt = r.line_end(body)
-            fields = _pipe_fields(text[body:nxt], outer)
-            if not text[body:nxt].strip() or len(fields) != width:
+            if not text[body:nxt].strip():
                 break
+            fields = _pipe_fields(text[body:nxt], outer)
+            if pending is not None:
+                odd_start = pending[0]
+                mended, pending = _after_odd_row(r, pending, fields, body, width, rows > 0)
+                if mended is None:
+                    if pending is None:  # the table ends before the odd row
+                        body = odd_start
+                        break
+                    body = nxt
+                    continue
+                fields = mended
+            if len(fields) != width:
+                pending = (body, fields)
+                body = nxt
+                continue
             r.add(make_record(list(zip(header, fields, strict=True)), "table"))
             rows += 1
             body = nxt
+        if pending is not None:
+            body = pending[0]
     else:
         lines = _Lines(r, body)
         reader = csv.reader(lines, delimiter=delim)
+        pending = None
         while True:
             row_start = lines.pos
             lines_before = reader.line_num
@@ -235,11 +277,25 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
                 break
             if len(row) == width + 1 and not row[-1].strip():
                 row = row[:-1]
-            if len(row) != width:
+            if not any(f.strip() for f in row):  # a blank line ends the table
                 lines.pos = row_start
                 break
+            if pending is not None:
+                odd_start = pending[0]
+                mended, pending = _after_odd_row(r, pending, row, row_start, width, rows > 0)
+                if mended is None:
+                    if pending is None:  # the table ends before the odd row
+                        lines.pos = odd_start
+                        break
+                    continue
+                row = mended
+            if len(row) != width:
+                pending = (row_start, row)
+                continue
             r.add(make_record(list(zip(header, row, strict=True)), "csv"))
             rows += 1
+        if pending is not None:
+            lines.pos = pending[0]
         body = lines.pos
     if rows == 0:
         return None
