@@ -96,13 +96,22 @@ def _executor(workers: int, initializer: Callable[..., None], initargs: tuple[An
 
 
 def kill(executor: ProcessPoolExecutor) -> None:
-    """Stop at once: queued work cancelled, workers killed (they may hold plaintext)."""
+    """Stop at once: queued work cancelled, workers killed (they may hold plaintext).
+
+    A worker killed while it sent a result leaves half a message in the result pipe, and one killed
+    before it read its work leaves the work pipe full: the pool's threads then wait on them for
+    ever, and so does the interpreter's exit, which joins them (an import stopped by SIGTERM hung
+    after its rollback). With the workers gone, this process's own copies of those pipes' other
+    ends are closed: the read sees the pipe's end, the write fails, and both threads finish."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
     executor.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         proc.kill()
     for proc in processes:
         proc.join(5)
+    for queue, end in (("_result_queue", "_writer"), ("_call_queue", "_reader")):
+        with contextlib.suppress(AttributeError, OSError):
+            getattr(getattr(executor, queue), end).close()
 
 
 @contextmanager

@@ -91,7 +91,14 @@ def test_a_killed_import_leaves_no_worker_and_the_old_dataset(cli: Cli, crowd: l
         assert proc.poll() is None, "the import ended before it could be killed"
         workers = descendants(proc.pid)
         os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=30)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # say where it stands (leakwatch dumps its stacks on SIGUSR1)
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(2)
+            proc.kill()
+            _, stderr = proc.communicate()
+            raise AssertionError(f"still running 30 s after signal {sig}:\n{stderr.decode()[-6000:]}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
