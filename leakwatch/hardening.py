@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import resource
+import signal
+import sys
 
 
 def no_core_dumps() -> None:
@@ -13,3 +17,11 @@ def no_core_dumps() -> None:
     records. A hard limit of 0 cannot be raised again without privileges, so nothing the process runs
     can turn them back on. Debuggers still attach; they do not need core files."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # lowering a limit needs no privilege
+
+
+def stacks_on_sigusr1() -> None:
+    """``kill -USR1 PID`` writes where every thread of the process stands to stderr (journald under
+    systemd): for a scan or an import that seems stuck. Code locations only, never a value."""
+    if hasattr(signal, "SIGUSR1") and sys.stderr is not None:
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # a stderr with no file descriptor
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)

@@ -33,7 +33,7 @@ from leakwatch.cli.common import err
 from leakwatch.cli.helptext import reflow_app
 from leakwatch.display import printable
 from leakwatch.errors import LeakwatchError
-from leakwatch.hardening import no_core_dumps
+from leakwatch.hardening import no_core_dumps, stacks_on_sigusr1
 from leakwatch.storage import busy
 
 app = typer.Typer(
@@ -111,8 +111,10 @@ def _unraisable(report: sys.UnraisableHookArgs) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``leakwatch`` process: hardened (no core dumps), then ``dispatch``."""
+    """Entry point of the ``leakwatch`` process: hardened (no core dumps), thread stacks on SIGUSR1,
+    then ``dispatch``."""
     no_core_dumps()
+    stacks_on_sigusr1()
     dispatch()
 
 

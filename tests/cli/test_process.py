@@ -1,6 +1,7 @@
-"""A crash of leakwatch writes no core file: its memory holds the key and, while importing, the
-plaintext of the organisation's records. The process is really crashed (SIGSEGV) with core dumps
-allowed by its parent, beside a plain Python crashed the same way that does leave one."""
+"""The leakwatch process itself, really started: a crash writes no core file (its memory holds the
+key and, while importing, the plaintext of the organisation's records), crashed with SIGSEGV with
+core dumps allowed by its parent, beside a plain Python crashed the same way that does leave one;
+and SIGUSR1 says where it stands without stopping it."""
 
 from __future__ import annotations
 
@@ -77,3 +78,28 @@ def test_a_crashed_scan_leaves_no_core_file(cli: Cli, crash_dir: Path) -> None:
             proc.kill()
             proc.wait()
     assert _cores(crash_dir) == []
+
+
+def test_sigusr1_prints_where_each_thread_stands_and_the_scan_goes_on(cli: Cli, tmp_path: Path) -> None:
+    cli("init", check=0)
+    proc = subprocess.Popen([*LEAKWATCH, "scan", "-"], env=cli.env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b"Bonjour, rien a signaler.\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while _core_limit(proc.pid) != "0 0":  # past the entry point: the handler is in place
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        stdout, stderr = proc.communicate(timeout=60)  # stdin closed: the scan ends
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Current thread" in stderr.decode() and "in scan" in stderr.decode()
+    assert "only watch terms are checked" in stderr.decode() and stdout == b""  # read to its end, nothing found
