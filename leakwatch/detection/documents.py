@@ -347,6 +347,8 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         if cut <= 0 and len(text) < CHUNK * 4:
             pending = text  # a very long line: wait for its end, within reason
             continue
+        if cut <= 0:  # a line longer than that: minified JSON (an API's dump) is cut between two objects
+            cut = _object_boundary(text, len(text) - CHUNK)
         cut = cut if cut > 0 else len(text)
         chunk = text[:cut]
         if chunk:
@@ -355,6 +357,16 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
         pending = text[cut:]
         if final:
             return
+
+
+def _object_boundary(text: str, lo: int) -> int:
+    """Where a very long line of JSON may be cut after ``lo``: after the ``},`` between two objects
+    (``{"nom": ...},{"nom": ...}``), so that each part holds whole objects; -1 where none is."""
+    for sep in ("},{", "}, {", "},\t{"):
+        at = text.rfind(sep, lo)
+        if at != -1:
+            return at + 2
+    return -1
 
 
 _HTML_HINT = re.compile(r"<(?:!doctype html|html|body|table|div|p|tr)\b", re.IGNORECASE)

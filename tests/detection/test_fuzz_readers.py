@@ -147,6 +147,8 @@ RECORD_ADVERSARIAL = {
     "unclosed { lines": "{\n",
     "unclosed [ lines": "[\n",
     "objects cut short": '{"a": 1,\n',
+    "objects in a row on one line": '{"nom": "x", "ddn": "1965-03-12"}, ',
+    "wrappers cut short": '{"rows": [{"a": 1}, {"b"\n',
     "strings with a tab, never closed": '{"a": "\t' + "x" * 50 + "\n",
     "strings with bad escapes, never closed": '{"a": "\\N\\q' + "x" * 50 + "\n",
     "bad escapes and tabs in closed strings": '{"a": "\\N", "b": "\t", "c": "\\u12", "d": 1}\n',

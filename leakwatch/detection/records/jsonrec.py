@@ -98,12 +98,34 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     try:
         value, stop = _decode(text, start)
     except (ValueError, RecursionError) as exc:
+        failed_at = getattr(exc, "pos", start)
         if text[start] == "[" and follow in "{[\n":
-            return _array_prefix(r, start, getattr(exc, "pos", start))
-        r.spend(getattr(exc, "pos", end) - start)
+            return _array_prefix(r, start, failed_at)
+        inner = _INNER_ARRAY.search(text, start, min(end, start + WINDOW)) if text[start] == "{" else None
+        if inner is not None and failed_at >= len(text) - 16:  # an export's wrapper, cut: its rows so far
+            return _array_prefix(r, text.index("[", inner.start()), failed_at)
+        r.spend(failed_at - start)
         return None
     _records(r, value)
-    return _after(r, stop)
+    return _after(r, _more_objects(r, stop))
+
+
+_INNER_ARRAY = re.compile(r'"\s*:\s*\[\s*(?=\{)')
+"""The array of objects an export's wrapper holds (``{"export": ..., "rows": [{...``)."""
+_NEXT_OBJECT = re.compile(r"[ \t]*,[ \t]*(?=\{)")
+
+
+def _more_objects(r: Cursor, stop: int) -> int:
+    """Objects that follow on the same line, a comma between (a part of minified JSON, cut between
+    two objects of its array): each is read as a record; where they end."""
+    text = r.text
+    while (m := _NEXT_OBJECT.match(text, stop)) is not None:
+        try:
+            value, stop = _decode(text, m.end())
+        except (ValueError, RecursionError):
+            break
+        _records(r, value)
+    return stop
 
 
 _STRING = r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"'

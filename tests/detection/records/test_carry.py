@@ -219,6 +219,25 @@ def test_an_html_table_read_in_chunks_keeps_its_header(monkeypatch: pytest.Monke
     assert all(set(fields) == {"date", "first_name", "last_name"} for fields in found.values())
 
 
+@pytest.mark.parametrize("wrapped", [False, True], ids=["array", "wrapper object"])
+def test_minified_json_longer_than_four_chunks_loses_no_record(monkeypatch: pytest.MonkeyPatch, scan: Scan,
+                                                               patients: list[Person], wrapped: bool) -> None:
+    """An API's dump: one JSON line of many MB. Past four chunks the line was cut anywhere: each
+    part after the first began inside an object and was read as text, where names and a birth date
+    far apart are lost, and a wrapper object cut short lost its first part too (19 and 0 of 36
+    people planted in an 84 MB export). It is now cut between two objects, and a part read on
+    past its first object."""
+    monkeypatch.setattr(documents, "CHUNK", 1024)
+    people = [p for p in patients if p.birth_date][:120]
+    rows = [{"id": f"D{i:05d}", "nom": p.last_name, "ville": "Créteil", "date_visite": "2023-11-14",
+             "prenom": p.first_name, "date_naissance": p.birth_date} for i, p in enumerate(people)]
+    text = json.dumps({"export": "patients", "rows": rows} if wrapped else rows, ensure_ascii=False)
+    assert "\n" not in text and len(text) > 2 * 4 * 1024
+    found = scan(text, "export.json")
+    assert set(found) == {p.ipp for p in people}
+    assert all(set(fields) == {"date", "first_name", "last_name"} for fields in found.values())
+
+
 def test_an_html_table_longer_than_8_mb_loses_no_row() -> None:
     """A document read from a chunked file can hold 10 MB of one table (a chunk and what the cut
     before it left). The table's end was looked for within 8 MB only: the rows after that, and any
