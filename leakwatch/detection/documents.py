@@ -359,14 +359,16 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
             return
 
 
+_BETWEEN_OBJECTS = re.compile(r"\}[ \t]*,(?=[ \t]*\{)")
+
+
 def _object_boundary(text: str, lo: int) -> int:
-    """Where a very long line of JSON may be cut after ``lo``: after the ``},`` between two objects
-    (``{"nom": ...},{"nom": ...}``), so that each part holds whole objects; -1 where none is."""
-    for sep in ("},{", "}, {", "},\t{"):
-        at = text.rfind(sep, lo)
-        if at != -1:
-            return at + 2
-    return -1
+    """Where a very long line of JSON may be cut after ``lo``: after the last ``},`` between two
+    objects (``{"nom": ...}, {"nom": ...}``), so that each part holds whole objects; -1 where none is."""
+    at = -1
+    for m in _BETWEEN_OBJECTS.finditer(text, lo):
+        at = m.end()
+    return at
 
 
 _HTML_HINT = re.compile(r"<(?:!doctype html|html|body|table|div|p|tr)\b", re.IGNORECASE)
