@@ -46,11 +46,37 @@ _CLOSING = re.compile(r"\n([ \t]*)(?:[}\]]|</[\w:.\-]+>)[ \t]*,?[ \t]*(?=\r?\n)"
 """A line that only closes a JSON object or array, or an XML element."""
 
 
+_RECORD_MARK = re.compile(
+    r"\n(?=\*{5,} *\d+\. row \*{5,}|-\[ RECORD \d+ \]|BEGIN:VCARD|MSH\||H\|)"  # a record starts below
+    r"|^\*{4}FIN\*{4}[ \t\r]*\n",  # an HPRIM letter ends here
+    re.MULTILINE)
+"""A line that begins or ends a record in formats whose records hold blank lines or none between
+them: the mysql client's ``\\G`` rows, psql's expanded rows, vCards, HL7 and HPRIM messages."""
+_INDENT = re.compile(r"\n([ \t]*)(?=\S)")
+
+
+def _dedent(text: str, lo: int, hi: int) -> int:
+    """Where a line less indented than the one above it begins (not one that only closes a bracket):
+    a new entry of a log's indented dump or of a YAML list; -1 if none does."""
+    above = None
+    for m in _INDENT.finditer(text, max(0, lo - 1), hi):
+        width = len(m.group(1))
+        if above is not None and width < above and text[m.end()] not in "]}":
+            return m.start() + 1
+        above = width
+    return -1
+
+
 def cut_point(text: str, lo: int, hi: int) -> int:
-    """Where to cut ``text`` between ``lo`` and ``hi``: just after a blank line if there is one, else
-    after the least indented line that closes a JSON object or an XML element (a pretty-printed
-    record ends there: cut inside it, its names would go to one part and its birth date to the
-    next), else after the first line end from ``lo``; -1 when there is no line end from ``lo``."""
+    """Where to cut ``text`` between ``lo`` and ``hi``: where a record of a format with markers
+    begins or ends (``_RECORD_MARK``), else just after a blank line if there is one, else after the
+    least indented line that closes a JSON object or an XML element (a pretty-printed record ends
+    there: cut inside it, its names would go to one part and its birth date to the next), else
+    before a line less indented than the one above it, else after the first line end from ``lo``;
+    -1 when there is no line end from ``lo``."""
+    mark = _RECORD_MARK.search(text, max(0, lo - 1), hi)
+    if mark is not None:
+        return mark.end()
     blank = text.find("\n\n", lo, hi)
     if blank != -1:
         return blank + 1
@@ -63,6 +89,9 @@ def cut_point(text: str, lo: int, hi: int) -> int:
     if best is not None:
         end = text.find("\n", best[1])
         return end + 1
+    dedent = _dedent(text, lo, hi)
+    if dedent != -1:
+        return dedent
     end = text.find("\n", lo)
     return end + 1 if end != -1 else -1
 

@@ -280,10 +280,15 @@ def read_labels(r: Cursor, pos: int, end: int) -> int | None:
     return read_to
 
 
+_PMA_ROW = re.compile(r'<table\s+name="[^"<>]*"\s*>\s*<column\b')
+"""A row of phpMyAdmin's XML export: a ``<table>`` that is no HTML. A part of a large export cut
+after its root begins with one."""
+
+
 def read_xml(r: Cursor, start: int, end: int) -> int | None:
     text = r.text
     m = _XML_NAME.match(text, start)
-    if m is None or (m.group(1) and m.group(1).lower() in HTML_TAGS):
+    if m is None or (m.group(1) and m.group(1).lower() in HTML_TAGS and _PMA_ROW.match(text, start) is None):
         return None
     parser = ET.XMLPullParser(events=("start", "end"))
     open_: list[ET.Element] = []
