@@ -158,6 +158,7 @@ RECORD_ADVERSARIAL = {
     "CREATE TABLE heads": "CREATE TABLE t (\n",
     "XML opening tags": "<a>\n",
     "XML attributes": '<p a="1" b="2">\n',
+    "XML ampersands": '<r><nom>a & b &eacute; &x; &#1; &</nom>\n',
     "headers then a broken quote": "nom;prenom;ddn\n\"\n",
     "tables of odd rows": "nom;prenom;ddn\na;b\nc\n",
     "a table, then odd rows only": "nom;prenom;ddn\na;b;c\n" + "x;y;z;w\n" * 30,

@@ -280,6 +280,27 @@ def read_labels(r: Cursor, pos: int, end: int) -> int | None:
     return read_to
 
 
+_AMP = re.compile(r"&(#\d+;|#x[0-9a-fA-F]+;|([A-Za-z][\w.\-]*);)?")
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+
+
+def _mend_amps(line: str) -> str:
+    """A hand-made export's ampersands as XML wants them: a bare ``&`` (``Dupont & Fils``) escaped,
+    an HTML entity XML does not know (``caf&eacute;``) as its character. Either made the parser stop,
+    and the record it stood in was lost."""
+
+    def mend(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return "&amp;"
+        name = m.group(2)
+        if name is None or name in _XML_ENTITIES:
+            return m.group(0)
+        char = html.unescape(m.group(0))
+        return "&amp;" + m.group(1) if char == m.group(0) else html.escape(char, quote=False)
+
+    return _AMP.sub(mend, line) if "&" in line else line
+
+
 _PMA_ROW = re.compile(r'<table\s+name="[^"<>]*"\s*>\s*<column\b')
 """A row of phpMyAdmin's XML export: a ``<table>`` that is no HTML. A part of a large export cut
 after its root begins with one."""
@@ -310,7 +331,7 @@ def read_xml(r: Cursor, start: int, end: int) -> int | None:
                 # followed by what is no XML (a root of text alone holds no record either).
                 mixed = True
                 break
-            parser.feed(line)
+            parser.feed(_mend_amps(line))
             for event, elem in parser.read_events():
                 if event == "start":
                     if open_ and _has_text(open_[-1]):
