@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from leakwatch.detection.normalise import date_forms
 from leakwatch.detection.records import labels
 from leakwatch.detection.records.base import by_label, make_record
 
@@ -191,6 +192,96 @@ def _read_vertical(r: Cursor, pos: int) -> int | None:
     return body
 
 
+MIN_HEADLESS_ROWS = 3
+MIN_HEADLESS_FIELDS = 3
+
+
+def _read_headerless(r: Cursor, pos: int, end: int) -> int | None:
+    """Rows of a table written without its header (MySQL's ``SELECT ... INTO OUTFILE``, ``COPY ...
+    TO`` without ``HEADER``, bcp): three lines or more that one delimiter cuts into as many fields,
+    three or more. Each row is a record of unlabelled fields, read as a line of its own: its names
+    and its birth date are paired wherever they stand in it (``view.render``), never with another
+    row's. Before, such rows were text, where names and a birth date far apart are not matched."""
+    text = r.text
+    line = text[pos:end]
+    after = r.line_end(end) if end < len(text) else end
+    below = text[end:after]
+    for delim in DELIMITERS:
+        count = line.count(delim)
+        if count < MIN_HEADLESS_FIELDS - 1 or below.count(delim) != count:
+            continue
+        found: list[list[str]] = []
+        body = pos
+        if delim == "|":
+            outer = line.strip().startswith("|")
+            width = count - 1 if outer else count + 1
+            while body < len(text):
+                nxt = r.line_end(body)
+                fields = _pipe_fields(text[body:nxt], outer) if text[body:nxt].strip() else []
+                if len(fields) != width or is_rule(text[body:nxt]):
+                    break
+                found.append(fields)
+                body = nxt
+        else:
+            lines = _Lines(r, body)
+            reader = csv.reader(lines, delimiter=delim)
+            width = None
+            while True:
+                row_start = lines.pos
+                try:
+                    row = next(reader)
+                except (StopIteration, csv.Error):
+                    lines.pos = row_start
+                    break
+                if width is None:
+                    width = len(row)
+                if len(row) != width or width < MIN_HEADLESS_FIELDS or lines.pos - row_start > MAX_LABEL * 200:
+                    lines.pos = row_start
+                    break
+                found.append(row)
+            body = lines.pos
+        if (len(found) < MIN_HEADLESS_ROWS or len(found[0]) < MIN_HEADLESS_FIELDS
+                or not all(map(_data_like, found[:MIN_HEADLESS_ROWS]))):
+            r.spend(body - pos)
+            return None
+        names = _date_columns(found)
+        for fields in found:
+            r.add(make_record(list(zip(names, fields, strict=True)), "headerless"))
+        return body
+    return None
+
+
+_SENTENCE_END = re.compile(r"[.!?…:]\s*$")
+
+
+def _data_like(fields: list[str]) -> bool:
+    """Fields as a table holds them, not a sentence cut at its commas: short (an address at most),
+    none ending as a sentence does."""
+    long_ones = sum(1 for f in fields if len(f.split()) > 3)
+    return long_ones <= 1 and all(len(f) <= 60 and not _SENTENCE_END.search(f) for f in fields)
+
+
+SAMPLE_ROWS = 200
+
+
+def _date_columns(rows: list[list[str]]) -> list[str]:
+    """Labels for a headerless table's columns: where two columns or more hold dates, the one of the
+    earliest dates is the birth date and the others are other dates (a visit, an update), as their
+    labels would have said; every other column, and a lone date column, stays unlabelled."""
+    width = len(rows[0])
+    sample = rows[:SAMPLE_ROWS]
+    years: dict[int, list[int]] = {}
+    for j in range(width):
+        values = [row[j].strip()[:10] for row in sample if row[j].strip()]
+        dated = [forms[0] for v in values if v[:1].isdigit() and (forms := date_forms(v))]
+        if values and len(dated) * 3 >= len(values) * 2:
+            years[j] = sorted(int(iso[:4]) for iso in dated)
+    if len(years) < 2:
+        return [""] * width
+    birth = min(years, key=lambda j: years[j][len(years[j]) // 2])
+    return ["date_naissance" if j == birth else "date_autre" if j in years else "" for j in range(width)]
+
+
 MAX_JOINED = 5
 """Lines one row may be cut into by line breaks written raw in its values."""
 
@@ -217,7 +308,7 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
     text = r.text
     head = table_header(text[pos:end])
     if head is None:
-        return _read_fixed(r, pos, end)
+        return _read_fixed(r, pos, end) or _read_headerless(r, pos, end)
     delim, header = head
     width = len(header)
     known = any(labels.kind(h) for h in header)

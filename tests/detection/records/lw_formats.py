@@ -44,6 +44,18 @@ def tsv_text(rows: list[Row]) -> str:
     return csv_text(rows, EN, "\t", csv.QUOTE_ALL)
 
 
+_FILLER = {"id": "D999999", "last": "Zzyzx", "first": "Quentin", "city": "Albi", "ward": "Accueil",
+           "visit": "2023-11-14", "dob": "03/04/1950"}
+
+
+def headerless_text(rows: list[Row], delimiter: str = ";") -> str:
+    """Rows without their header, as MySQL's ``SELECT ... INTO OUTFILE`` or ``COPY ... TO`` write
+    them; two rows of a stranger whom no record matches after them, as a table has more rows."""
+    cols = _cols(rows)
+    filler = {k: _FILLER.get(k, "") for k in cols}
+    return csv_text([*rows, filler, filler], FR, delimiter).split("\n", 1)[1]
+
+
 def kv_text(rows: list[Row], labels: dict[str, str] = EN) -> str:
     def value(v: str) -> str:
         return json.dumps(v, ensure_ascii=False) if " " in v else v
@@ -549,6 +561,8 @@ FORMATS: dict[str, Callable[[list[Row]], str]] = {
     "mysql_cli": mysql_cli_text, "mysql_vertical": mysql_vertical_text, "psql": psql_text,
     "psql_expanded": psql_expanded_text, "markdown": markdown_text, "fixed_width": fixed_width_text,
     "ldif": ldif_text, "yaml": yaml_text, "dl": dl_text, "dl_list": dl_list_text,
+    "headerless_csv": headerless_text, "headerless_tsv": lambda rows: headerless_text(rows, "\t"),
+    "headerless_comma": lambda rows: headerless_text(rows, ","),
     "sqlplus": sqlplus_text, "sqlcmd": sqlcmd_text,
     "sqlite_dump": sqlite_dump_text, "mongosh": mongosh_text, "mongosh_compact": mongosh_compact_text,
     "csv_title": csv_title_text, "excel_sep": excel_sep_text, "csv_bom_crlf": csv_bom_crlf_text,

@@ -4,6 +4,7 @@ those expected (nothing more: no new false records)."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,8 +20,14 @@ from leakwatch.detection import records
 from leakwatch.models import Item
 
 
+def dossier(p: Person) -> str:
+    """A dossier number, digits as hospitals give them (the near-name people's refs end in their
+    names: ``IPPJULIE``, which no export writes)."""
+    return "D" + str(zlib.crc32(p.ipp.encode()) % 1_000_000).zfill(6)
+
+
 def row(p: Person, **override: str) -> Row:
-    base = {"id": "D" + p.ipp[-6:], "last": p.last_name, "city": "Créteil", "ward": "Cardiologie",
+    base = {"id": dossier(p), "last": p.last_name, "city": "Créteil", "ward": "Cardiologie",
             "first": p.first_name, "visit": "2023-11-14", "dob": fr_date(p.birth)}
     base.update(override)
     return {k: v for k, v in base.items() if v}
