@@ -328,7 +328,12 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
     while True:
         raw = fh.read_upto(CHUNK)
         final = not fh.head(1)
-        text = normalise.repair_mojibake(pending + decoder.decode(raw, final=final))
+        new = decoder.decode(raw, final=final)
+        if not (first and final) and "\n" not in new and _BETWEEN_TAGS.search(new):
+            # Minified XML or HTML, a line of many MB: one element a line, as pretty-printed, so
+            # that it is cut between two records and each piece read as the pretty-printed form is
+            new = _BETWEEN_TAGS.sub(">\n<", new)
+        text = normalise.repair_mojibake(pending + new)
         if "\x00" in text:  # zeroed blocks, a stray NUL in a value: nothing, read around
             text = text.replace("\x00", "")
         if first and final:
@@ -359,6 +364,7 @@ def _text_documents(fh: Input, target: str, title: str | None, limits: Limits,
             return
 
 
+_BETWEEN_TAGS = re.compile(r">[ \t]*<")
 _BETWEEN_OBJECTS = re.compile(r"\}[ \t]*,(?=[ \t]*\{)")
 
 

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 
 from leakwatch.detection.records.delimited import column_starts, fixed_fields, is_rule, table_header
 from leakwatch.detection.records.markup import table_opening
 
+MAX_CLOSING = 2000
+"""Closing lines looked at for a cut."""
 MAX_HEAD = 4000
 """A longer line is no header (``delimited`` refuses it too) and a longer statement head is data."""
 HEAD_LINES = 3
@@ -80,15 +83,19 @@ def cut_point(text: str, lo: int, hi: int) -> int:
     blank = text.find("\n\n", lo, hi)
     if blank != -1:
         return blank + 1
-    best: tuple[int, int] | None = None
+    closing: list[tuple[int, str, int]] = []  # indentation, what it closes, where it ends
     for m in _CLOSING.finditer(text, max(0, lo - 1), hi):
-        if best is None or len(m.group(1)) < best[0]:
-            best = (len(m.group(1)), m.end())
-            if best[0] == 0:
-                break
-    if best is not None:
-        end = text.find("\n", best[1])
-        return end + 1
+        closing.append((len(m.group(1)), m.group().strip().rstrip(","), m.end()))
+        if len(closing) >= MAX_CLOSING:
+            break
+    if closing:
+        least = min(indent for indent, _, _ in closing)
+        outer = [c for c in closing if c[0] == least]
+        # Unindented (an export written on one line, one element a line since): a record's end is
+        # the rarest closing (a person's </table>, not each of its </tr>).
+        counts = Counter(token for _, token, _ in outer)
+        at = min(outer, key=lambda c: counts[c[1]])[2]
+        return text.find("\n", at) + 1
     dedent = _dedent(text, lo, hi)
     if dedent != -1:
         return dedent
