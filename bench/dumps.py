@@ -55,6 +55,11 @@ def csv_dump(people: list[Person], rng: random.Random) -> str:
     return "\n".join(rows) + "\n"
 
 
+def outfile_dump(people: list[Person], rng: random.Random) -> str:
+    """MySQL's ``SELECT ... INTO OUTFILE``: tab-separated rows, no header."""
+    return "\n".join("\t".join(_cells(p, rng)) for p in people) + "\n"
+
+
 def sql_dump(people: list[Person], rng: random.Random) -> str:
     def q(v: str) -> str:
         return "'" + v.replace("'", "''") + "'"
@@ -145,7 +150,8 @@ FORMS: dict[str, tuple[str, Callable[[list[Person], random.Random], str]]] = {
     "csv": ("export.csv", csv_dump), "sql": ("dump.sql", sql_dump), "mysql": ("mysqldump.sql", mysql_dump),
     "json": ("export.json", json_dump), "xml": ("export.xml", xml_dump), "html": ("export.html", html_dump),
     "export": ("export-ids.csv", export_dump), "terminal": ("select.txt", terminal_dump),
-    "sqlplus": ("spool.lst", sqlplus_dump), "ldif": ("people.ldif", ldif_dump)}
+    "sqlplus": ("spool.lst", sqlplus_dump), "ldif": ("people.ldif", ldif_dump),
+    "outfile": ("patients.tsv", outfile_dump)}
 
 TRUTH = r"""
 import json, sys

@@ -192,6 +192,8 @@ def _read_vertical(r: Cursor, pos: int) -> int | None:
     return body
 
 
+_HEADLESS_DELIMITERS = ("\t", ";", "|", ",")
+"""Tried in this order: a comma is often inside a value (a note), a tab or a semicolon seldom."""
 MIN_HEADLESS_ROWS = 3
 MIN_HEADLESS_FIELDS = 3
 
@@ -206,7 +208,7 @@ def _read_headerless(r: Cursor, pos: int, end: int) -> int | None:
     line = text[pos:end]
     after = r.line_end(end) if end < len(text) else end
     below = text[end:after]
-    for delim in DELIMITERS:
+    for delim in _HEADLESS_DELIMITERS:
         count = line.count(delim)
         if count < MIN_HEADLESS_FIELDS - 1 or below.count(delim) != count:
             continue
@@ -255,10 +257,10 @@ _SENTENCE_END = re.compile(r"[.!?…:]\s*$")
 
 
 def _data_like(fields: list[str]) -> bool:
-    """Fields as a table holds them, not a sentence cut at its commas: short (an address at most),
-    none ending as a sentence does."""
-    long_ones = sum(1 for f in fields if len(f.split()) > 3)
-    return long_ones <= 1 and all(len(f) <= 60 and not _SENTENCE_END.search(f) for f in fields)
+    """Fields as a table holds them, not a sentence cut at its commas: short ones (an address at
+    most) but one (a notes column), the last not ending as a sentence does."""
+    long_ones = sum(1 for f in fields if len(f) > 60 or len(f.split()) > 3)
+    return long_ones <= 1 and not _SENTENCE_END.search(fields[-1])
 
 
 SAMPLE_ROWS = 200

@@ -242,6 +242,15 @@ def test_xml_a_hand_made_export_wrote_is_read(fmt: str, raw: str, scan: Scan, pa
     assert set(scan(FORMATS[fmt](rows).replace("PLACEHOLDER", raw))) == {p.ipp for p in people}
 
 
+def test_rows_without_a_header_with_a_long_notes_column(scan: Scan, patients: list[Person]) -> None:
+    """``SELECT ... INTO OUTFILE`` of a table with a notes column: a long field does not make the
+    rows prose (bench/dumps.py's ``outfile`` form found 14 of 39,876 people before)."""
+    people = patients[80:86]
+    lines = [f"{strip_accents(p.last_name).upper()}\tURG\t2023-0{i + 1}-14\tPARIS\t{p.first_name}\t"
+             f"{'RAS, ' * 20}\t{fr_date(p.birth)}" for i, p in enumerate(people)]
+    assert set(scan("\n".join(lines) + "\n")) == {p.ipp for p in people}
+
+
 def test_labels_and_timestamps_never_match(scan: Scan, patients: list[Person]) -> None:
     a = patients[35]
     text = ("nom;prenom;date_naissance;email;tel\n\n"
