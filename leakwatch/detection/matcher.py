@@ -38,6 +38,7 @@ from leakwatch.detection.fingerprints import (
 from leakwatch.detection.normalise import IDENTIFIER_KINDS, InvalidValue, forget_values, name, postcode
 from leakwatch.detection.records import Record
 from leakwatch.detection.records.view import CANDIDATE, View, render
+from leakwatch.detection.records.view import forget as forget_normal_names
 from leakwatch.models import Finding
 
 _WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?:['’\-][^\W\d_]+)*(?![^\W_])")
@@ -106,6 +107,7 @@ class TextMatcher:
         self._normal_words.clear()
         self.known_phrases.clear()
         forget_values()
+        forget_normal_names()
 
     def scan_records(self, records: Sequence[Record], target: str) -> list[Finding]:
         """Match records read from a structured part (``leakwatch.detection.records``): each is one line of

@@ -11,6 +11,7 @@ from synth import Person, leak_csv_semicolon, leak_prose, to_csv
 
 from leakwatch.detection import normalise
 from leakwatch.detection.fingerprints import name_affixes
+from leakwatch.detection.records import view
 
 
 def _held() -> dict[str, int]:
@@ -30,6 +31,7 @@ def test_nothing_of_a_scanned_document_is_held_after_its_scan(imported: Cli, cro
     found = imported("scan", str(leak), "--json", check=1)
     assert '"ref"' in found.stdout  # the scan did read names, phones and dates
     assert _held() == {}
+    assert view._NORMAL == {}  # the normal names of the CSV's records
 
 
 def test_nothing_of_an_import_is_held_after_it_ends(cli: Cli, crowd: list[Person], tmp_path: Path) -> None:

@@ -33,6 +33,13 @@ def _is_date(value: str) -> bool:
 
 
 _NORMAL: dict[str, str | None] = {}
+"""Values read from documents and their normal names: emptied with the normalisers' caches
+(``forget``) when a document's scan ends."""
+
+
+def forget() -> None:
+    """Drop the normal names remembered from the documents read so far."""
+    _NORMAL.clear()
 
 
 def _normal(value: str) -> str | None:
