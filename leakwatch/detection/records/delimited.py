@@ -93,6 +93,35 @@ class _Lines:
             yield line
 
 
+def _csv_rows(r: Cursor, lines: _Lines, delim: str) -> Iterator[tuple[int, list[str]]]:
+    """The CSV rows from where ``lines`` stands, each with where it began. It stops at the text's
+    end; at a row the reader refuses (a broken quote: what was tried is spent); and before a row of
+    more than ``MAX_ROW_LINES`` lines (an unbalanced quote). ``lines.pos`` is then where that row
+    began: it is left to the text."""
+    reader = csv.reader(lines, delimiter=delim)
+    while True:
+        row_start, lines_before = lines.pos, reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            r.spend(lines.pos - row_start)
+            lines.pos = row_start
+            return
+        if reader.line_num - lines_before > MAX_ROW_LINES:
+            lines.pos = row_start
+            return
+        yield row_start, row
+
+
+def _pipe_rows(lines: _Lines, outer: bool) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a ``|`` table from where ``lines`` stands, each with where it began; a blank
+    line is a row of no field."""
+    for line in lines:
+        yield lines.pos - len(line), (_pipe_fields(line, outer) if line.strip() else [])
+
+
 _COLUMN = re.compile(r"\S+(?: \S+)*")
 _DASHES = re.compile(r"-+")
 _WIDE_GAP = re.compile(r"\S {2,}\S")
@@ -212,36 +241,20 @@ def _read_headerless(r: Cursor, pos: int, end: int) -> int | None:
         count = line.count(delim)
         if count < MIN_HEADLESS_FIELDS - 1 or below.count(delim) != count:
             continue
+        lines = _Lines(r, pos)
+        outer = line.strip().startswith("|")
+        width = (count - 1 if outer else count + 1) if delim == "|" else None
         found: list[list[str]] = []
-        body = pos
-        if delim == "|":
-            outer = line.strip().startswith("|")
-            width = count - 1 if outer else count + 1
-            while body < len(text):
-                nxt = r.line_end(body)
-                fields = _pipe_fields(text[body:nxt], outer) if text[body:nxt].strip() else []
-                if len(fields) != width or is_rule(text[body:nxt]):
-                    break
-                found.append(fields)
-                body = nxt
-        else:
-            lines = _Lines(r, body)
-            reader = csv.reader(lines, delimiter=delim)
-            width = None
-            while True:
-                row_start = lines.pos
-                try:
-                    row = next(reader)
-                except (StopIteration, csv.Error):
-                    lines.pos = row_start
-                    break
-                if width is None:
-                    width = len(row)
-                if len(row) != width or width < MIN_HEADLESS_FIELDS or lines.pos - row_start > MAX_LABEL * 200:
-                    lines.pos = row_start
-                    break
-                found.append(row)
-            body = lines.pos
+        for row_start, row in _pipe_rows(lines, outer) if delim == "|" else _csv_rows(r, lines, delim):
+            if width is None:
+                width = len(row)
+            odd = (is_rule(text[row_start:lines.pos]) if delim == "|"
+                   else width < MIN_HEADLESS_FIELDS or lines.pos - row_start > MAX_LABEL * 200)
+            if len(row) != width or odd:
+                lines.pos = row_start
+                break
+            found.append(row)
+        body = lines.pos
         if (len(found) < MIN_HEADLESS_ROWS or len(found[0]) < MIN_HEADLESS_FIELDS
                 or not all(map(_data_like, found[:MIN_HEADLESS_ROWS]))):
             r.spend(body - pos)
@@ -324,72 +337,35 @@ def read(r: Cursor, pos: int, end: int) -> int | None:
         nxt = r.line_end(body)
         if _RULE.match(text, body, nxt):
             body = nxt
-        outer = text[pos:end].strip().startswith("|")
-        pending: tuple[int, list[str]] | None = None  # a row of another width, and where it began
-        while body < len(text):
-            nxt = r.line_end(body)
-            if not text[body:nxt].strip():
-                break
-            fields = _pipe_fields(text[body:nxt], outer)
-            if pending is not None:
-                odd_start = pending[0]
-                mended, pending = _after_odd_row(r, pending, fields, body, width, rows > 0)
-                if mended is None:
-                    if pending is None:  # the table ends before the odd row
-                        body = odd_start
-                        break
-                    body = nxt
-                    continue
-                fields = mended
-            if len(fields) != width:
-                pending = (body, fields)
-                body = nxt
-                continue
-            r.add(make_record(list(zip(header, fields, strict=True)), "table"))
-            rows += 1
-            body = nxt
-        if pending is not None:
-            body = pending[0]
-    else:
-        lines = _Lines(r, body)
-        reader = csv.reader(lines, delimiter=delim)
-        pending = None
-        while True:
-            row_start = lines.pos
-            lines_before = reader.line_num
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error:
-                r.spend(lines.pos - row_start)
-                lines.pos = row_start
-                break
-            if reader.line_num - lines_before > MAX_ROW_LINES:
-                lines.pos = row_start
-                break
+    lines = _Lines(r, body)
+    outer = text[pos:end].strip().startswith("|")
+    pending: tuple[int, list[str]] | None = None  # a row of another width, and where it began
+    for row_start, row in _pipe_rows(lines, outer) if delim == "|" else _csv_rows(r, lines, delim):
+        if delim != "|":
             if len(row) == width + 1 and not row[-1].strip():
                 row = row[:-1]
-            if not any(f.strip() for f in row):  # a blank line ends the table
-                lines.pos = row_start
-                break
-            if pending is not None:
-                odd_start = pending[0]
-                mended, pending = _after_odd_row(r, pending, row, row_start, width, rows > 0)
-                if mended is None:
-                    if pending is None:  # the table ends before the odd row
-                        lines.pos = odd_start
-                        break
-                    continue
-                row = mended
-            if len(row) != width:
-                pending = (row_start, row)
-                continue
-            r.add(make_record(list(zip(header, row, strict=True)), "csv"))
-            rows += 1
+            if not any(f.strip() for f in row):
+                row = []
+        if not row:  # a blank line ends the table
+            lines.pos = row_start
+            break
         if pending is not None:
-            lines.pos = pending[0]
-        body = lines.pos
+            odd_start = pending[0]
+            mended, pending = _after_odd_row(r, pending, row, row_start, width, rows > 0)
+            if mended is None:
+                if pending is None:  # the table ends before the odd row
+                    lines.pos = odd_start
+                    break
+                continue
+            row = mended
+        if len(row) != width:
+            pending = (row_start, row)
+            continue
+        r.add(make_record(list(zip(header, row, strict=True)), "table" if delim == "|" else "csv"))
+        rows += 1
+    if pending is not None:
+        lines.pos = pending[0]
+    body = lines.pos
     if rows == 0:
         return None
     if not known:
