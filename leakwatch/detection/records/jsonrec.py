@@ -98,13 +98,13 @@ def read(r: Cursor, start: int, end: int) -> int | None:
     try:
         value, stop = _decode(text, start)
     except (ValueError, RecursionError) as exc:
-        failed_at = getattr(exc, "pos", start)
+        failed_at: int | None = getattr(exc, "pos", None)
         if text[start] == "[" and follow in "{[\n":
-            return _array_prefix(r, start, failed_at)
+            return _array_prefix(r, start, start if failed_at is None else failed_at)
         inner = _INNER_ARRAY.search(text, start, min(end, start + WINDOW)) if text[start] == "{" else None
-        if inner is not None and failed_at >= len(text) - 16:  # an export's wrapper, cut: its rows so far
-            return _array_prefix(r, text.index("[", inner.start()), failed_at)
-        r.spend(failed_at - start)
+        if inner is not None and failed_at is not None and failed_at >= len(text) - 16:
+            return _array_prefix(r, text.index("[", inner.start()), failed_at)  # an export's wrapper, cut
+        r.spend((end if failed_at is None else failed_at) - start)
         return None
     _records(r, value)
     return _after(r, _more_objects(r, stop))
