@@ -271,7 +271,7 @@ def why_unwatched(row: WatchTerm) -> str | None:
 
 def load_terms(engine: Engine) -> tuple[list[Term], list[tuple[WatchTerm, str]]]:
     """The stored terms, prepared; and those that cannot be, with why: left out, not fatal, and
-    for the caller to say (the daemon logs them, ``scan`` notes them, ``terms list`` and ``doctor``
+    for the caller to say (the daemon and ``scan`` log a warning, ``terms list`` and ``doctor``
     show them)."""
     with store.session(engine) as s:
         rows = list(s.exec(select(WatchTerm).order_by(WatchTerm.id)))  # type: ignore[arg-type]
